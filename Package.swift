@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tally",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TallyMetrics", targets: ["TallyMetrics"]),
+        .library(name: "TallyRedis", targets: ["TallyRedis"]),
+        .library(name: "TallyTesting", targets: ["TallyTesting"]),
+        .executable(name: "tally-demo", targets: ["TallyDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Metric primitives, registry, exposition: no I/O.
+        .target(
+            name: "TallyMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // RESP3/RESP2 client on SwiftNIO: knows nothing about metrics.
+        .target(
+            name: "TallyRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Test support shipped with the library: a throwaway redis-server, an exposition parser.
+        .target(
+            name: "TallyTesting",
+            dependencies: ["TallyMetrics"],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "TallyDemo",
+            dependencies: [
+                "TallyMetrics",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyMetricsTests",
+            dependencies: [
+                "TallyMetrics",
+                "TallyTesting",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyRedisTests",
+            dependencies: ["TallyRedis", "TallyTesting"],
+            swiftSettings: strictSwift6
+        ),
+    ]
+)

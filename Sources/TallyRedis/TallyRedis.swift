@@ -1,0 +1,2 @@
+/// Placeholder until the RESP client lands.
+public enum TallyRedisModule {}
