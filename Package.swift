@@ -22,9 +22,12 @@ let package = Package(
     ],
     targets: [
         // Metric primitives, registry, exposition: no I/O.
+        // Thread-local stripe index and relaxed atomics on padded raw memory.
+        .target(name: "CTallyAtomics"),
         .target(
             name: "TallyMetrics",
             dependencies: [
+                "CTallyAtomics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,42 @@
+/// A monotonically increasing integer count, exposed with the `_total` suffix.
+///
+/// `increment` is lock-free and allocation-free: one thread-local load and one
+/// relaxed atomic add into the calling thread's stripe. Negative deltas are
+/// ignored (a counter never goes down; use a ``Gauge``).
+public final class Counter: MetricSeries {
+    public static var kind: MetricKind { .counter }
+
+    @usableFromInline let cells: StripedCells
+    public let createdAt: Double
+
+    public init(options: NoOptions = NoOptions()) {
+        self.cells = StripedCells(cellCount: 1)
+        self.createdAt = currentUnixTime()
+    }
+
+    deinit {
+        self.cells.deallocate()
+    }
+
+    /// Adds `delta` (≥ 0) to the count.
+    @inlinable @inline(__always)
+    public func increment(by delta: Int64 = 1) {
+        guard delta >= 0 else { return }
+        self.cells.addInteger(delta, cell: 0)
+    }
+
+    /// The count now: the sum of every thread's stripe.
+    public var value: Int64 {
+        self.cells.integerSum(cell: 0)
+    }
+
+    /// Sets the count back to zero (swift-metrics `reset()`); not atomic with concurrent increments.
+    public func reset() {
+        self.cells.zeroAll()
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
+        writer.writeSample(name: name, suffix: "_total", labels: labels, value: self.value)
+        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+    }
+}

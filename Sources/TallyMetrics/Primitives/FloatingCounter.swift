@@ -1,0 +1,40 @@
+/// A monotonically increasing floating-point count (for example dollars spent),
+/// exposed with the `_total` suffix.
+///
+/// `increment` is lock-free: a compare-and-swap on the calling thread's stripe.
+/// Negative, NaN and infinite deltas are ignored.
+public final class FloatingCounter: MetricSeries {
+    public static var kind: MetricKind { .counter }
+
+    @usableFromInline let cells: StripedCells
+    public let createdAt: Double
+
+    public init(options: NoOptions = NoOptions()) {
+        self.cells = StripedCells(cellCount: 1)
+        self.createdAt = currentUnixTime()
+    }
+
+    deinit {
+        self.cells.deallocate()
+    }
+
+    /// Adds `delta` (finite, ≥ 0) to the count.
+    @inlinable @inline(__always)
+    public func increment(by delta: Double) {
+        guard delta >= 0, delta.isFinite else { return }
+        self.cells.addDouble(delta, cell: 0)
+    }
+
+    public var value: Double {
+        self.cells.doubleSum(cell: 0)
+    }
+
+    public func reset() {
+        self.cells.zeroAll()
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
+        writer.writeSample(name: name, suffix: "_total", labels: labels, value: self.value)
+        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+    }
+}

@@ -1,0 +1,112 @@
+import CTallyAtomics
+
+/// A classic Prometheus histogram: counts per bucket, a sum and a count.
+///
+/// `observe` is lock-free and allocation-free: a search of the bounds (linear
+/// for up to 16 bounds, binary above), a relaxed add into the bucket of the
+/// calling thread's stripe and a compare-and-swap on that stripe's sum. The
+/// count is derived from the buckets, so `_count` always equals the `+Inf` bucket.
+/// NaN is counted in `+Inf` and makes the sum NaN, as in other Prometheus clients.
+/// (`@unchecked Sendable`: the bounds buffer is written once in `init`, then only read.)
+public final class Histogram: MetricSeries, @unchecked Sendable {
+    public static var kind: MetricKind { .histogram }
+
+    public let buckets: HistogramBuckets
+    /// The bounds as a raw buffer: no array bounds checks or retains on the hot path.
+    @usableFromInline let bounds: UnsafeMutablePointer<Double>
+    @usableFromInline let boundCount: Int
+    /// Cells `0..<boundCount` are the finite buckets, `boundCount` is `+Inf`, then the sum.
+    @usableFromInline let cells: StripedCells
+    public let createdAt: Double
+
+    public init(options buckets: HistogramBuckets) {
+        self.buckets = buckets
+        self.boundCount = buckets.upperBounds.count
+        self.bounds = .allocate(capacity: self.boundCount)
+        self.bounds.initialize(from: buckets.upperBounds, count: self.boundCount)
+        self.cells = StripedCells(cellCount: self.boundCount + 2)
+        self.createdAt = currentUnixTime()
+    }
+
+    deinit {
+        self.bounds.deallocate()
+        self.cells.deallocate()
+    }
+
+    @inlinable @inline(__always)
+    func bucketIndex(_ value: Double) -> Int {
+        if self.boundCount <= 16 {
+            var index = 0
+            while index < self.boundCount, !(value <= self.bounds[index]) {
+                index &+= 1
+            }
+            return index
+        }
+        var low = 0
+        var high = self.boundCount
+        while low < high {
+            let middle = (low &+ high) >> 1
+            if value <= self.bounds[middle] {
+                high = middle
+            } else {
+                low = middle &+ 1
+            }
+        }
+        return value.isNaN ? self.boundCount : low
+    }
+
+    /// Records one observation.
+    @inlinable @inline(__always)
+    public func observe(_ value: Double) {
+        let stripe = self.cells.localStripe
+        let index = self.bucketIndex(value)
+        c_tally_add_i64((stripe + index &* 8).assumingMemoryBound(to: Int64.self), 1)
+        c_tally_add_f64((stripe + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), value)
+    }
+
+    /// Records a duration given in nanoseconds, in seconds.
+    @inlinable @inline(__always)
+    public func observe(nanoseconds: Int64) {
+        self.observe(Double(nanoseconds) * 1e-9)
+    }
+
+    /// A consistent-enough copy: per-bucket (non-cumulative) counts, sum and count.
+    public func snapshot() -> HistogramSnapshot {
+        var counts: [Int64] = []
+        counts.reserveCapacity(self.boundCount + 1)
+        for cell in 0...self.boundCount {
+            counts.append(self.cells.integerSum(cell: cell))
+        }
+        return HistogramSnapshot(
+            upperBounds: self.buckets.upperBounds,
+            bucketCounts: counts,
+            sum: self.cells.doubleSum(cell: self.boundCount + 1)
+        )
+    }
+
+    public func reset() {
+        self.cells.zeroAll()
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
+        let snapshot = self.snapshot()
+        var cumulative: Int64 = 0
+        for (index, count) in snapshot.bucketCounts.enumerated() {
+            cumulative &+= count
+            let bound = index < snapshot.upperBounds.count ? snapshot.upperBounds[index] : .infinity
+            writer.writeBucket(name: name, labels: labels, upperBound: bound, cumulativeCount: cumulative)
+        }
+        writer.writeSample(name: name, suffix: "_count", labels: labels, value: cumulative)
+        writer.writeSample(name: name, suffix: "_sum", labels: labels, value: snapshot.sum)
+        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+    }
+}
+
+/// A point-in-time copy of a ``Histogram``.
+public struct HistogramSnapshot: Sendable, Equatable {
+    public var upperBounds: [Double]
+    /// Per-bucket counts, the last one for `+Inf`; not cumulative.
+    public var bucketCounts: [Int64]
+    public var sum: Double
+    public var count: Int64 { self.bucketCounts.reduce(0, &+) }
+}

@@ -1,0 +1,54 @@
+/// The finite upper bounds of a classic histogram; `+Inf` is always added.
+///
+/// Validated on creation: finite, strictly increasing, at least one bound.
+public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
+    public let upperBounds: [Double]
+
+    /// Prometheus' default request-duration buckets, in seconds (11 bounds).
+    public static let defaultSeconds = HistogramBuckets(validated: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+
+    public init(_ upperBounds: [Double]) throws(MetricsRegistryError) {
+        guard !upperBounds.isEmpty else {
+            throw .invalidBuckets(upperBounds, reason: "a histogram needs at least one finite bucket bound")
+        }
+        for (index, bound) in upperBounds.enumerated() {
+            guard bound.isFinite else {
+                throw .invalidBuckets(upperBounds, reason: "bound \(bound) is not finite (+Inf is added by Tally)")
+            }
+            if index > 0, upperBounds[index - 1] >= bound {
+                throw .invalidBuckets(upperBounds, reason: "bounds must be strictly increasing (\(upperBounds[index - 1]) then \(bound))")
+            }
+        }
+        self.upperBounds = upperBounds
+    }
+
+    init(validated upperBounds: [Double]) {
+        self.upperBounds = upperBounds
+    }
+
+    /// `count` bounds starting at `start`, each `factor` times the previous one.
+    public static func exponential(start: Double, factor: Double, count: Int) throws(MetricsRegistryError) -> HistogramBuckets {
+        guard start > 0, factor > 1, count > 0 else {
+            throw .invalidBuckets([], reason: "exponential buckets need start > 0, factor > 1 and count > 0")
+        }
+        var bounds: [Double] = []
+        var bound = start
+        for _ in 0..<count {
+            bounds.append(bound)
+            bound *= factor
+        }
+        return try HistogramBuckets(bounds)
+    }
+
+    /// `count` bounds starting at `start`, `width` apart.
+    public static func linear(start: Double, width: Double, count: Int) throws(MetricsRegistryError) -> HistogramBuckets {
+        guard width > 0, count > 0 else {
+            throw .invalidBuckets([], reason: "linear buckets need width > 0 and count > 0")
+        }
+        return try HistogramBuckets((0..<count).map { start + Double($0) * width })
+    }
+
+    public var description: String {
+        "[" + self.upperBounds.map { formatExpositionDouble($0) }.joined(separator: ", ") + "]"
+    }
+}

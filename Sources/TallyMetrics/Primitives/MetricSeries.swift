@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The four kinds of metric Tally exposes, as named in both exposition formats.
+public enum MetricKind: String, Sendable, Hashable, CustomStringConvertible {
+    case counter
+    case gauge
+    case histogram
+    case summary
+
+    public var description: String { self.rawValue }
+}
+
+/// A series a family can own: one labelled instance of a metric.
+///
+/// Recording on a series is thread-safe and never takes a lock; the underscored
+/// requirements are how the registry renders it and are not meant to be called.
+public protocol MetricSeries: AnyObject, Sendable {
+    /// Per-family settings every series of the family shares (buckets, quantiles, …).
+    associatedtype Options: Sendable, Equatable
+    static var kind: MetricKind { get }
+    init(options: Options)
+    /// Unix time in seconds at which the series was created (OpenMetrics `_created`).
+    var createdAt: Double { get }
+    /// Writes the series' samples; `name` is the family's exposed base name.
+    func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels)
+}
+
+/// Options for series types that have none.
+public struct NoOptions: Sendable, Equatable {
+    public init() {}
+}
+
+@usableFromInline
+func currentUnixTime() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

@@ -1,0 +1,3 @@
+import TallyTesting
+
+typealias SeededRandomForTests = SeededRandom
