@@ -32,11 +32,12 @@ import TallyMetrics
     }
 
     @Test func manyThreadsRecordingAtOnceLoseNoIncrement() async {
-        // Real OS threads, not only cooperative tasks, so every stripe is used.
+        // Real OS threads, more than the exclusive recording slots, so some
+        // threads share a slot and threads exiting hand theirs to others.
         let counter = Counter()
         let histogram = Histogram(options: .defaultSeconds)
-        let threads = 8
-        let perThread = 100_000
+        let threads = 24
+        let perThread = 40_000
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let remaining = ThreadCountdown(threads) { done.resume() }
             for _ in 0..<threads {

@@ -1,9 +1,17 @@
-// Relaxed atomics on raw, cache-line-padded memory and a per-thread stripe index.
+// Per-thread recording slots and relaxed atomics on raw, padded memory.
 //
-// Swift has no inlinable thread-local storage, and `Synchronization.Atomic` cannot
-// live in manually laid-out, padded buffers. These `static inline` functions are
-// imported and inlined by the Swift compiler, so the hot recording paths of
-// TallyMetrics compile to one thread-local load plus one `lock xadd`.
+// Every metric series keeps C_TALLY_SLOT_COUNT copies ("slots") of its cells.
+// A thread that records claims one of the first C_TALLY_SLOT_COUNT - 1 slots
+// for as long as it lives (released by a pthread key destructor when it
+// exits), so it is the only writer of that slot's cells and can add with a
+// plain relaxed load and store: no locked instruction on the hot path. When
+// more threads record at once than there are exclusive slots, the extra ones
+// share the last slot and add with atomic read-modify-write instead, so the
+// totals stay exact either way. Readers sum all slots with relaxed loads.
+//
+// Swift has no inlinable thread-local storage, and `Synchronization.Atomic`
+// cannot live in manually laid-out buffers; these `static inline` functions are
+// inlined into Swift callers by the compiler.
 #ifndef C_TALLY_ATOMICS_H
 #define C_TALLY_ATOMICS_H
 
@@ -12,18 +20,50 @@
 
 #pragma clang assume_nonnull begin
 
-extern uint32_t c_tally_next_thread_index;
-extern _Thread_local uint32_t c_tally_thread_index;
+#define C_TALLY_SLOT_COUNT 8
+#define C_TALLY_SHARED_SLOT (C_TALLY_SLOT_COUNT - 1)
 
-/// A small integer unique to the calling thread (assigned round-robin on first use).
-static inline uint32_t c_tally_thread_stripe(void) {
-    uint32_t index = c_tally_thread_index;
-    if (__builtin_expect(index == 0, 0)) {
-        index = __atomic_add_fetch(&c_tally_next_thread_index, 1, __ATOMIC_RELAXED);
-        if (index == 0) { index = 1; }
-        c_tally_thread_index = index;
+/// The calling thread's slot plus one; 0 until the thread first records.
+extern _Thread_local uint32_t c_tally_thread_slot_plus_one;
+
+/// Claims a free exclusive slot for the calling thread, or the shared slot; returns slot + 1.
+uint32_t c_tally_claim_slot(void);
+
+/// The slot the calling thread records into.
+static inline uint32_t c_tally_thread_slot(void) {
+    uint32_t slot = c_tally_thread_slot_plus_one;
+    if (__builtin_expect(slot == 0, 0)) {
+        slot = c_tally_claim_slot();
     }
-    return index;
+    return slot - 1;
+}
+
+/// Adds to an integer cell of `slot`; exclusive slots need no locked instruction.
+static inline void c_tally_slot_add_i64(int64_t *address, uint32_t slot, int64_t delta) {
+    if (__builtin_expect(slot != C_TALLY_SHARED_SLOT, 1)) {
+        __atomic_store_n(address, __atomic_load_n(address, __ATOMIC_RELAXED) + delta, __ATOMIC_RELAXED);
+    } else {
+        __atomic_fetch_add(address, delta, __ATOMIC_RELAXED);
+    }
+}
+
+/// Adds to a double cell (stored as its bit pattern) of `slot`.
+static inline void c_tally_slot_add_f64(uint64_t *address, uint32_t slot, double delta) {
+    uint64_t expected = __atomic_load_n(address, __ATOMIC_RELAXED);
+    for (;;) {
+        double current;
+        memcpy(&current, &expected, sizeof current);
+        double next = current + delta;
+        uint64_t desired;
+        memcpy(&desired, &next, sizeof desired);
+        if (__builtin_expect(slot != C_TALLY_SHARED_SLOT, 1)) {
+            __atomic_store_n(address, desired, __ATOMIC_RELAXED);
+            return;
+        }
+        if (__atomic_compare_exchange_n(address, &expected, desired, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            return;
+        }
+    }
 }
 
 static inline void c_tally_add_i64(int64_t *address, int64_t delta) {
@@ -38,36 +78,11 @@ static inline void c_tally_store_i64(int64_t *address, int64_t value) {
     __atomic_store_n(address, value, __ATOMIC_RELAXED);
 }
 
-static inline int64_t c_tally_exchange_i64(int64_t *address, int64_t value) {
-    return __atomic_exchange_n(address, value, __ATOMIC_RELAXED);
-}
-
-/// Adds to a double stored as its bit pattern; a compare-and-swap loop.
-static inline void c_tally_add_f64(uint64_t *address, double delta) {
-    uint64_t expected = __atomic_load_n(address, __ATOMIC_RELAXED);
-    for (;;) {
-        double current;
-        memcpy(&current, &expected, sizeof current);
-        double next = current + delta;
-        uint64_t desired;
-        memcpy(&desired, &next, sizeof desired);
-        if (__atomic_compare_exchange_n(address, &expected, desired, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-            return;
-        }
-    }
-}
-
 static inline double c_tally_load_f64(const uint64_t *address) {
     uint64_t bits = __atomic_load_n(address, __ATOMIC_RELAXED);
     double value;
     memcpy(&value, &bits, sizeof value);
     return value;
-}
-
-static inline void c_tally_store_f64(uint64_t *address, double value) {
-    uint64_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    __atomic_store_n(address, bits, __ATOMIC_RELAXED);
 }
 
 /// Loads a pointer published with `c_tally_publish_pointer` (acquire).

@@ -54,14 +54,15 @@ public struct ExpositionWriter: Sendable {
         self.newline()
     }
 
-    public mutating func writeBucket(name: String, labels: RenderedLabels, upperBound: Double, cumulativeCount: Int64) {
+    /// A bucket line; `upperBound` is the bound as exposition text (`0.005`, `+Inf`).
+    public mutating func writeBucket(name: String, labels: RenderedLabels, upperBound: String, cumulativeCount: Int64) {
         self.writeExtraLabel(name: name, suffix: "_bucket", labels: labels, label: "le", value: upperBound)
         self.appendInteger(cumulativeCount)
         self.newline()
     }
 
     public mutating func writeQuantile(name: String, labels: RenderedLabels, quantile: Double, value: Double) {
-        self.writeExtraLabel(name: name, suffix: "", labels: labels, label: "quantile", value: quantile)
+        self.writeExtraLabel(name: name, suffix: "", labels: labels, label: "quantile", value: formatExpositionDouble(quantile))
         self.appendDouble(value)
         self.newline()
     }
@@ -95,7 +96,7 @@ public struct ExpositionWriter: Sendable {
         self.bytes.append(UInt8(ascii: " "))
     }
 
-    private mutating func writeExtraLabel(name: String, suffix: String, labels: RenderedLabels, label: String, value: Double) {
+    private mutating func writeExtraLabel(name: String, suffix: String, labels: RenderedLabels, label: String, value: String) {
         self.append(name)
         self.append(suffix)
         self.bytes.append(UInt8(ascii: "{"))
@@ -105,7 +106,7 @@ public struct ExpositionWriter: Sendable {
         }
         self.append(label)
         self.append("=\"")
-        self.appendDouble(value)
+        self.append(value)
         self.append("\"} ")
     }
 

@@ -18,6 +18,8 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     let state: Mutex<FamilyState<Series>>
     let overflowCounter: @Sendable () -> Counter?
     let logger: Logger
+    /// Seeds the label hash (see ``LabelHash``).
+    let hashSeed = UInt64.random(in: .min ... .max)
 
     init(
         descriptor: MetricDescriptor,
@@ -57,10 +59,11 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 
     /// The series for these name/value pairs, in any order; a label that is
     /// not given takes the empty value. An unknown label name is logged and
-    /// recorded into the overflow series.
+    /// recorded into the overflow series. Finding an existing series allocates nothing.
     public func labels(_ pairs: [(String, String)]) -> Series {
         let names = self.descriptor.labelNames
-        var values = [String](repeating: "", count: names.count)
+        var hash: UInt64 = 0
+        var seen: UInt64 = 0
         for (name, value) in pairs {
             guard let position = names.firstIndex(of: name) else {
                 self.logger.error(
@@ -69,7 +72,23 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
                 )
                 return self.overflowSeries()
             }
-            values[position] = value
+            hash &+= LabelHash.of(value, position: position, seed: self.hashSeed)
+            if position < 64 { seen |= 1 << UInt64(position) }
+        }
+        let complete = pairs.count == names.count && names.count <= 64 && seen.nonzeroBitCount == names.count
+        if complete {
+            let found = self.state.withLock { state in
+                state.index.find(hash: hash) { position in
+                    let values = state.entries[position].values
+                    return pairs.allSatisfy { pair in values[names.firstIndex(of: pair.0)!] == pair.1 }
+                }.map { state.entries[$0].series }
+            }
+            if let found { return found }
+        }
+        // A new series, missing labels or a repeated name: build the values in label order.
+        var values = [String](repeating: "", count: names.count)
+        for (name, value) in pairs {
+            values[names.firstIndex(of: name)!] = value
         }
         return self.series(forValues: values)
     }
@@ -77,7 +96,8 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     /// Removes the series for these label values (in ``labelNames`` order); returns whether it existed.
     @discardableResult
     public func remove(_ values: [String]) -> Bool {
-        self.state.withLock { state in state.remove(values) }
+        let hash = LabelHash.of(values, seed: self.hashSeed)
+        return self.state.withLock { state in state.remove(values, hash: hash) }
     }
 
     /// Removes a series by identity (used by the swift-metrics `destroy` calls).
@@ -85,7 +105,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     func remove(series: Series) -> Bool {
         self.state.withLock { state in
             guard let entry = state.entries.first(where: { $0.series === series }) else { return false }
-            return state.remove(entry.values)
+            return state.remove(entry.values, hash: entry.hash)
         }
     }
 
@@ -95,12 +115,13 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     }
 
     func series(forValues values: [String]) -> Series {
-        let (series, diverted, firstOverflow) = self.state.withLock { state -> (Series, Bool, Bool) in
-            if let position = state.index[values] {
+        let hash = LabelHash.of(values, seed: self.hashSeed)
+        let (series, diverted, warn) = self.state.withLock { state -> (Series, Bool, Bool) in
+            if let position = state.index.find(hash: hash, matches: { state.entries[$0].values == values }) {
                 return (state.entries[position].series, false, false)
             }
             if state.entries.count < self.maxSeries {
-                let entry = FamilyEntry(values: values, names: self.descriptor.labelNames, series: Series(options: self.options))
+                let entry = FamilyEntry(values: values, hash: hash, names: self.descriptor.labelNames, series: Series(options: self.options))
                 state.insert(entry)
                 return (entry.series, false, false)
             }
@@ -109,7 +130,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
             return (state.overflowEntry(names: self.descriptor.labelNames, options: self.options).series, true, warn)
         }
         if diverted {
-            self.noteOverflow(warnLimitReached: firstOverflow)
+            self.noteOverflow(warnLimitReached: warn)
         }
         return series
     }
@@ -148,11 +169,13 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 /// One series with its label values and their pre-rendered text.
 final class FamilyEntry<Series: MetricSeries>: Sendable {
     let values: [String]
+    let hash: UInt64
     let labels: RenderedLabels
     let series: Series
 
-    init(values: [String], names: [String], series: Series) {
+    init(values: [String], hash: UInt64, names: [String], series: Series) {
         self.values = values
+        self.hash = hash
         self.labels = RenderedLabels(names: names, values: values)
         self.series = series
     }
@@ -160,7 +183,7 @@ final class FamilyEntry<Series: MetricSeries>: Sendable {
 
 /// The mutable part of a family, only touched under its lock.
 struct FamilyState<Series: MetricSeries>: ~Copyable {
-    var index: [[String]: Int] = [:]
+    var index = LabelIndex()
     var entries: [FamilyEntry<Series>] = []
     var overflow: FamilyEntry<Series>?
     var warnedLimitReached = false
@@ -168,18 +191,19 @@ struct FamilyState<Series: MetricSeries>: ~Copyable {
     var sorted: [FamilyEntry<Series>]?
 
     mutating func insert(_ entry: FamilyEntry<Series>) {
-        self.index[entry.values] = self.entries.count
+        self.index.insert(hash: entry.hash, position: self.entries.count)
         self.entries.append(entry)
         self.sorted = nil
     }
 
     /// Swap-removes in O(1).
-    mutating func remove(_ values: [String]) -> Bool {
-        guard let position = self.index.removeValue(forKey: values) else { return false }
+    mutating func remove(_ values: [String], hash: UInt64) -> Bool {
+        guard let position = self.index.find(hash: hash, matches: { self.entries[$0].values == values }) else { return false }
+        self.index.remove(hash: hash, position: position)
         let last = self.entries.count - 1
         if position != last {
             self.entries[position] = self.entries[last]
-            self.index[self.entries[position].values] = position
+            self.index.move(hash: self.entries[position].hash, from: last, to: position)
         }
         self.entries.removeLast()
         self.sorted = nil
@@ -189,7 +213,7 @@ struct FamilyState<Series: MetricSeries>: ~Copyable {
     mutating func overflowEntry(names: [String], options: Series.Options) -> FamilyEntry<Series> {
         if let overflow = self.overflow { return overflow }
         let values = [String](repeating: MetricFamily<Series>.overflowValue, count: names.count)
-        let entry = FamilyEntry(values: values, names: names, series: Series(options: options))
+        let entry = FamilyEntry(values: values, hash: 0, names: names, series: Series(options: options))
         self.overflow = entry
         self.sorted = nil
         return entry

@@ -1,16 +1,18 @@
 /// A monotonically increasing integer count, exposed with the `_total` suffix.
 ///
-/// `increment` is lock-free and allocation-free: one thread-local load and one
-/// relaxed atomic add into the calling thread's stripe. Negative deltas are
+/// `increment` is lock-free and allocation-free: one thread-local load and an
+/// add into the calling thread's own slot of the counter, a plain load and
+/// store with no locked instruction (threads beyond the exclusive slots share
+/// one with atomic adds). Reading sums the slots. Negative deltas are
 /// ignored (a counter never goes down; use a ``Gauge``).
 public final class Counter: MetricSeries {
     public static var kind: MetricKind { .counter }
 
-    @usableFromInline let cells: StripedCells
+    @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
 
     public init(options: NoOptions = NoOptions()) {
-        self.cells = StripedCells(cellCount: 1)
+        self.cells = PerThreadCells(cellCount: 1)
         self.createdAt = currentUnixTime()
     }
 
@@ -25,7 +27,7 @@ public final class Counter: MetricSeries {
         self.cells.addInteger(delta, cell: 0)
     }
 
-    /// The count now: the sum of every thread's stripe.
+    /// The count now: the sum of every thread's slot.
     public var value: Int64 {
         self.cells.integerSum(cell: 0)
     }

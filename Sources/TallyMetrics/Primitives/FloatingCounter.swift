@@ -1,16 +1,16 @@
 /// A monotonically increasing floating-point count (for example dollars spent),
 /// exposed with the `_total` suffix.
 ///
-/// `increment` is lock-free: a compare-and-swap on the calling thread's stripe.
+/// `increment` is lock-free: an add into the calling thread's own slot.
 /// Negative, NaN and infinite deltas are ignored.
 public final class FloatingCounter: MetricSeries {
     public static var kind: MetricKind { .counter }
 
-    @usableFromInline let cells: StripedCells
+    @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
 
     public init(options: NoOptions = NoOptions()) {
-        self.cells = StripedCells(cellCount: 1)
+        self.cells = PerThreadCells(cellCount: 1)
         self.createdAt = currentUnixTime()
     }
 

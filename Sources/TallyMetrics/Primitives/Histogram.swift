@@ -3,8 +3,8 @@ import CTallyAtomics
 /// A classic Prometheus histogram: counts per bucket, a sum and a count.
 ///
 /// `observe` is lock-free and allocation-free: a search of the bounds (linear
-/// for up to 16 bounds, binary above), a relaxed add into the bucket of the
-/// calling thread's stripe and a compare-and-swap on that stripe's sum. The
+/// for up to 16 bounds, binary above), an add into the bucket and the sum of the
+/// calling thread's own slot (no locked instruction, see ``Counter``). The
 /// count is derived from the buckets, so `_count` always equals the `+Inf` bucket.
 /// NaN is counted in `+Inf` and makes the sum NaN, as in other Prometheus clients.
 /// (`@unchecked Sendable`: the bounds buffer is written once in `init`, then only read.)
@@ -16,7 +16,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     @usableFromInline let bounds: UnsafeMutablePointer<Double>
     @usableFromInline let boundCount: Int
     /// Cells `0..<boundCount` are the finite buckets, `boundCount` is `+Inf`, then the sum.
-    @usableFromInline let cells: StripedCells
+    @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
 
     public init(options buckets: HistogramBuckets) {
@@ -24,7 +24,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         self.boundCount = buckets.upperBounds.count
         self.bounds = .allocate(capacity: self.boundCount)
         self.bounds.initialize(from: buckets.upperBounds, count: self.boundCount)
-        self.cells = StripedCells(cellCount: self.boundCount + 2)
+        self.cells = PerThreadCells(cellCount: self.boundCount + 2)
         self.createdAt = currentUnixTime()
     }
 
@@ -58,10 +58,10 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// Records one observation.
     @inlinable @inline(__always)
     public func observe(_ value: Double) {
-        let stripe = self.cells.localStripe
+        let (slot, cells) = self.cells.local
         let index = self.bucketIndex(value)
-        c_tally_add_i64((stripe + index &* 8).assumingMemoryBound(to: Int64.self), 1)
-        c_tally_add_f64((stripe + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), value)
+        c_tally_slot_add_i64((cells + index &* 8).assumingMemoryBound(to: Int64.self), slot, 1)
+        c_tally_slot_add_f64((cells + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), slot, value)
     }
 
     /// Records a duration given in nanoseconds, in seconds.
@@ -93,8 +93,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         var cumulative: Int64 = 0
         for (index, count) in snapshot.bucketCounts.enumerated() {
             cumulative &+= count
-            let bound = index < snapshot.upperBounds.count ? snapshot.upperBounds[index] : .infinity
-            writer.writeBucket(name: name, labels: labels, upperBound: bound, cumulativeCount: cumulative)
+            writer.writeBucket(name: name, labels: labels, upperBound: self.buckets.renderedBounds[index], cumulativeCount: cumulative)
         }
         writer.writeSample(name: name, suffix: "_count", labels: labels, value: cumulative)
         writer.writeSample(name: name, suffix: "_sum", labels: labels, value: snapshot.sum)

@@ -2,7 +2,12 @@
 ///
 /// Validated on creation: finite, strictly increasing, at least one bound.
 public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
+    /// The most finite bounds a histogram may have.
+    public static let maxBounds = 1000
+
     public let upperBounds: [Double]
+    /// The bounds as exposition text, then `+Inf`: formatted once, not per render.
+    let renderedBounds: [String]
 
     /// Prometheus' default request-duration buckets, in seconds (11 bounds).
     public static let defaultSeconds = HistogramBuckets(validated: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
@@ -10,6 +15,9 @@ public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
     public init(_ upperBounds: [Double]) throws(MetricsRegistryError) {
         guard !upperBounds.isEmpty else {
             throw .invalidBuckets(upperBounds, reason: "a histogram needs at least one finite bucket bound")
+        }
+        guard upperBounds.count <= Self.maxBounds else {
+            throw .invalidBuckets([], reason: "\(upperBounds.count) bounds; at most \(Self.maxBounds) are supported")
         }
         for (index, bound) in upperBounds.enumerated() {
             guard bound.isFinite else {
@@ -19,11 +27,12 @@ public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
                 throw .invalidBuckets(upperBounds, reason: "bounds must be strictly increasing (\(upperBounds[index - 1]) then \(bound))")
             }
         }
-        self.upperBounds = upperBounds
+        self.init(validated: upperBounds)
     }
 
     init(validated upperBounds: [Double]) {
         self.upperBounds = upperBounds
+        self.renderedBounds = upperBounds.map(formatExpositionDouble) + ["+Inf"]
     }
 
     /// `count` bounds starting at `start`, each `factor` times the previous one.

@@ -18,14 +18,14 @@ final class AtomicSketchBins: @unchecked Sendable {
     @usableFromInline let positivePages: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     @usableFromInline let negativePages: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Cell 0: zero count, cell 1: sum.
-    @usableFromInline let totals: StripedCells
+    @usableFromInline let totals: PerThreadCells
 
     init() {
         self.positivePages = .allocate(capacity: Self.pageCount)
         self.positivePages.initialize(repeating: nil, count: Self.pageCount)
         self.negativePages = .allocate(capacity: Self.pageCount)
         self.negativePages.initialize(repeating: nil, count: Self.pageCount)
-        self.totals = StripedCells(cellCount: 2)
+        self.totals = PerThreadCells(cellCount: 2)
     }
 
     deinit {

@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+// Side-by-side benchmarks: Tally against its peers in one run, release builds.
+import PackageDescription
+
+let package = Package(
+    name: "TallyBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "tally", path: ".."),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "MetricsBenchmarks",
+            dependencies: [
+                .product(name: "TallyMetrics", package: "tally"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+    ]
+)
