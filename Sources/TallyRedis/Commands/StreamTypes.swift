@@ -31,6 +31,11 @@ public struct RedisStreamEntry: Sendable, Hashable {
 public struct RedisStreamRead: Sendable, Hashable {
     public var key: String
     public var entries: [RedisStreamEntry]
+
+    public init(key: String, entries: [RedisStreamEntry]) {
+        self.key = key
+        self.entries = entries
+    }
 }
 
 /// How `XADD`/`XTRIM` trim the stream; `approximate` is `~` (cheaper, trims whole nodes), otherwise `=`.
@@ -56,6 +61,13 @@ public struct RedisAutoClaimResult: Sendable, Hashable {
     /// The claimed ids (for `JUSTID` and full claims alike).
     public var claimedIDs: [String]
     public var deletedIDs: [String]
+
+    public init(nextCursor: String, entries: [RedisStreamEntry], claimedIDs: [String], deletedIDs: [String]) {
+        self.nextCursor = nextCursor
+        self.entries = entries
+        self.claimedIDs = claimedIDs
+        self.deletedIDs = deletedIDs
+    }
 }
 
 /// `XPENDING key group`: the group's pending-entries summary.
@@ -65,6 +77,13 @@ public struct RedisPendingSummary: Sendable, Hashable {
     public var greatestID: String?
     /// Consumer name → number of entries it holds.
     public var consumers: [String: Int]
+
+    public init(count: Int, smallestID: String?, greatestID: String?, consumers: [String: Int]) {
+        self.count = count
+        self.smallestID = smallestID
+        self.greatestID = greatestID
+        self.consumers = consumers
+    }
 }
 
 /// One line of extended `XPENDING`: who holds the entry, for how long, and how many times it was delivered.
@@ -73,6 +92,13 @@ public struct RedisPendingEntry: Sendable, Hashable {
     public var consumer: String
     public var idleMilliseconds: Int
     public var deliveryCount: Int
+
+    public init(id: String, consumer: String, idleMilliseconds: Int, deliveryCount: Int) {
+        self.id = id
+        self.consumer = consumer
+        self.idleMilliseconds = idleMilliseconds
+        self.deliveryCount = deliveryCount
+    }
 }
 
 /// One consumer group from `XINFO GROUPS`. `lag` is `nil` when Redis cannot
@@ -84,6 +110,15 @@ public struct RedisStreamGroupInfo: Sendable, Hashable {
     public var lastDeliveredID: String
     public var entriesRead: Int?
     public var lag: Int?
+
+    public init(name: String, consumers: Int, pending: Int, lastDeliveredID: String, entriesRead: Int?, lag: Int?) {
+        self.name = name
+        self.consumers = consumers
+        self.pending = pending
+        self.lastDeliveredID = lastDeliveredID
+        self.entriesRead = entriesRead
+        self.lag = lag
+    }
 }
 
 /// `XINFO STREAM key` (the fields Tally uses).
@@ -95,6 +130,16 @@ public struct RedisStreamInfo: Sendable, Hashable {
     public var entriesAdded: Int?
     public var firstEntry: RedisStreamEntry?
     public var lastEntry: RedisStreamEntry?
+
+    public init(length: Int, groups: Int, lastGeneratedID: String, maxDeletedEntryID: String?, entriesAdded: Int?, firstEntry: RedisStreamEntry?, lastEntry: RedisStreamEntry?) {
+        self.length = length
+        self.groups = groups
+        self.lastGeneratedID = lastGeneratedID
+        self.maxDeletedEntryID = maxDeletedEntryID
+        self.entriesAdded = entriesAdded
+        self.firstEntry = firstEntry
+        self.lastEntry = lastEntry
+    }
 }
 
 /// What `XGROUP CREATE` did: BUSYGROUP (the group exists) is an expected outcome, not an error.

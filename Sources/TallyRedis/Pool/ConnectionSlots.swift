@@ -125,6 +125,9 @@ final class ConnectionSlots: Sendable {
         for entry in idle { await entry.connection.close() }
     }
 
+    /// Callers currently waiting for a connection (for tests and diagnostics).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     // MARK: internals
 
     /// An idle connection if still alive (and answering PING when it sat idle long); otherwise drops it.

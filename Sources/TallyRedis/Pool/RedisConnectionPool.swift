@@ -80,6 +80,9 @@ public final class RedisConnectionPool: RedisClient {
         }
     }
 
+    /// Callers waiting for a shared connection right now.
+    public var waitingForConnection: Int { shared.waiterCount }
+
     /// Closes every idle connection and refuses new leases; leased connections close when returned.
     public func close() async {
         await shared.close()
