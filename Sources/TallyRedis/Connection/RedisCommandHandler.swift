@@ -21,7 +21,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     private struct Pending {
-        let name: String
+        /// Kept (a retain, no copy) so the command's name is only computed when an error needs it.
+        let command: RedisCommand
+        var name: String { command.name }
         let deadline: NIODeadline
         let timeout: Duration
         let completion: Completion
@@ -74,7 +76,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
             return
         }
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        pending.append(Pending(name: command.name, deadline: deadline, timeout: timeout, completion: .single(promise)))
+        pending.append(Pending(command: command, deadline: deadline, timeout: timeout, completion: .single(promise)))
         armTimer(deadline)
         var buffer = context.channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(command, into: &buffer)
@@ -94,7 +96,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
         let replies = BatchReplies(expected: commands.count, promise: promise)
         var buffer = context.channel.allocator.buffer(capacity: 64 * commands.count)
         for command in commands {
-            pending.append(Pending(name: command.name, deadline: deadline, timeout: timeout, completion: .batch(replies)))
+            pending.append(Pending(command: command, deadline: deadline, timeout: timeout, completion: .batch(replies)))
             RESPEncoder.encode(command, into: &buffer)
         }
         armTimer(deadline)

@@ -57,10 +57,10 @@ final class ConnectionSlots: Sendable {
     }
 
     /// Leases a healthy connection; the caller must `release` it.
-    func lease(for command: String) async throws -> RedisConnection {
+    func lease(for command: @autoclosure () -> String) async throws -> RedisConnection {
         while true {
             let action: Action = try state.withLock { s in
-                if s.closed { throw RedisError.poolClosed(command: command) }
+                if s.closed { throw RedisError.poolClosed(command: command()) }
                 if let idle = s.idle.popLast() { return .use(idle) }
                 if s.open < maximum {
                     s.open += 1
@@ -72,14 +72,14 @@ final class ConnectionSlots: Sendable {
             case .use(let idle):
                 if let connection = await checked(idle) { return connection }
             case .connect:
-                return try await connect(for: command)
+                return try await connect()
             case .wait:
-                switch try await waitForTurn(command: command) {
+                switch try await waitForTurn(command: command()) {
                 case .connection(let connection):
                     if connection.isActive { return connection }
                     slotFreed()
                 case .connectSlot:
-                    return try await connect(for: command)
+                    return try await connect()
                 }
             }
         }
@@ -184,7 +184,7 @@ final class ConnectionSlots: Sendable {
     }
 
     /// Connects within a held slot, retrying with exponential backoff until `reconnectTimeout`.
-    private func connect(for command: String) async throws -> RedisConnection {
+    private func connect() async throws -> RedisConnection {
         let giveUpAt = ContinuousClock.now + configuration.reconnectTimeout
         var delay = configuration.reconnectInitialBackoff
         var attempt = 1

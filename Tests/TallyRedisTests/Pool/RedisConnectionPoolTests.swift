@@ -133,3 +133,23 @@ import Testing
         #expect(error == .poolClosed(command: "PING"))
     }
 }
+
+@Test func connectionsKilledByTheServerAreReplacedTransparently() async throws {
+    try await withRedisServer { (server: RedisServer) async throws in
+        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero
+        ))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try await pool.ping() } }
+            try await group.waitForAll()
+        }
+        let admin = try await RedisConnection.connect(server.configuration())
+        let killed = try await admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+        #expect(killed.int == 2)
+        // Idle connections closed by the server are noticed (closed, or failing the health-check PING) and replaced.
+        #expect(try await pool.ping() == "PONG")
+        #expect(try await pool.incrby("n", by: 1) == 1)
+        await admin.close()
+        await pool.close()
+    }
+}
