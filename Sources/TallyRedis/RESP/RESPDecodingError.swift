@@ -23,6 +23,8 @@ public enum RESPDecodingError: Error, Sendable, Equatable, CustomStringConvertib
     case lineTooLong(limit: Int, offset: Int)
     /// Streamed strings/aggregates (`$?`, `*?`) are not used by Redis and not supported.
     case streamedTypesNotSupported(offset: Int)
+    /// The stream ended in the middle of a frame.
+    case truncated(pendingBytes: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +39,7 @@ public enum RESPDecodingError: Error, Sendable, Equatable, CustomStringConvertib
         case .nestingTooDeep(let l, let o): return "RESP: aggregates nested deeper than \(l) at offset \(o)"
         case .lineTooLong(let l, let o): return "RESP: line longer than \(l) bytes at offset \(o)"
         case .streamedTypesNotSupported(let o): return "RESP: streamed strings/aggregates are not supported (offset \(o))"
+        case .truncated(let n): return "RESP: the stream ended inside a frame (\(n) bytes of an incomplete reply)"
         }
     }
 }

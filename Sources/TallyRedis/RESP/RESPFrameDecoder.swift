@@ -21,8 +21,14 @@ struct RESPFrameDecoder: ByteToMessageDecoder {
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // A frame cut by EOF is left behind: the command handler fails what is in flight as "connection closed".
-        try decode(context: context, buffer: &buffer)
+        if case .continue = try decode(context: context, buffer: &buffer) { return .continue }
+        if seenEOF && buffer.readableBytes > 0 {
+            // The peer closed mid-frame: report it instead of silently dropping the bytes.
+            let pending = buffer.readableBytes
+            buffer.moveReaderIndex(forwardBy: pending)
+            throw RESPDecodingError.truncated(pendingBytes: pending)
+        }
+        return .needMoreData
     }
 }
 
@@ -51,4 +57,9 @@ public struct RESPStreamReader: Sendable {
 
     /// Bytes received but not yet part of a complete frame.
     public var pendingBytes: Int { buffer.readableBytes }
+
+    /// Declares the end of the input: throws `.truncated` when it stopped inside a frame.
+    public func finish() throws {
+        if buffer.readableBytes > 0 { throw RESPDecodingError.truncated(pendingBytes: buffer.readableBytes) }
+    }
 }

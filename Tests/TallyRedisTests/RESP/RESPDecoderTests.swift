@@ -78,13 +78,16 @@ private let samples: [(String, RESPFrame)] = [
     #expect(frames == expected)
 }
 
-@Test func truncatedInputWaitsForMoreAndNeverProducesAValue() throws {
+@Test func truncatedInputWaitsForMoreAndIsAnErrorAtTheEnd() throws {
     for (wire, _) in samples {
         let bytes = Array(wire.utf8)
         for cut in 0..<bytes.count {
             var reader = RESPStreamReader()
             reader.feed(ByteBuffer(bytes: bytes[..<cut]))
             #expect(try reader.next() == nil, "\(wire.debugDescription) cut at \(cut)")
+            if cut > 0 {
+                #expect(throws: RESPDecodingError.truncated(pendingBytes: cut)) { try reader.finish() }
+            }
         }
     }
 }
