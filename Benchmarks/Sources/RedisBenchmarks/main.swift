@@ -7,6 +7,8 @@ import TallyTesting
 // pipeline depth on both sides; the best of `rounds` runs counts for each.
 
 let quick = CommandLine.arguments.contains("--quick")
+/// `--only xadd|set|ping` runs one scenario (for profiling).
+let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { i in CommandLine.arguments.dropFirst(i + 1).first }
 let rounds = quick ? 1 : 3
 let payload = String(repeating: "x", count: 300 - #"{"type":"completion","session_id":"s-0000","latency_ms":123,"accepted":true,"attributes":{"pad":""}}"#.count)
 let event = #"{"type":"completion","session_id":"s-0000","latency_ms":123,"accepted":true,"attributes":{"pad":"\#(payload)"}}"#
@@ -21,7 +23,7 @@ struct Scenario {
 }
 
 let scenarios = [
-    Scenario(name: "XADD ~300 B, pipelined", clients: 8, pipeline: 64, requests: quick ? 100_000 : 400_000, target: 0.5,
+    Scenario(name: "XADD ~300 B, pipelined", clients: 16, pipeline: 64, requests: quick ? 100_000 : 400_000, target: 0.5,
              command: ["XADD", "bench:events", "MAXLEN", "~", "100000", "*", "event", event]),
     Scenario(name: "SET, unpipelined", clients: 50, pipeline: 1, requests: quick ? 50_000 : 200_000, target: 0.8,
              command: ["SET", "bench:key", "value"]),
@@ -67,7 +69,7 @@ print("scenario                    conns  pipe   tally ops/s   redis-benchmark o
 print("--------------------------  -----  ----  ------------  ----------------------  ------  ------")
 var failed = false
 do {
-    for scenario in scenarios {
+    for scenario in scenarios where only.map({ scenario.command[0].lowercased() == $0 }) ?? true {
         let pool = RedisConnectionPool(
             configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: scenario.clients)
         )

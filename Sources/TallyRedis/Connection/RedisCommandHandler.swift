@@ -94,11 +94,15 @@ final class RedisCommandHandler: ChannelInboundHandler {
         }
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let replies = BatchReplies(expected: commands.count, promise: promise)
-        var buffer = context.channel.allocator.buffer(capacity: 64 * commands.count)
-        for command in commands {
-            pending.append(Pending(command: command, deadline: deadline, timeout: timeout, completion: .batch(replies)))
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        for (index, command) in commands.enumerated() {
             RESPEncoder.encode(command, into: &buffer)
+            if index == 0 {
+                // Batches are usually uniform: size the buffer once from the first command.
+                buffer.reserveCapacity(buffer.writerIndex * commands.count + 256)
+            }
         }
+        pending.append(contentsOf: commands.lazy.map { Pending(command: $0, deadline: deadline, timeout: timeout, completion: .batch(replies)) })
         armTimer(deadline)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }

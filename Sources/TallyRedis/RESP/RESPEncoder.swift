@@ -38,27 +38,27 @@ enum RESPEncoder {
         }
     }
 
-    /// Writes `n` in decimal followed by CRLF, without allocating a String.
-
+    /// Writes `n` in decimal followed by CRLF straight into the buffer (no String, no temporary).
     static func writeDecimal(_ n: Int, into buffer: inout ByteBuffer) {
-        if n >= 0 && n < 10 {
-            buffer.writeInteger(UInt8(48 + n))
-        } else {
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            var value = n.magnitude
-            var count = 0
-            withUnsafeMutableBytes(of: &digits) { raw in
-                repeat {
-                    raw[19 - count] = UInt8(48 + value % 10)
-                    value /= 10
-                    count += 1
-                } while value > 0
-                if n < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
-            }
+        var magnitude = n.magnitude
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
         }
-        buffer.writeStaticString("\r\n")
+        let total = digits + (n < 0 ? 1 : 0) + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            var i = total - 3
+            repeat {
+                raw[i] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+                magnitude /= 10
+                i -= 1
+            } while magnitude > 0
+            if n < 0 { raw[0] = UInt8(ascii: "-") }
+            raw[total - 2] = 13
+            raw[total - 1] = 10
+            return total
+        }
     }
 }

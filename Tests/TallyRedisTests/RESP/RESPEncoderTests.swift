@@ -18,3 +18,11 @@ import Testing
     #expect(SHA1.hexDigest("return 1".utf8) == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
     #expect(SHA1.hexDigest(String(repeating: "a", count: 1000).utf8) == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
 }
+
+@Test func writesDecimalsWithoutAllocating() {
+    for n in [0, 7, 9, 10, 64, 300, 99_999, -1, -10, Int.max, Int.min] {
+        var buffer = ByteBuffer()
+        RESPEncoder.writeDecimal(n, into: &buffer)
+        #expect(String(buffer: buffer) == "\(n)\r\n")
+    }
+}
