@@ -153,3 +153,22 @@ import Testing
         await pool.close()
     }
 }
+
+@Test func cancelledBlockingReadClosesItsDedicatedConnection() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        _ = try await pool.xgroupCreate("events", group: "workers")
+        let reader = Task {
+            try await pool.xreadgroup(group: "workers", consumer: "c1", streams: [("events", ">")], block: .seconds(30))
+        }
+        try await waitUntil { try await blockedClients(pool) == 1 }
+        let cancelledAt = ContinuousClock.now
+        reader.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await reader.value }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
+        // Its connection was closed (the server no longer holds a blocked client), and blocking reads still work.
+        try await waitUntil { try await blockedClients(pool) == 0 }
+        try await pool.xadd("events", fields: [("event", "{}")])
+        let read = try await pool.xreadgroup(group: "workers", consumer: "c1", streams: [("events", ">")], block: .seconds(5))
+        #expect(read.first?.entries.count == 1)
+    }
+}
