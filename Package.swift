@@ -47,7 +47,12 @@ let package = Package(
         // Test support shipped with the library: a throwaway redis-server, an exposition parser.
         .target(
             name: "TallyTesting",
-            dependencies: ["TallyMetrics"],
+            dependencies: [
+                "TallyMetrics",
+                "TallyRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift6
         ),
         .executableTarget(

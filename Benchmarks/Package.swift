@@ -11,12 +11,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
+        // TallyMetrics against swift-prometheus 2.4.1.
         .executableTarget(
             name: "MetricsBenchmarks",
             dependencies: [
                 .product(name: "TallyMetrics", package: "tally"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // TallyRedis against redis-benchmark on the same throwaway redis-server.
+        .executableTarget(
+            name: "RedisBenchmarks",
+            dependencies: [
+                .product(name: "TallyRedis", package: "tally"),
+                .product(name: "TallyTesting", package: "tally"),
             ]
         ),
     ]

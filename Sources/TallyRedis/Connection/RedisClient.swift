@@ -1,0 +1,17 @@
+/// Anything that can run Redis commands: a single `RedisConnection` or a
+/// `RedisConnectionPool`. The typed helpers (`get`, `xadd`, `evalScript`…)
+/// are extensions on this protocol, so they work on both.
+///
+/// Error replies are thrown as `RedisError.server(command:message:)`, except
+/// inside `send(batch:)`, which returns them as `.error` values so one failing
+/// command does not hide the others' replies.
+public protocol RedisClient: Sendable {
+    /// Sends one command and waits for its reply.
+    func send(_ command: RedisCommand) async throws -> RESPValue
+    /// Writes all commands in one flush and returns their replies in order.
+    func send(batch commands: [RedisCommand]) async throws -> [RESPValue]
+    /// Sends a command that blocks on the server (`XREADGROUP … BLOCK`, `BLPOP`):
+    /// its deadline is extended by `blockingFor`, and a pool runs it on a
+    /// dedicated connection so it never holds a shared one.
+    func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue
+}

@@ -1,0 +1,67 @@
+/// Everything TallyRedis throws, naming the command and, for server
+/// replies, the server's own message so the cause is visible in logs.
+public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered with an error reply (`-ERR …`, `-WRONGTYPE …`, `-NOSCRIPT …`).
+    case server(command: String, message: String)
+    /// Authentication was refused during the handshake (wrong password, unknown user, auth required).
+    case authenticationFailed(user: String?, message: String)
+    /// The command's deadline passed; the connection was closed and every command in flight on it failed.
+    case commandTimedOut(command: String, timeout: Duration, inFlight: Int)
+    /// Another command's deadline passed on the same connection, which was therefore closed.
+    case connectionTimedOut(command: String, timedOutCommand: String)
+    /// The connection closed (or was closed) while the command was in flight or being sent.
+    case connectionClosed(command: String, reason: String)
+    /// Connecting (TCP/Unix connect plus handshake) did not finish within the connect timeout.
+    case connectTimeout(endpoint: String, timeout: Duration)
+    /// Connecting failed (refused, unreachable, unknown host…).
+    case connectFailed(endpoint: String, reason: String)
+    /// The reply stream was not valid RESP; the connection was closed.
+    case protocolError(command: String, reason: String)
+    /// The reply had a shape the typed helper did not expect.
+    case unexpectedReply(command: String, reply: String)
+    /// The URL could not be parsed.
+    case invalidURL(String, reason: String)
+    /// `rediss://` was requested; TLS is not supported yet.
+    case tlsNotSupported(url: String)
+    /// The pool was shut down.
+    case poolClosed(command: String)
+
+    /// The first word of a server error message (`ERR`, `WRONGTYPE`, `NOSCRIPT`, `BUSYGROUP`…), if this is one.
+    public var serverErrorCode: String? {
+        switch self {
+        case .server(_, let message), .authenticationFailed(_, let message):
+            return message.split(separator: " ", maxSplits: 1).first.map(String.init)
+        default:
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .server(let command, let message):
+            return "Redis \(command) failed: \(message)"
+        case .authenticationFailed(let user, let message):
+            return "Redis authentication as '\(user ?? "default")' failed: \(message) (check the user and password in the URL)"
+        case .commandTimedOut(let command, let timeout, let inFlight):
+            return "Redis \(command) got no reply within \(timeout); the connection was closed and its \(inFlight) in-flight command(s) failed"
+        case .connectionTimedOut(let command, let other):
+            return "Redis \(command) failed: \(other) on the same connection passed its deadline, so the connection was closed"
+        case .connectionClosed(let command, let reason):
+            return "Redis \(command) failed: connection closed (\(reason))"
+        case .connectTimeout(let endpoint, let timeout):
+            return "Connecting to Redis at \(endpoint) did not finish within \(timeout)"
+        case .connectFailed(let endpoint, let reason):
+            return "Connecting to Redis at \(endpoint) failed: \(reason)"
+        case .protocolError(let command, let reason):
+            return "Redis \(command) failed: invalid reply from the server, connection closed (\(reason))"
+        case .unexpectedReply(let command, let reply):
+            return "Redis \(command) returned an unexpected reply: \(reply.prefix(200))"
+        case .invalidURL(let url, let reason):
+            return "Invalid Redis URL '\(url)': \(reason)"
+        case .tlsNotSupported(let url):
+            return "TLS is not supported yet by TallyRedis ('\(url)'); use redis:// on a trusted network or unix://"
+        case .poolClosed(let command):
+            return "Redis \(command) failed: the connection pool is closed"
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A bounded pool of Redis connections: the client a service normally holds.
+///
+/// Ordinary commands lease a shared connection for one round trip; blocking
+/// commands (`sendBlocking`, `xreadgroup` with `block`) run on a separate set
+/// of dedicated connections so they never hold a shared one. Waiting is
+/// FIFO-fair, dead connections are replaced with backoff, and a cancelled
+/// caller never leaves a connection out of step with its replies.
+/// Thread-safe (`Sendable`).
+public final class RedisConnectionPool: RedisClient {
+    public let configuration: RedisPoolConfiguration
+    private let shared: ConnectionSlots
+    private let blocking: ConnectionSlots
+
+    public init(
+        configuration: RedisPoolConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "tally.redis")
+    ) {
+        self.configuration = configuration
+        self.shared = ConnectionSlots(kind: "shared", maximum: configuration.maximumConnections, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.blocking = ConnectionSlots(kind: "blocking", maximum: configuration.maximumBlockingConnections, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// A pool for `url` (see `RedisConfiguration(url:)`) with default settings otherwise.
+    public convenience init(url: String, maximumConnections: Int = 8, logger: Logger = Logger(label: "tally.redis")) throws {
+        let connection = try RedisConfiguration(url: url)
+        self.init(configuration: RedisPoolConfiguration(connection: connection, maximumConnections: maximumConnections), logger: logger)
+    }
+
+    // MARK: RedisClient
+
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        let connection = try await shared.lease(for: command.name)
+        defer { shared.release(connection) }
+        return try await connection.send(command)
+    }
+
+    public func send(batch commands: [RedisCommand]) async throws -> [RESPValue] {
+        guard let first = commands.first else { return [] }
+        let connection = try await shared.lease(for: first.name)
+        defer { shared.release(connection) }
+        return try await connection.send(batch: commands)
+    }
+
+    public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
+        try await withDedicatedConnection { connection in
+            try await connection.sendBlocking(command, blockingFor: blockingFor)
+        }
+    }
+
+    // MARK: leases
+
+    /// Runs `body` with a shared connection leased exclusively (for `WATCH`/`MULTI`/`EXEC`
+    /// or a sequence that must share a connection). Do not run blocking commands on it.
+    public func withConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
+        let connection = try await shared.lease(for: "lease")
+        defer { shared.release(connection) }
+        return try await body(connection)
+    }
+
+    /// Runs `body` with a dedicated connection for blocking commands. If `body`
+    /// is cancelled or fails with the connection still busy, the connection is
+    /// closed rather than reused, since a blocked reply may arrive much later.
+    public func withDedicatedConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
+        let connection = try await blocking.lease(for: "dedicated lease")
+        do {
+            let result = try await body(connection)
+            blocking.release(connection)
+            return result
+        } catch {
+            if error is CancellationError || Task.isCancelled {
+                await connection.close()
+            }
+            blocking.release(connection)
+            throw error
+        }
+    }
+
+    /// Callers waiting for a shared connection right now.
+    public var waitingForConnection: Int { shared.waiterCount }
+
+    /// Closes every idle connection and refuses new leases; leased connections close when returned.
+    public func close() async {
+        await shared.close()
+        await blocking.close()
+    }
+}

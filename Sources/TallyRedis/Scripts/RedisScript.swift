@@ -1,0 +1,35 @@
+/// A Lua script identified by its SHA-1, run with `EVALSHA`.
+///
+/// `evalScript` sends only the hash; when the server answers `NOSCRIPT`
+/// (restart, `SCRIPT FLUSH`, another node) it loads the source with
+/// `SCRIPT LOAD` and retries once, so callers never handle that case.
+public struct RedisScript: Sendable, Hashable {
+    public let source: String
+    /// Lower-case hex SHA-1 of `source`, as Redis computes it.
+    public let sha1: String
+
+    public init(_ source: String) {
+        self.source = source
+        self.sha1 = SHA1.hexDigest(source.utf8)
+    }
+}
+
+extension RedisClient {
+    /// `EVALSHA sha numkeys key… arg…`, loading the script on `NOSCRIPT` and retrying once.
+    public func evalScript(_ script: RedisScript, keys: [String] = [], arguments: [RedisArgument] = []) async throws -> RESPValue {
+        let command = RedisCommand("EVALSHA", arguments: [.string(script.sha1), .integer(keys.count)] + keys.map { .string($0) } + arguments)
+        do {
+            return try await send(command)
+        } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
+            let loaded = try await send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))
+            guard loaded.string == script.sha1 else { throw loaded.unexpected("SCRIPT LOAD") }
+            return try await send(command)
+        }
+    }
+
+    /// `SCRIPT LOAD source`: makes the script known to the server ahead of use.
+    public func loadScript(_ script: RedisScript) async throws {
+        let loaded = try await send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))
+        guard loaded.string == script.sha1 else { throw loaded.unexpected("SCRIPT LOAD") }
+    }
+}

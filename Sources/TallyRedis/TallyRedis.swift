@@ -1,2 +1,0 @@
-/// Placeholder until the RESP client lands.
-public enum TallyRedisModule {}

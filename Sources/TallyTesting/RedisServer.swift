@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import TallyRedis
+
+/// A throwaway `redis-server` for tests: its own free TCP port and Unix
+/// socket in a fresh temporary directory, no persistence, optional password.
+///
+/// `withRedisServer` guarantees the process is stopped and its directory
+/// removed when the body returns or throws. `kill()`/`restart()` simulate a
+/// crash and a restart on the same port and socket. Never blocks a
+/// cooperative thread: readiness and exit are awaited by polling with
+/// `Task.sleep`.
+public final class RedisServer: Sendable {
+    /// TCP port on 127.0.0.1.
+    public let port: Int
+    /// Path of the Unix socket.
+    public let unixSocketPath: String
+    /// The `requirepass` password, if any.
+    public let password: String?
+    /// The server's working directory (its log is `redis.log` there).
+    public let directory: String
+    private let extraArguments: [String]
+    private let process = Mutex<Process?>(nil)
+
+    private init(port: Int, directory: String, password: String?, extraArguments: [String]) {
+        self.port = port
+        self.directory = directory
+        self.unixSocketPath = directory + "/redis.sock"
+        self.password = password
+        self.extraArguments = extraArguments
+    }
+
+    /// `redis://[:password@]127.0.0.1:port`
+    public var url: String {
+        if let password { return "redis://:\(password)@127.0.0.1:\(port)" }
+        return "redis://127.0.0.1:\(port)"
+    }
+
+    /// `unix:///…/redis.sock[?password=…]`
+    public var unixURL: String {
+        "unix://\(unixSocketPath)" + (password.map { "?password=\($0)" } ?? "")
+    }
+
+    /// A TCP connection configuration for this server.
+    public func configuration(commandTimeout: Duration = .seconds(10)) -> RedisConfiguration {
+        RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), password: password, commandTimeout: commandTimeout)
+    }
+
+    /// Starts a server on a free port and waits until it answers `PING`.
+    public static func start(password: String? = nil, extraArguments: [String] = []) async throws -> RedisServer {
+        guard let executable = executablePath() else { throw RedisServerError.notInstalled }
+        var lastError: any Error = RedisServerError.notReady("no attempt made")
+        for _ in 0..<5 {
+            let directory = "/tmp/tally-redis-" + String(UUID().uuidString.prefix(8)).lowercased()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let server = RedisServer(port: try await freePort(), directory: directory, password: password, extraArguments: extraArguments)
+            do {
+                try await server.launch(executable: executable)
+                return server
+            } catch {
+                // Most likely the port was taken between probing and binding: try another.
+                lastError = error
+                await server.stop()
+            }
+        }
+        throw lastError
+    }
+
+    /// Starts the server again on the same port and socket (after `kill()`).
+    public func restart() async throws {
+        guard let executable = Self.executablePath() else { throw RedisServerError.notInstalled }
+        try await launch(executable: executable)
+    }
+
+    /// SIGKILL, as a crash would: clients see their connections reset. Waits for the exit.
+    public func kill() async {
+        await terminate(signal: SIGKILL)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 2 s) and removes its directory.
+    public func stop() async {
+        await terminate(signal: SIGTERM)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: internals
+
+    private static func executablePath() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+            let candidate = "\(dir)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    private func launch(executable: String) async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1",
+            "--unixsocket", unixSocketPath, "--unixsocketperm", "700",
+            "--save", "", "--appendonly", "no", "--dir", directory,
+            "--daemonize", "no", "--logfile", directory + "/redis.log",
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        p.arguments = arguments + extraArguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process.withLock { $0 = p }
+        let probe = RedisConfiguration(endpoint: .unixSocket(path: unixSocketPath), password: password, connectTimeout: .milliseconds(500))
+        let giveUpAt = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < giveUpAt {
+            guard p.isRunning else {
+                let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+                throw RedisServerError.exited(log.split(separator: "\n").suffix(5).joined(separator: "\n"))
+            }
+            if let connection = try? await RedisConnection.connect(probe) {
+                let answered = (try? await connection.ping()) != nil
+                await connection.close()
+                if answered { return }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw RedisServerError.notReady("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    private func terminate(signal: Int32) async {
+        guard let p = process.withLock({ p -> Process? in defer { p = nil }; return p }) else { return }
+        guard p.isRunning else { return }
+        Foundation.kill(p.processIdentifier, signal)
+        let escalateAt = ContinuousClock.now + .seconds(2)
+        while p.isRunning {
+            if ContinuousClock.now > escalateAt { Foundation.kill(p.processIdentifier, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// A port free right now on 127.0.0.1 (bound to port 0 by the kernel, then released).
+    private static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+}
+
+/// Why a test Redis server could not be started.
+public enum RedisServerError: Error, CustomStringConvertible {
+    case notInstalled
+    case exited(String)
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .notInstalled:
+            return "redis-server was not found on PATH: run scripts/test-redis, which installs it from Debian (apt-get install redis-server) and runs the Redis tests"
+        case .exited(let log):
+            return "redis-server exited during start-up; last log lines:\n\(log)"
+        case .notReady(let message):
+            return message
+        }
+    }
+}
+
+/// Runs `body` with a fresh server, stopping it afterwards even when `body` throws.
+public func withRedisServer<T>(
+    password: String? = nil,
+    extraArguments: [String] = [],
+    _ body: (RedisServer) async throws -> T
+) async throws -> T {
+    let server = try await RedisServer.start(password: password, extraArguments: extraArguments)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}

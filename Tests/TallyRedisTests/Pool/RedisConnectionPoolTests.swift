@@ -1,0 +1,174 @@
+import Synchronization
+import TallyRedis
+import TallyTesting
+import Testing
+
+@Test func concurrentTasksShareTheBoundedPool() async throws {
+    try await withPool(maximumConnections: 4) { (_, pool) async throws in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    for _ in 0..<50 { try await pool.incrby("counter", by: 1) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await pool.get("counter") == "10000")
+        let clients = try await pool.info("clients")
+        let connected = clients.split(whereSeparator: \.isNewline).first { $0.hasPrefix("connected_clients:") }
+        #expect(connected.flatMap { Int($0.split(separator: ":")[1]) }.map { $0 <= 4 } == true, "\(clients)")
+    }
+}
+
+@Test func waitersAreServedInArrivalOrder() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        let order = Locked<[Int]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let holding = AsyncStream<Void>.makeStream()
+            let release = AsyncStream<Void>.makeStream()
+            group.addTask {
+                try await pool.withConnection { _ in
+                    holding.continuation.yield()
+                    for await _ in release.stream { break }
+                }
+            }
+            for await _ in holding.stream { break }
+            for i in 0..<5 {
+                group.addTask {
+                    try await pool.withConnection { _ in order.withLock { $0.append(i) } }
+                }
+                try await waitUntil { pool.waitingForConnection == i + 1 }
+            }
+            release.continuation.yield()
+            try await group.waitForAll()
+        }
+        #expect(order.withLock { $0 } == [0, 1, 2, 3, 4])
+    }
+}
+
+@Test func cancelledWaiterLeavesTheQueueWithoutLeakingASlot() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withConnection { _ in for await _ in release.stream { break } }
+        }
+        let waiter = Task { try await pool.ping() }
+        try await waitUntil { pool.waitingForConnection == 1 }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+        release.continuation.yield()
+        try await holder.value
+        #expect(try await pool.ping() == "PONG")
+    }
+}
+
+@Test func blockingCommandsNeverHoldASharedConnection() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        _ = try await pool.xgroupCreate("events", group: "workers")
+        let reader = Task {
+            try await pool.xreadgroup(group: "workers", consumer: "c1", streams: [("events", ">")], block: .seconds(20))
+        }
+        // While the reader is blocked on the server, the single shared connection keeps serving.
+        try await waitUntil { try await blockedClients(pool) == 1 }
+        #expect(try await pool.ping() == "PONG")
+        try await pool.xadd("events", fields: [("event", "{}")])
+        let read = try await reader.value
+        #expect(read.first?.entries.count == 1)
+    }
+}
+
+@Test func cancelledCommandDoesNotPoisonASharedConnection() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        try await pool.set("k", to: "v")
+        let slow = Task { try await pool.send(RedisCommand("BLPOP", "queue", "0.5")) }
+        try await Task.sleep(for: .milliseconds(50))
+        slow.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await slow.value }
+        // Same (only) connection: its BLPOP reply (null after 0.3 s) is discarded, in order.
+        for _ in 0..<20 { #expect(try await pool.get("k") == "v") }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await pool.get("k") == "v")
+    }
+}
+
+@Test func recoversAfterTheServerIsKilledAndRestarted() async throws {
+    try await withPool(maximumConnections: 4) { (server, pool) async throws in
+        try await pool.set("before", to: "1")
+        // Four commands in flight on four shared connections when the server dies.
+        let inFlight = (0..<4).map { i in
+            Task { await expectRedisError { _ = try await pool.send(RedisCommand("BLPOP", .string("never-\(i)"), 10)) } }
+        }
+        let observer = try await RedisConnection.connect(server.configuration())
+        try await waitUntil { try await blockedClients(observer) == 4 }
+        let killedAt = ContinuousClock.now
+        await server.kill()
+        for task in inFlight {
+            let error = await task.value
+            guard case .connectionClosed(let command, _) = error else {
+                Issue.record("expected connectionClosed, got \(String(describing: error))")
+                continue
+            }
+            #expect(command == "BLPOP")
+        }
+        #expect(ContinuousClock.now - killedAt < .seconds(5), "in-flight commands must fail promptly, not hang")
+        // A command issued while the server is down waits for it with backoff, then succeeds.
+        let during = Task { try await pool.ping() }
+        try await Task.sleep(for: .milliseconds(300))
+        try await server.restart()
+        #expect(try await during.value == "PONG")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<50 { group.addTask { try await pool.set("after-\(i)", to: .integer(i)) } }
+            try await group.waitForAll()
+        }
+        #expect(try await pool.get("after-49") == "49")
+        #expect(try await pool.get("before") == nil, "a fresh server without persistence")
+    }
+}
+
+@Test func closedPoolRefusesCommands() async throws {
+    try await withPool { (_, pool) async throws in
+        #expect(try await pool.ping() == "PONG")
+        await pool.close()
+        let error = await expectRedisError { _ = try await pool.ping() }
+        #expect(error == .poolClosed(command: "PING"))
+    }
+}
+
+@Test func connectionsKilledByTheServerAreReplacedTransparently() async throws {
+    try await withRedisServer { (server: RedisServer) async throws in
+        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero
+        ))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try await pool.ping() } }
+            try await group.waitForAll()
+        }
+        let admin = try await RedisConnection.connect(server.configuration())
+        let killed = try await admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+        #expect(killed.int == 2)
+        // Idle connections closed by the server are noticed (closed, or failing the health-check PING) and replaced.
+        #expect(try await pool.ping() == "PONG")
+        #expect(try await pool.incrby("n", by: 1) == 1)
+        await admin.close()
+        await pool.close()
+    }
+}
+
+@Test func cancelledBlockingReadClosesItsDedicatedConnection() async throws {
+    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+        _ = try await pool.xgroupCreate("events", group: "workers")
+        let reader = Task {
+            try await pool.xreadgroup(group: "workers", consumer: "c1", streams: [("events", ">")], block: .seconds(30))
+        }
+        try await waitUntil { try await blockedClients(pool) == 1 }
+        let cancelledAt = ContinuousClock.now
+        reader.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await reader.value }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
+        // Its connection was closed (the server no longer holds a blocked client), and blocking reads still work.
+        try await waitUntil { try await blockedClients(pool) == 0 }
+        try await pool.xadd("events", fields: [("event", "{}")])
+        let read = try await pool.xreadgroup(group: "workers", consumer: "c1", streams: [("events", ">")], block: .seconds(5))
+        #expect(read.first?.entries.count == 1)
+    }
+}
