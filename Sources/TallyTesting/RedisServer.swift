@@ -158,7 +158,7 @@ public enum RedisServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notInstalled:
-            return "redis-server was not found on PATH: run scripts/test-redis, which installs it from Debian (apt-get install redis-server) and runs the Redis tests"
+            return "redis-server was not found on PATH: run scripts/test, which installs it from Debian (apt-get install redis-server) before running the tests"
         case .exited(let log):
             return "redis-server exited during start-up; last log lines:\n\(log)"
         case .notReady(let message):
