@@ -6,7 +6,7 @@ import TallyMetrics
 /// bare and with one counter increment and one histogram observation per
 /// iteration. Every operation is recorded (no sampling).
 enum OverheadBenchmark {
-    /// About 2.3 ns per round on this class of machine; calibrated at run time.
+    /// A dependent multiply chain; its round count is calibrated at run time.
     @inline(never)
     static func work(_ seed: UInt64, rounds: Int) -> UInt64 {
         var x = seed
@@ -18,25 +18,20 @@ enum OverheadBenchmark {
 
     static func run(quick: Bool) {
         let n = quick ? 2_000_000 : 20_000_000
-        // Calibrate the work to 50–60 ns.
-        var rounds = 8
-        var bare = 0.0
-        while true {
-            let r = rounds
-            bare = Harness.nanosecondsPerOperation(iterations: n / 10) { count in
-                var acc: UInt64 = 0
-                for i in 0..<count { acc &+= work(UInt64(i), rounds: r) }
-                blackHole(acc)
-            }
-            if bare >= 50 || rounds > 1_000 { break }
-            rounds = max(rounds + 1, Int(Double(rounds) * 55 / bare))
-        }
+        // Calibrate the work to ~55 ns: measure the cost of one round over many rounds.
+        let probe = opaque(1_000)
+        let perRound = Harness.nanosecondsPerOperation(iterations: 20_000) { count in
+            var acc: UInt64 = 0
+            for i in 0..<count { acc &+= work(UInt64(i), rounds: probe) }
+            blackHole(acc)
+        } / Double(probe)
+        let rounds = opaque(max(1, Int((55 / perRound).rounded())))
         let registry = MetricsRegistry()
         let counter = try! registry.register(TallyMetrics.Counter.self, name: "work_total", help: "x")
         let histogram = try! registry.register(TallyMetrics.Histogram.self, name: "work_seconds", help: "x", options: .defaultSeconds)
         let peerRegistry = PrometheusCollectorRegistry()
-        let peerCounter = peerRegistry.makeCounter(name: "work_total")
-        let peerHistogram = peerRegistry.makeValueHistogram(name: "work_seconds", buckets: HistogramBuckets.defaultSeconds.upperBounds)
+        let peerCounter = peerRegistry.makeCounter(descriptor: MetricNameDescriptor(metricName: "work", unitName: "total", helpText: "x"))
+        let peerHistogram = peerRegistry.makeValueHistogram(descriptor: MetricNameDescriptor(metricName: "work", unitName: "seconds", helpText: "x"), buckets: HistogramBuckets.defaultSeconds.upperBounds)
 
         let r = rounds
         let bareTime = Harness.nanosecondsPerOperation(iterations: n) { count in
@@ -74,4 +69,10 @@ enum OverheadBenchmark {
         let expected = Int64(n) * 8 + Int64(min(n, 10_000))  // 7 timed runs + 1 warm-up
         print("  every operation recorded: counter = \(recorded), expected \(expected): \(recorded == expected ? "exact" : "MISMATCH")")
     }
+}
+
+/// Hides a value from the optimiser so the work loop is not specialised on it.
+@inline(never)
+func opaque(_ value: Int) -> Int {
+    value
 }

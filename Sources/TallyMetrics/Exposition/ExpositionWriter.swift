@@ -42,37 +42,25 @@ public struct ExpositionWriter: Sendable {
         }
     }
 
-    public mutating func writeSample(name: String, suffix: String, labels: RenderedLabels, value: Int64) {
-        self.writeSeriesName(name: name, suffix: suffix, labels: labels)
+    /// A sample line: its pre-rendered text up to the value (see ``SampleLinePrefixes``), then the value.
+    @inline(__always)
+    public mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Int64) {
+        self.bytes.append(contentsOf: prefix)
         self.appendInteger(value)
         self.newline()
     }
 
-    public mutating func writeSample(name: String, suffix: String, labels: RenderedLabels, value: Double) {
-        self.writeSeriesName(name: name, suffix: suffix, labels: labels)
+    @inline(__always)
+    public mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Double) {
+        self.bytes.append(contentsOf: prefix)
         self.appendDouble(value)
         self.newline()
     }
 
-    /// A bucket line; `upperBound` is the bound as exposition text (`0.005`, `+Inf`).
-    public mutating func writeBucket(name: String, labels: RenderedLabels, upperBound: String, cumulativeCount: Int64) {
-        self.writeExtraLabel(name: name, suffix: "_bucket", labels: labels, label: "le", value: upperBound)
-        self.appendInteger(cumulativeCount)
-        self.newline()
-    }
-
-    public mutating func writeQuantile(name: String, labels: RenderedLabels, quantile: Double, value: Double) {
-        self.writeExtraLabel(name: name, suffix: "", labels: labels, label: "quantile", value: formatExpositionDouble(quantile))
-        self.appendDouble(value)
-        self.newline()
-    }
-
-    /// `<name>_created` with the creation time; OpenMetrics only.
-    public mutating func writeCreated(name: String, labels: RenderedLabels, createdAt: Double) {
+    /// The `_created` line with the creation time; OpenMetrics only.
+    public mutating func writeCreated(_ prefix: UnsafeBufferPointer<UInt8>, createdAt: Double) {
         guard self.format == .openMetrics else { return }
-        self.writeSeriesName(name: name, suffix: "_created", labels: labels)
-        self.appendDouble((createdAt * 1000).rounded() / 1000)
-        self.newline()
+        self.writeLine(prefix, value: (createdAt * 1000).rounded() / 1000)
     }
 
     /// Ends the exposition (`# EOF` in OpenMetrics).
@@ -85,31 +73,6 @@ public struct ExpositionWriter: Sendable {
 
     // MARK: - Pieces
 
-    private mutating func writeSeriesName(name: String, suffix: String, labels: RenderedLabels) {
-        self.append(name)
-        self.append(suffix)
-        if !labels.isEmpty {
-            self.bytes.append(UInt8(ascii: "{"))
-            self.bytes.append(contentsOf: labels.body)
-            self.bytes.append(UInt8(ascii: "}"))
-        }
-        self.bytes.append(UInt8(ascii: " "))
-    }
-
-    private mutating func writeExtraLabel(name: String, suffix: String, labels: RenderedLabels, label: String, value: String) {
-        self.append(name)
-        self.append(suffix)
-        self.bytes.append(UInt8(ascii: "{"))
-        if !labels.isEmpty {
-            self.bytes.append(contentsOf: labels.body)
-            self.bytes.append(UInt8(ascii: ","))
-        }
-        self.append(label)
-        self.append("=\"")
-        self.append(value)
-        self.append("\"} ")
-    }
-
     @inline(__always)
     private mutating func append(_ string: String) {
         self.bytes.append(contentsOf: string.utf8)
@@ -121,24 +84,22 @@ public struct ExpositionWriter: Sendable {
     }
 
     private mutating func appendInteger(_ value: Int64) {
-        if value == 0 {
-            self.bytes.append(UInt8(ascii: "0"))
+        if value >= 0, value < 10 {
+            self.bytes.append(UInt8(ascii: "0") &+ UInt8(value))
             return
         }
-        var magnitude = value.magnitude
         if value < 0 { self.bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no allocation
-        let count = withUnsafeMutableBytes(of: &digits) { scratch -> Int in
+        withUnsafeMutableBytes(of: &digits) { scratch in
             var index = scratch.count
             while magnitude > 0 {
-                index -= 1
-                scratch[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                index &-= 1
+                scratch[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
                 magnitude /= 10
             }
-            self.bytes.append(contentsOf: scratch[index...])
-            return scratch.count - index
+            self.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[index...]).bindMemory(to: UInt8.self))
         }
-        _ = count
     }
 
     private mutating func appendDouble(_ value: Double) {

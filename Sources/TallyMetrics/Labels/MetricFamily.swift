@@ -13,9 +13,12 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     public static var overflowValue: String { "__overflow__" }
 
     public let descriptor: MetricDescriptor
+    /// The label names, in the order positional values are given; kept apart
+    /// from ``descriptor`` so a lookup does not copy the whole descriptor.
+    public let labelNames: [String]
     public let options: Series.Options
     public let maxSeries: Int
-    let state: Mutex<FamilyState<Series>>
+    let state: Mutex<FamilyState>
     let overflowCounter: @Sendable () -> Counter?
     let logger: Logger
     /// Seeds the label hash (see ``LabelHash``).
@@ -29,6 +32,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
         overflowCounter: @escaping @Sendable () -> Counter?
     ) {
         self.descriptor = descriptor
+        self.labelNames = descriptor.labelNames
         self.options = options
         self.maxSeries = maxSeries
         self.logger = logger
@@ -36,7 +40,6 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
         self.state = Mutex(FamilyState())
     }
 
-    public var labelNames: [String] { self.descriptor.labelNames }
 
     /// The series for these label values, given in the order of ``labelNames``.
     /// A wrong number of values is a programming error: it is logged and
@@ -47,10 +50,10 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 
     /// The series for these label values, given in the order of ``labelNames``.
     public func labels(_ values: [String]) -> Series {
-        guard values.count == self.descriptor.labelNames.count else {
+        guard values.count == self.labelNames.count else {
             self.logger.error(
                 "wrong number of label values; recording into the overflow series",
-                metadata: ["metric": "\(self.descriptor.name)", "expected": "\(self.descriptor.labelNames)", "got": "\(values)"]
+                metadata: ["metric": "\(self.descriptor.name)", "expected": "\(self.labelNames)", "got": "\(values)"]
             )
             return self.overflowSeries()
         }
@@ -61,7 +64,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     /// not given takes the empty value. An unknown label name is logged and
     /// recorded into the overflow series. Finding an existing series allocates nothing.
     public func labels(_ pairs: [(String, String)]) -> Series {
-        let names = self.descriptor.labelNames
+        let names = self.labelNames
         var hash: UInt64 = 0
         var seen: UInt64 = 0
         for (name, value) in pairs {
@@ -82,7 +85,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
                     let values = state.entries[position].values
                     return pairs.allSatisfy { pair in values[names.firstIndex(of: pair.0)!] == pair.1 }
                 }.map { state.entries[$0].series }
-            }
+            }.map { unsafeDowncast($0, to: Series.self) }
             if let found { return found }
         }
         // A new series, missing labels or a repeated name: build the values in label order.
@@ -118,16 +121,16 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
         let hash = LabelHash.of(values, seed: self.hashSeed)
         let (series, diverted, warn) = self.state.withLock { state -> (Series, Bool, Bool) in
             if let position = state.index.find(hash: hash, matches: { state.entries[$0].values == values }) {
-                return (state.entries[position].series, false, false)
+                return (unsafeDowncast(state.entries[position].series, to: Series.self), false, false)
             }
             if state.entries.count < self.maxSeries {
-                let entry = FamilyEntry(values: values, hash: hash, names: self.descriptor.labelNames, series: Series(options: self.options))
-                state.insert(entry)
-                return (entry.series, false, false)
+                let series = Series(options: self.options)
+                state.insert(FamilyEntry(values: values, hash: hash, names: self.labelNames, series: series))
+                return (series, false, false)
             }
             let warn = !state.warnedLimitReached
             state.warnedLimitReached = true
-            return (state.overflowEntry(names: self.descriptor.labelNames, options: self.options).series, true, warn)
+            return (self.overflowEntry(&state), true, warn)
         }
         if diverted {
             self.noteOverflow(warnLimitReached: warn)
@@ -137,11 +140,18 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
 
     private func overflowSeries() -> Series {
         // A family without labels has a single series and no overflow series that could be told apart from it.
-        if self.descriptor.labelNames.isEmpty { return self.series(forValues: []) }
-        let series = self.state.withLock { state in
-            state.overflowEntry(names: self.descriptor.labelNames, options: self.options).series
-        }
+        if self.labelNames.isEmpty { return self.series(forValues: []) }
+        let series = self.state.withLock { state in self.overflowEntry(&state) }
         self.noteOverflow(warnLimitReached: false)
+        return series
+    }
+
+    private func overflowEntry(_ state: inout FamilyState) -> Series {
+        if let overflow = state.overflow { return unsafeDowncast(overflow.series, to: Series.self) }
+        let values = [String](repeating: Self.overflowValue, count: self.labelNames.count)
+        let series = Series(options: self.options)
+        state.overflow = FamilyEntry(values: values, hash: 0, names: self.labelNames, series: series)
+        state.plan = nil
         return series
     }
 
@@ -156,74 +166,28 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     }
 
     /// Renders metadata and every series, sorted by label values, overflow last.
+    /// The text around each value was rendered when the series set last
+    /// changed (``RenderPlan``), so a render only formats numbers.
     func render(into writer: inout ExpositionWriter) {
-        let entries = self.state.withLock { $0.sortedEntries() }
-        guard !entries.isEmpty else { return }
-        writer.writeMetadata(name: self.descriptor.name, kind: self.descriptor.kind, help: self.descriptor.help, unit: self.descriptor.unit)
-        for entry in entries {
-            entry.series._writeSamples(to: &writer, name: self.descriptor.name, labels: entry.labels)
+        let plan = self.state.withLock { state in
+            if let plan = state.plan { return plan }
+            let plan = RenderPlan(
+                entries: state.sortedEntries(),
+                name: self.descriptor.name,
+                lines: Series._sampleLines(options: self.options)
+            )
+            state.plan = plan
+            return plan
         }
-    }
-}
-
-/// One series with its label values and their pre-rendered text.
-final class FamilyEntry<Series: MetricSeries>: Sendable {
-    let values: [String]
-    let hash: UInt64
-    let labels: RenderedLabels
-    let series: Series
-
-    init(values: [String], hash: UInt64, names: [String], series: Series) {
-        self.values = values
-        self.hash = hash
-        self.labels = RenderedLabels(names: names, values: values)
-        self.series = series
-    }
-}
-
-/// The mutable part of a family, only touched under its lock.
-struct FamilyState<Series: MetricSeries>: ~Copyable {
-    var index = LabelIndex()
-    var entries: [FamilyEntry<Series>] = []
-    var overflow: FamilyEntry<Series>?
-    var warnedLimitReached = false
-    /// Entries sorted by label values, rebuilt only after series were added or removed.
-    var sorted: [FamilyEntry<Series>]?
-
-    mutating func insert(_ entry: FamilyEntry<Series>) {
-        self.index.insert(hash: entry.hash, position: self.entries.count)
-        self.entries.append(entry)
-        self.sorted = nil
-    }
-
-    /// Swap-removes in O(1).
-    mutating func remove(_ values: [String], hash: UInt64) -> Bool {
-        guard let position = self.index.find(hash: hash, matches: { self.entries[$0].values == values }) else { return false }
-        self.index.remove(hash: hash, position: position)
-        let last = self.entries.count - 1
-        if position != last {
-            self.entries[position] = self.entries[last]
-            self.index.move(hash: self.entries[position].hash, from: last, to: position)
+        guard !plan.series.isEmpty else { return }
+        let descriptor = self.descriptor
+        writer.writeMetadata(name: descriptor.name, kind: descriptor.kind, help: descriptor.help, unit: descriptor.unit)
+        plan.withLines { lines in
+            for row in plan.series.indices {
+                plan.series[row]._withUnsafeGuaranteedRef { series in
+                    unsafeDowncast(series, to: Series.self)._writeSamples(to: &writer, lines: lines.row(row))
+                }
+            }
         }
-        self.entries.removeLast()
-        self.sorted = nil
-        return true
-    }
-
-    mutating func overflowEntry(names: [String], options: Series.Options) -> FamilyEntry<Series> {
-        if let overflow = self.overflow { return overflow }
-        let values = [String](repeating: MetricFamily<Series>.overflowValue, count: names.count)
-        let entry = FamilyEntry(values: values, hash: 0, names: names, series: Series(options: options))
-        self.overflow = entry
-        self.sorted = nil
-        return entry
-    }
-
-    mutating func sortedEntries() -> [FamilyEntry<Series>] {
-        if let sorted = self.sorted { return sorted }
-        var sorted = self.entries.sorted { $0.values.lexicographicallyPrecedes($1.values) }
-        if let overflow = self.overflow { sorted.append(overflow) }
-        self.sorted = sorted
-        return sorted
     }
 }

@@ -33,8 +33,12 @@ public final class FloatingCounter: MetricSeries {
         self.cells.zeroAll()
     }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
-        writer.writeSample(name: name, suffix: "_total", labels: labels, value: self.value)
-        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+    public static func _sampleLines(options: NoOptions) -> [SampleLine] {
+        [SampleLine(suffix: "_total")]
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
+        writer.writeLine(lines[0], value: self.value)
+        writer.writeCreated(lines[1], createdAt: self.createdAt)
     }
 }

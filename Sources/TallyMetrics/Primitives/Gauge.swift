@@ -41,7 +41,11 @@ public final class Gauge: MetricSeries {
         Double(bitPattern: self.bits.load(ordering: .relaxed))
     }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
-        writer.writeSample(name: name, suffix: "", labels: labels, value: self.value)
+    public static func _sampleLines(options: NoOptions) -> [SampleLine] {
+        [SampleLine(suffix: "")]
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
+        writer.writeLine(lines[0], value: self.value)
     }
 }

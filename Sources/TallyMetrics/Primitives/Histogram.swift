@@ -88,16 +88,20 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         self.cells.zeroAll()
     }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
-        let snapshot = self.snapshot()
+    public static func _sampleLines(options buckets: HistogramBuckets) -> [SampleLine] {
+        buckets.renderedBounds.map { SampleLine(suffix: "_bucket", extraLabel: ("le", $0)) }
+            + [SampleLine(suffix: "_count"), SampleLine(suffix: "_sum")]
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
         var cumulative: Int64 = 0
-        for (index, count) in snapshot.bucketCounts.enumerated() {
-            cumulative &+= count
-            writer.writeBucket(name: name, labels: labels, upperBound: self.buckets.renderedBounds[index], cumulativeCount: cumulative)
+        for cell in 0...self.boundCount {
+            cumulative &+= self.cells.integerSum(cell: cell)
+            writer.writeLine(lines[cell], value: cumulative)
         }
-        writer.writeSample(name: name, suffix: "_count", labels: labels, value: cumulative)
-        writer.writeSample(name: name, suffix: "_sum", labels: labels, value: snapshot.sum)
-        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+        writer.writeLine(lines[self.boundCount + 1], value: cumulative)
+        writer.writeLine(lines[self.boundCount + 2], value: self.cells.doubleSum(cell: self.boundCount + 1))
+        writer.writeCreated(lines[self.boundCount + 3], createdAt: self.createdAt)
     }
 }
 

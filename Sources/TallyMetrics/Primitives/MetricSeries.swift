@@ -25,8 +25,11 @@ public protocol MetricSeries: AnyObject, Sendable {
     init(options: Options)
     /// Unix time in seconds at which the series was created (OpenMetrics `_created`).
     var createdAt: Double { get }
-    /// Writes the series' samples; `name` is the family's exposed base name.
-    func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels)
+    /// The sample lines every series of this type writes, in order (`_created` excluded).
+    static func _sampleLines(options: Options) -> [SampleLine]
+    /// Writes the values after the pre-rendered line prefixes; the prefix
+    /// after the last sample line is the `_created` line.
+    func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes)
 }
 
 /// Options for series types that have none.

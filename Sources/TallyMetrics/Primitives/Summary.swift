@@ -65,13 +65,19 @@ public final class Summary: MetricSeries {
         self.bins.reset()
     }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
+    public static func _sampleLines(options: SummaryOptions) -> [SampleLine] {
+        options.quantiles.map { SampleLine(suffix: "", extraLabel: ("quantile", formatExpositionDouble($0))) }
+            + [SampleLine(suffix: "_count"), SampleLine(suffix: "_sum")]
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
         let sketch = self.snapshot()
-        for q in self.options.quantiles {
-            writer.writeQuantile(name: name, labels: labels, quantile: q, value: sketch.quantile(q) ?? .nan)
+        let quantiles = self.options.quantiles
+        for (index, q) in quantiles.enumerated() {
+            writer.writeLine(lines[index], value: sketch.quantile(q) ?? .nan)
         }
-        writer.writeSample(name: name, suffix: "_count", labels: labels, value: Int64(sketch.count))
-        writer.writeSample(name: name, suffix: "_sum", labels: labels, value: sketch.sum)
-        writer.writeCreated(name: name, labels: labels, createdAt: self.createdAt)
+        writer.writeLine(lines[quantiles.count], value: Int64(sketch.count))
+        writer.writeLine(lines[quantiles.count + 1], value: sketch.sum)
+        writer.writeCreated(lines[quantiles.count + 2], createdAt: self.createdAt)
     }
 }
