@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Times closures and prints side-by-side tables. Every figure is a median of
 /// several runs of a loop inside the closure, so call overhead is amortised.
@@ -77,7 +78,7 @@ func printTable(_ rows: [Comparison]) {
                 + pad(String(format: "%.2f ", row.tally) + row.unit, 14)
                 + pad(String(format: "%.2f ", row.peer) + row.unit, 18)
                 + pad(String(format: "%.2fx", row.speedup), 10)
-                + pad(String(format: "≥%.1fx", row.requiredSpeedup), 9)
+                + pad(">=" + String(format: "%.1fx", row.requiredSpeedup), 9)
                 + (row.met ? "yes" : "NO")
         )
     }
@@ -87,4 +88,12 @@ func printTable(_ rows: [Comparison]) {
 @inline(never)
 func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
+}
+
+/// An atomic store the optimiser cannot remove, so a pure loop's result must be computed.
+let integerSink = Atomic<UInt64>(0)
+
+@inline(never)
+func blackHole(_ value: UInt64) {
+    integerSink.store(value, ordering: .relaxed)
 }

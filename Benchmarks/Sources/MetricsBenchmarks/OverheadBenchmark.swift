@@ -18,14 +18,21 @@ enum OverheadBenchmark {
 
     static func run(quick: Bool) {
         let n = quick ? 2_000_000 : 20_000_000
-        // Calibrate the work to ~55 ns: measure the cost of one round over many rounds.
-        let probe = opaque(1_000)
-        let perRound = Harness.nanosecondsPerOperation(iterations: 20_000) { count in
-            var acc: UInt64 = 0
-            for i in 0..<count { acc &+= work(UInt64(i), rounds: probe) }
-            blackHole(acc)
-        } / Double(probe)
-        let rounds = opaque(max(1, Int((55 / perRound).rounded())))
+        // Each iteration's work depends on the previous result, as one request
+        // after another on a thread: the CPU cannot overlap iterations, so the
+        // body really takes its 50–60 ns. The recorded value derives from the
+        // result (like a measured latency). Calibrate the rounds to that time.
+        var rounds = opaque(40)
+        for _ in 0..<8 {
+            let candidate = rounds
+            let measured = Harness.nanosecondsPerOperation(iterations: n / 20, runs: 3) { count in
+                var acc: UInt64 = 0
+                for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: candidate) }
+                blackHole(acc)
+            }
+            if measured >= 50, measured <= 60 { break }
+            rounds = opaque(max(1, Int((Double(rounds) * 55 / measured).rounded())))
+        }
         let registry = MetricsRegistry()
         let counter = try! registry.register(TallyMetrics.Counter.self, name: "work_total", help: "x")
         let histogram = try! registry.register(TallyMetrics.Histogram.self, name: "work_seconds", help: "x", options: .defaultSeconds)
@@ -36,14 +43,14 @@ enum OverheadBenchmark {
         let r = rounds
         let bareTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
-            for i in 0..<count { acc &+= work(UInt64(i), rounds: r) }
+            for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: r) }
             blackHole(acc)
         }
         let tallyTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
             for i in 0..<count {
-                let result = work(UInt64(i), rounds: r)
-                acc &+= result
+                let result = work(acc ^ UInt64(i), rounds: r)
+                acc = result
                 counter.increment()
                 histogram.observe(Double(result & 0xFFFF) * 1e-5)
             }
@@ -52,8 +59,8 @@ enum OverheadBenchmark {
         let peerTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
             for i in 0..<count {
-                let result = work(UInt64(i), rounds: r)
-                acc &+= result
+                let result = work(acc ^ UInt64(i), rounds: r)
+                acc = result
                 peerCounter.increment()
                 peerHistogram.record(Double(result & 0xFFFF) * 1e-5)
             }
@@ -66,7 +73,7 @@ enum OverheadBenchmark {
         print(String(format: "  bare %.2f ns | Tally %.2f ns (overhead %.2f %%, target < 5 %%: ", bareTime, tallyTime, tallyOverhead)
               + (tallyOverhead < 5 ? "met" : "NOT met")
               + String(format: ") | swift-prometheus %.2f ns (overhead %.2f %%)", peerTime, peerOverhead))
-        let expected = Int64(n) * 8 + Int64(min(n, 10_000))  // 7 timed runs + 1 warm-up
+        let expected = Int64(n) * 7 + Int64(min(n, 10_000))  // 7 timed runs + 1 warm-up
         print("  every operation recorded: counter = \(recorded), expected \(expected): \(recorded == expected ? "exact" : "MISMATCH")")
     }
 }

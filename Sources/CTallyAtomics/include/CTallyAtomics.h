@@ -66,6 +66,17 @@ static inline void c_tally_slot_add_f64(uint64_t *address, uint32_t slot, double
     }
 }
 
+/// The number of `bounds` (ascending) below `value`: the histogram bucket index.
+/// Written as a count, not a search, so the compiler emits no data-dependent
+/// branch; NaN compares false with every bound and lands past the last one.
+static inline long c_tally_bucket_index(const double *bounds, long count, double value) {
+    long index = 0;
+    for (long position = 0; position < count; position++) {
+        index += !(value <= bounds[position]);
+    }
+    return index;
+}
+
 static inline void c_tally_add_i64(int64_t *address, int64_t delta) {
     __atomic_fetch_add(address, delta, __ATOMIC_RELAXED);
 }
