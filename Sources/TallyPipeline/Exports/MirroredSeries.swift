@@ -19,7 +19,7 @@ public final class MirroredCounter: MetricSeries {
     public var value: Double { Double(bitPattern: bits.load(ordering: .relaxed)) }
 
     public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
-        writer.writeSample(name: name, suffix: "_total", labels: labels, value: value)
+        writeCount(to: &writer, name: name, suffix: "_total", labels: labels, value: value)
         writer.writeCreated(name: name, labels: labels, createdAt: createdAt)
     }
 }
@@ -49,7 +49,7 @@ public final class WindowSummary: MetricSeries {
         for q in options.quantiles {
             writer.writeQuantile(name: name, labels: labels, quantile: q, value: current.quantile(q) ?? .nan)
         }
-        writer.writeSample(name: name, suffix: "_count", labels: labels, value: current.count)
+        writeCount(to: &writer, name: name, suffix: "_count", labels: labels, value: current.count)
         writer.writeSample(name: name, suffix: "_sum", labels: labels, value: current.sum)
         writer.writeCreated(name: name, labels: labels, createdAt: createdAt)
     }
@@ -60,6 +60,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Writes a count as an integer when it is one (weighted counts can have fractions).
+func writeCount(to writer: inout ExpositionWriter, name: String, suffix: String, labels: RenderedLabels, value: Double) {
+    if value.rounded() == value, abs(value) < 0x1p53 {
+        writer.writeSample(name: name, suffix: suffix, labels: labels, value: Int64(value))
+    } else {
+        writer.writeSample(name: name, suffix: suffix, labels: labels, value: value)
+    }
+}
 
 func _unixNow() -> Double {
     var now = timespec()
