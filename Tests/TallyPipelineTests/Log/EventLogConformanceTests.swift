@@ -1,6 +1,7 @@
 import Testing
 import TallyPipeline
 import TallyRedis
+import TallyTesting
 
 /// One suite, both logs: delivery, ownership, dead letters and trimming behave the same.
 @Suite struct EventLogConformanceTests {
@@ -149,6 +150,18 @@ import TallyRedis
             #expect(claimed.entries.map(\.id) == [ids[0], ids[2]])
             #expect(claimed.deletedAcknowledged == 1)
             #expect(try await log.figures().pending == 2)
+        }
+    }
+}
+
+@Suite struct RedisEventLogTests {
+    @Test func theEvictionPolicyIsReportedSoAnEvictingServerCanBeRefused() async throws {
+        try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { server in
+            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration()))
+            let log = RedisEventLog(client: pool)
+            try await log.prepare()  // warns, does not fail
+            #expect(try await log.evictionPolicy() == "allkeys-lru")
+            await pool.close()
         }
     }
 }
