@@ -6,8 +6,8 @@ import Foundation
 /// Same semantics as ``RedisEventLog``: ids `n-0` in append order, pending
 /// lists with delivery counts, ownership checked on commit. A commit runs
 /// without suspension inside the actor, so it is atomic for every other
-/// caller. Nothing is durable. Blocking reads poll every millisecond with
-/// `Task.sleep` (they never block a thread) and honour cancellation.
+/// caller. Nothing is durable. Blocking reads suspend until an append, their
+/// deadline or cancellation (they never block a thread).
 public actor MemoryEventLog: EventLog {
     public nonisolated let store: MemoryStateStore
     private var entries: [Int: [(name: String, value: String)]] = [:]
@@ -16,6 +16,8 @@ public actor MemoryEventLog: EventLog {
     private var pending: [Int: PendingEntry] = [:]
     private var deadLetterEntries: [(sequence: Int, fields: [(name: String, value: String)])] = []
     private var nextDeadLetterSequence = 1
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
 
     struct PendingEntry {
         var consumer: String
@@ -40,7 +42,8 @@ public actor MemoryEventLog: EventLog {
     }
 
     private func appendNow(_ newEntries: [[(name: String, value: String)]]) -> [String] {
-        newEntries.map { fields in
+        defer { if !newEntries.isEmpty { wakeAll() } }
+        return newEntries.map { fields in
             let sequence = nextSequence
             nextSequence += 1
             entries[sequence] = fields
@@ -68,9 +71,38 @@ public actor MemoryEventLog: EventLog {
                     if !result.isEmpty { return result }
                 }
                 guard block != nil, ContinuousClock.now < giveUpAt else { return [] }
-                try await Task.sleep(for: .milliseconds(1))
+                try Task.checkCancellation()
+                await waitForAppend(until: giveUpAt)
             }
         }
+    }
+
+    /// Suspends until the next append, the deadline, or cancellation, whichever comes first.
+    private func waitForAppend(until deadline: ContinuousClock.Instant) async {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: deadline)
+            await self?.wake(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[id] = continuation
+            }
+        } onCancel: {
+            Task { await self.wake(id) }
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeAll() {
+        let all = waiters
+        waiters.removeAll()
+        for continuation in all.values { continuation.resume() }
     }
 
     private func deliver(_ sequence: Int, to consumer: String) -> LogEntry {
