@@ -29,14 +29,14 @@ public struct EventDecoder: Sendable {
 
     /// Decodes a request body into a batch.
     public func decodeBatch(_ body: some Collection<UInt8>, format: Format = .json) throws(EventBatchError) -> [TelemetryEvent] {
-        let data = Data(body)
+        let data = Array(body)
         switch format {
         case .json:
             let value: JSONValue
             do {
-                value = try JSONDecoder().decode(JSONValue.self, from: data)
+                value = try JSONParser.parse(data)
             } catch {
-                throw EventBatchError(index: 0, error: .malformedJSON(detail: Self.describe(error)))
+                throw EventBatchError(index: 0, error: .malformedJSON(detail: error.description))
             }
             if case .array(let items) = value {
                 return try decodeItems(items)
@@ -44,13 +44,14 @@ public struct EventDecoder: Sendable {
             return try decodeItems([value])
         case .ndjson:
             var items: [JSONValue] = []
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
-                if trimmed.isEmpty { continue }
+            // Blank lines are skipped; `index` counts items (non-blank lines).
+            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                let blank = line.allSatisfy { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                if blank { continue }
                 do {
-                    items.append(try JSONDecoder().decode(JSONValue.self, from: Data(line)))
+                    items.append(try JSONParser.parse(line))
                 } catch {
-                    throw EventBatchError(index: index, error: .malformedJSON(detail: Self.describe(error)))
+                    throw EventBatchError(index: items.count, error: .malformedJSON(detail: error.description))
                 }
             }
             return try decodeItems(items)
@@ -61,9 +62,9 @@ public struct EventDecoder: Sendable {
     public func decodeEvent(_ json: some Collection<UInt8>) throws(EventValidationError) -> TelemetryEvent {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(json))
+            value = try JSONParser.parse(json)
         } catch {
-            throw .malformedJSON(detail: Self.describe(error))
+            throw .malformedJSON(detail: error.description)
         }
         return try decode(value)
     }
@@ -166,13 +167,6 @@ public struct EventDecoder: Sendable {
         if !allowEmpty && text.isEmpty { throw .empty(field: field) }
         let length = text.count
         if length > limit { throw .tooLong(field: field, length: length, limit: limit) }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError.map { "\($0)" }) ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// An event as the log stores it: the normalised JSON in field `event`, plus
 /// `weight` (1/p) when the event was sampled with probability p.
 ///
@@ -40,38 +38,102 @@ public struct EventRecord: Sendable, Hashable {
         self.init(event: event, weight: weight)
     }
 
-    /// The normalised JSON of an event.
+    /// The normalised JSON of an event: the client's field names, keys sorted, absent fields left out.
     public static func encode(_ event: TelemetryEvent) -> String {
-        let stored = StoredEvent(event)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings, numbers and booleans cannot fail.
-        let data = (try? encoder.encode(stored)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var out = JSONWriter()
+        out.begin()
+        if let accepted = event.accepted { out.key("accepted"); out.bool(accepted) }
+        if !event.attributes.isEmpty {
+            out.key("attributes")
+            out.begin()
+            for (name, value) in event.attributes.sorted(by: { $0.key < $1.key }) {
+                out.key(name)
+                out.string(value)
+            }
+            out.end()
+        }
+        if let code = event.code { out.key("code"); out.string(code) }
+        out.key("id"); out.string(event.id)
+        if let latency = event.latencyMilliseconds { out.key("latency_ms"); out.number(latency) }
+        out.key("session_id"); out.string(event.sessionID)
+        if let success = event.success { out.key("success"); out.bool(success) }
+        if let tool = event.tool { out.key("tool"); out.string(tool) }
+        out.key("ts"); out.number(event.timestamp)
+        out.key("type"); out.string(event.type.rawValue)
+        out.end()
+        return out.text
     }
 }
 
-/// The JSON shape of a stored event (the client's field names).
-private struct StoredEvent: Encodable {
-    let event: TelemetryEvent
+/// Writes compact JSON: strings escaped per RFC 8259, integral numbers without a fraction.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var needsComma = false
 
-    init(_ event: TelemetryEvent) { self.event = event }
+    init() { bytes.reserveCapacity(256) }
 
-    enum Keys: String, CodingKey {
-        case id, type, session_id, ts, latency_ms, accepted, tool, success, code, attributes
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func begin() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(event.id, forKey: .id)
-        try c.encode(event.type.rawValue, forKey: .type)
-        try c.encode(event.sessionID, forKey: .session_id)
-        try c.encode(event.timestamp, forKey: .ts)
-        try c.encodeIfPresent(event.latencyMilliseconds, forKey: .latency_ms)
-        try c.encodeIfPresent(event.accepted, forKey: .accepted)
-        try c.encodeIfPresent(event.tool, forKey: .tool)
-        try c.encodeIfPresent(event.success, forKey: .success)
-        try c.encodeIfPresent(event.code, forKey: .code)
-        if !event.attributes.isEmpty { try c.encode(event.attributes, forKey: .attributes) }
+    mutating func end() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    mutating func key(_ name: String) {
+        separate()
+        quoted(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    mutating func string(_ value: String) {
+        separate()
+        quoted(value)
+        needsComma = true
+    }
+
+    mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        needsComma = true
+    }
+
+    /// A finite number (validated events never hold NaN or infinities).
+    mutating func number(_ value: Double) {
+        separate()
+        if value.rounded() == value, abs(value) < 0x1p53 {
+            bytes.append(contentsOf: String(Int64(value)).utf8)
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+        needsComma = true
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    private mutating func quoted(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }

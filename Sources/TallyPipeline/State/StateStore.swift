@@ -18,7 +18,7 @@ public protocol StateStore: Sendable {
     func toolCallTotals() async throws -> [String: OutcomeCounts]
     /// Client errors since the state began, by (capped) code.
     func errorCodeTotals() async throws -> [String: Double]
-    /// Sessions started and not ended whose last event is within the session timeout of `now`.
+    /// Sessions not ended whose last event is within the session timeout of `now`.
     func activeSessions(now: Double) async throws -> [SessionSnapshot]
     /// The last stored composite score.
     func score() async throws -> CompositeScore?

@@ -50,8 +50,10 @@ import Testing
         let error = failure("[\(good),\(good),\(bad),\(bad)]")
         #expect(error?.index == 2)
         #expect(error?.field == "latency_ms")
-        let line = failure("\(good)\n{oops\n", format: .ndjson)
+        let line = failure("\(good)\n\n{oops\n", format: .ndjson)
         #expect(line?.index == 1)
+        let field = failure("\(good)\n\n\(good)\n\(bad)\n", format: .ndjson)
+        #expect(field?.index == 2 && field?.field == "latency_ms")
     }
 
     @Test(arguments: [
