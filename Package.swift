@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TallyMetrics", targets: ["TallyMetrics"]),
         .library(name: "TallyRedis", targets: ["TallyRedis"]),
         .library(name: "TallyTesting", targets: ["TallyTesting"]),
+        .library(name: "TallyPipeline", targets: ["TallyPipeline"]),
         .executable(name: "tally-demo", targets: ["TallyDemo"]),
     ],
     dependencies: [
@@ -55,6 +56,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // Events → log → workers → global derived metrics: event model, EventLog/StateStore, workers.
+        .target(
+            name: "TallyPipeline",
+            dependencies: [
+                "TallyMetrics",
+                "TallyRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "TallyDemo",
             dependencies: [
@@ -75,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "TallyRedisTests",
             dependencies: ["TallyRedis", "TallyTesting"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyPipelineTests",
+            dependencies: ["TallyPipeline", "TallyTesting"],
             swiftSettings: strictSwift6
         ),
     ]

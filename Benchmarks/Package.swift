@@ -28,5 +28,14 @@ let package = Package(
                 .product(name: "TallyTesting", package: "tally"),
             ]
         ),
+        // TallyPipeline end to end (append → applied) against raw XADD + XREADGROUP + XACK, and in memory.
+        .executableTarget(
+            name: "PipelineBenchmarks",
+            dependencies: [
+                .product(name: "TallyPipeline", package: "tally"),
+                .product(name: "TallyRedis", package: "tally"),
+                .product(name: "TallyTesting", package: "tally"),
+            ]
+        ),
     ]
 )

@@ -1,0 +1,134 @@
+import Foundation
+import TallyPipeline
+import TallyRedis
+import TallyTesting
+
+// End to end: events appended to the log → applied to the shared state, with
+// 2 workers, against the raw ceiling (pipelined XADD + XREADGROUP + XACK with
+// 2 consumers) on the same throwaway redis-server in the same run; and the
+// in-memory backend. Best of `rounds` for each side.
+
+let quick = CommandLine.arguments.contains("--quick")
+let eventCount = quick ? 50_000 : 200_000
+let rounds = quick ? 1 : 3
+let appendBatch = 500
+let workers = 2
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+func makeRecords(_ n: Int) -> [[(name: String, value: String)]] {
+    let now = Date().timeIntervalSince1970
+    var random = SeededRandom(seed: 1)
+    let tools = ["read_file", "grep", "edit", "bash", "run_tests", "search"]
+    return (0..<n).map { i -> [(name: String, value: String)] in
+        let session = "s-\(i % 2000)"
+        let ts = now - 60 + Double(i % 600) / 10
+        let event: TelemetryEvent = i % 2 == 0
+            ? .completion(id: "e\(i)", session: session, at: ts, latencyMilliseconds: 50 + random.unit() * 400, accepted: random.unit() < 0.3)
+            : .toolCall(id: "e\(i)", session: session, at: ts, tool: tools[i % tools.count], success: random.unit() < 0.9)
+        return EventRecord(event: event).fields
+    }
+}
+
+func commandCalls(_ pool: RedisConnectionPool) async throws -> Int {
+    let info = try await pool.info("commandstats")
+    return info.split(whereSeparator: \.isNewline).reduce(0) { sum, line in
+        guard let calls = line.split(separator: ",").first(where: { $0.contains("calls=") }) else { return sum }
+        return sum + (Int(calls.split(separator: "=").last ?? "") ?? 0)
+    }
+}
+
+func waitUntilDrained(_ log: any EventLog, total: Int) async throws {
+    while true {
+        let f = try await log.figures()
+        if f.length >= total && f.pending == 0 && f.lag == 0 { return }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Appends in batches while `workers` workers consume; returns events/s from the first append to the drained log.
+func runTally(log: any EventLog, records: [[(name: String, value: String)]]) async throws -> Double {
+    try await log.prepare()
+    var configuration = WorkerConfiguration()
+    configuration.batchSize = 500
+    configuration.block = .milliseconds(100)
+    let pool = WorkerPool(log: log, concurrency: workers, configuration: configuration, consumerPrefix: "bench")
+    let running = Task { await pool.run() }
+    let start = ContinuousClock.now
+    for i in stride(from: 0, to: records.count, by: appendBatch) {
+        try await log.append(entries: Array(records[i..<min(i + appendBatch, records.count)]))
+    }
+    try await waitUntilDrained(log, total: records.count)
+    let elapsed = ContinuousClock.now - start
+    pool.stop()
+    await running.value
+    return Double(records.count) / seconds(elapsed)
+}
+
+/// The ceiling: pipelined XADD batches, and `workers` consumers doing XREADGROUP COUNT 500 + XACK.
+func runRaw(pool: RedisConnectionPool, key: String, records: [[(name: String, value: String)]]) async throws -> Double {
+    try await pool.xgroupCreate(key, group: "raw", startID: "0", makeStream: true)
+    let start = ContinuousClock.now
+    let consumed = try await withThrowingTaskGroup(of: Int.self) { group in
+        group.addTask {
+            for i in stride(from: 0, to: records.count, by: appendBatch) {
+                let commands = records[i..<min(i + appendBatch, records.count)].map { fields in
+                    RedisCommand.xadd(key, fields: fields.map { ($0.name, .string($0.value)) })
+                }
+                _ = try await pool.send(batch: commands)
+            }
+            return 0
+        }
+        let remaining = ManagedCounter(records.count)
+        for c in 0..<workers {
+            group.addTask {
+                var done = 0
+                while remaining.value > 0 {
+                    let read = try await pool.xreadgroup(group: "raw", consumer: "c\(c)", streams: [(key, ">")], count: 500, block: .milliseconds(50))
+                    let ids = read.flatMap(\.entries).map(\.id)
+                    if ids.isEmpty { continue }
+                    try await pool.xack(key, group: "raw", ids: ids)
+                    done += ids.count
+                    remaining.subtract(ids.count)
+                }
+                return done
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    precondition(consumed == records.count)
+    return Double(records.count) / seconds(ContinuousClock.now - start)
+}
+
+import Synchronization
+final class ManagedCounter: Sendable {
+    private let count: Mutex<Int>
+    init(_ value: Int) { count = Mutex(value) }
+    var value: Int { count.withLock { $0 } }
+    func subtract(_ n: Int) { count.withLock { $0 -= n } }
+}
+
+let records = makeRecords(eventCount)
+try await withRedisServer { server in
+    let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
+    var raw = 0.0, tally = 0.0, ops = 0.0
+    for round in 0..<rounds {
+        raw = max(raw, try await runRaw(pool: pool, key: "{raw\(round)}:events", records: records))
+        _ = try await pool.send(RedisCommand("FLUSHALL"))
+        let before = try await commandCalls(pool)
+        let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
+        tally = max(tally, try await runTally(log: log, records: records))
+        ops = Double(try await commandCalls(pool) - before) / Double(eventCount)
+        _ = try await pool.send(RedisCommand("FLUSHALL"))
+    }
+    print("events: \(eventCount), workers: \(workers), batch: 500, best of \(rounds)")
+    print(String(format: "raw XADD + XREADGROUP + XACK ceiling: %9.0f events/s", raw))
+    print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50,000 and ≥ 40 %%)", tally, 100 * tally / raw))
+    print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
+    await pool.close()
+}
+var memory = 0.0
+for _ in 0..<rounds {
+    memory = max(memory, try await runTally(log: MemoryEventLog(store: MemoryStateStore()), records: records))
+}
+print(String(format: "Tally in memory (append → applied):  %9.0f events/s  (target ≥ 500,000)", memory))

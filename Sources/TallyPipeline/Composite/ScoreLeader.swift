@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+
+/// Computes the composite score on exactly one node at a time, every `period`.
+///
+/// Each round takes or renews the leader lock (`SET NX PX` semantics with a
+/// fencing token from the store); only the holder computes, and it writes the
+/// score with its token, which the store refuses if a newer leader has
+/// written since — so a paused ex-leader cannot overwrite a newer result.
+/// When the leader dies, another node takes over once the lock's TTL lapses.
+public final class ScoreLeader: Sendable {
+    public let store: any StateStore
+    public let node: String
+    public let period: Duration
+    public let lockTTL: Duration
+    public let formula: ScoreFormula
+    let logger: Logger
+    let now: @Sendable () -> Double
+
+    /// - Parameters:
+    ///   - period: how often the score is computed (30 s by default).
+    ///   - lockTTL: how long the lock outlives a silent leader; longer than `period` (45 s by default).
+    public init(store: any StateStore, node: String = UUID().uuidString, period: Duration = .seconds(30), lockTTL: Duration = .seconds(45),
+                formula: ScoreFormula = .default, logger: Logger = Logger(label: "tally.pipeline.score"),
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.node = node
+        self.period = period
+        self.lockTTL = lockTTL
+        self.formula = formula
+        self.logger = logger
+        self.now = now
+    }
+
+    /// One round: returns the score written, or nil when this node is not the leader (or there is no data).
+    @discardableResult
+    public func runOnce() async throws -> CompositeScore? {
+        guard let token = try await store.acquireLeadership(node: node, ttl: lockTTL) else { return nil }
+        let at = now()
+        guard let value = formula.score(for: try await store.window(now: at)) else { return nil }
+        let score = CompositeScore(value: value, computedAt: at, token: token)
+        guard try await store.storeScore(score) else {
+            logger.warning("score from \(node) with fencing token \(token) refused: a newer leader has written")
+            return nil
+        }
+        return score
+    }
+
+    /// Runs rounds every `period` until the task is cancelled, then gives the lock up.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await runOnce()
+            } catch {
+                logger.error("score round on \(node) failed: \(error)")
+            }
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                break
+            }
+        }
+        try? await store.releaseLeadership(node: node)
+    }
+}

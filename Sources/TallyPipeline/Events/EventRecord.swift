@@ -1,0 +1,139 @@
+/// An event as the log stores it: the normalised JSON in field `event`, plus
+/// `weight` (1/p) when the event was sampled with probability p.
+///
+/// `init(entryFields:)` treats the fields as untrusted: anything that does not
+/// decode to a valid event is a poison entry and throws an
+/// ``EventValidationError`` naming the field.
+public struct EventRecord: Sendable, Hashable {
+    public var event: TelemetryEvent
+    public var weight: Double
+
+    public init(event: TelemetryEvent, weight: Double = 1) {
+        self.event = event
+        self.weight = weight
+    }
+
+    /// The stream fields: `event` (normalised JSON, keys sorted) and `weight` when ≠ 1.
+    public var fields: [(name: String, value: String)] {
+        var result = [(name: "event", value: Self.encode(event))]
+        if weight != 1 { result.append((name: "weight", value: String(weight))) }
+        return result
+    }
+
+    /// Decodes stored fields (id and ts are already filled in, so the skew is not checked again).
+    public init(entryFields: [(name: String, value: String)], limits: EventLimits = .default) throws(EventValidationError) {
+        guard let json = entryFields.first(where: { $0.name == "event" })?.value else {
+            throw .malformedEntry(field: "event", reason: "missing")
+        }
+        var decoder = EventDecoder(limits: limits, checksSkew: false, now: { 0 })
+        decoder.requiresIDAndTimestamp = true
+        let event = try decoder.decodeEvent(Array(json.utf8))
+        var weight = 1.0
+        if let text = entryFields.first(where: { $0.name == "weight" })?.value {
+            guard let w = Double(text), w.isFinite, w >= 1 else {
+                throw .malformedEntry(field: "weight", reason: "\"\(text)\" is not a number ≥ 1")
+            }
+            weight = w
+        }
+        self.init(event: event, weight: weight)
+    }
+
+    /// The normalised JSON of an event: the client's field names, keys sorted, absent fields left out.
+    public static func encode(_ event: TelemetryEvent) -> String {
+        var out = JSONWriter()
+        out.begin()
+        if let accepted = event.accepted { out.key("accepted"); out.bool(accepted) }
+        if !event.attributes.isEmpty {
+            out.key("attributes")
+            out.begin()
+            for (name, value) in event.attributes.sorted(by: { $0.key < $1.key }) {
+                out.key(name)
+                out.string(value)
+            }
+            out.end()
+        }
+        if let code = event.code { out.key("code"); out.string(code) }
+        out.key("id"); out.string(event.id)
+        if let latency = event.latencyMilliseconds { out.key("latency_ms"); out.number(latency) }
+        out.key("session_id"); out.string(event.sessionID)
+        if let success = event.success { out.key("success"); out.bool(success) }
+        if let tool = event.tool { out.key("tool"); out.string(tool) }
+        out.key("ts"); out.number(event.timestamp)
+        out.key("type"); out.string(event.type.rawValue)
+        out.end()
+        return out.text
+    }
+}
+
+/// Writes compact JSON: strings escaped per RFC 8259, integral numbers without a fraction.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    init() { bytes.reserveCapacity(256) }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func begin() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    mutating func end() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    mutating func key(_ name: String) {
+        separate()
+        quoted(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    mutating func string(_ value: String) {
+        separate()
+        quoted(value)
+        needsComma = true
+    }
+
+    mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        needsComma = true
+    }
+
+    /// A finite number (validated events never hold NaN or infinities).
+    mutating func number(_ value: Double) {
+        separate()
+        if value.rounded() == value, abs(value) < 0x1p53 {
+            bytes.append(contentsOf: String(Int64(value)).utf8)
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+        needsComma = true
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    private mutating func quoted(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,109 @@
+import TallyMetrics
+
+/// The global derived metrics at one moment, as the JSON API returns them.
+///
+/// Every node computes the same value from the shared state (window buckets
+/// merged at `computedAt`). Ratios and quantiles are nil when there is nothing
+/// to compute them from.
+public struct DerivedMetrics: Sendable, Codable, Equatable {
+    /// Quantiles of a distribution.
+    public struct Quantiles: Sendable, Codable, Equatable {
+        public var p50: Double?
+        public var p90: Double?
+        public var p95: Double?
+        public var p99: Double?
+        public var count: Double
+        public var sum: Double
+
+        public init(_ sketch: QuantileSketch) {
+            p50 = sketch.quantile(0.5)
+            p90 = sketch.quantile(0.9)
+            p95 = sketch.quantile(0.95)
+            p99 = sketch.quantile(0.99)
+            count = sketch.count
+            sum = sketch.sum
+        }
+    }
+
+    /// Unix seconds.
+    public var computedAt: Double
+    public var windowSeconds: Int
+    /// Completion latency over the window, in seconds.
+    public var completionLatencySeconds: Quantiles
+    public var completions: Double
+    /// Accepted / completions over the window.
+    public var acceptanceRatio: Double?
+    /// Tool calls since the state began, by tool (capped).
+    public var toolCalls: [String: OutcomeCounts]
+    /// Success / calls over the window, by tool.
+    public var toolSuccessRatio: [String: Double]
+    /// All tool calls over the window, every tool.
+    public var windowToolCalls: OutcomeCounts
+    /// Client errors since the state began, by code (capped).
+    public var clientErrors: [String: Double]
+    public var activeSessions: Int
+    /// Tools per minute across active sessions.
+    public var sessionToolsPerMinute: Quantiles
+    /// Mean duration and tool calls of active sessions.
+    public var meanSessionDurationSeconds: Double?
+    public var meanSessionToolCalls: Double?
+    /// 0–100, from the leader; nil before the first computation.
+    public var productivityScore: Double?
+    public var productivityScoreAgeSeconds: Double?
+    /// The log's figures (nil when read without a log).
+    public var log: LogFigures?
+}
+
+/// Reads ``DerivedMetrics`` from a ``StateStore`` (and optionally an ``EventLog``).
+///
+/// Stateless: each `read` merges the window's buckets afresh, so any node gives the same answer.
+public struct DerivedMetricsReader: Sendable {
+    public let store: any StateStore
+    public let log: (any EventLog)?
+
+    public init(store: any StateStore, log: (any EventLog)? = nil) {
+        self.store = store
+        self.log = log
+    }
+
+    public func read(now: Double) async throws -> DerivedMetrics {
+        let configuration = store.configuration
+        let window = try await store.window(now: now)
+        let sessions = try await store.activeSessions(now: now)
+        var perMinute = QuantileSketch()
+        for session in sessions {
+            perMinute.add(session.toolsPerMinute(minimumMinutes: configuration.minimumSessionMinutes))
+        }
+        var windowTools = OutcomeCounts()
+        for counts in window.toolCalls.values { windowTools = windowTools + counts }
+        let score = try await store.score()
+        return DerivedMetrics(
+            computedAt: now,
+            windowSeconds: configuration.windowSeconds,
+            completionLatencySeconds: .init(window.latency),
+            completions: window.completions,
+            acceptanceRatio: window.completions > 0 ? window.accepted / window.completions : nil,
+            toolCalls: try await store.toolCallTotals(),
+            toolSuccessRatio: window.toolCalls.compactMapValues(\.successRatio),
+            windowToolCalls: windowTools,
+            clientErrors: try await store.errorCodeTotals(),
+            activeSessions: sessions.count,
+            sessionToolsPerMinute: .init(perMinute),
+            meanSessionDurationSeconds: sessions.isEmpty ? nil : sessions.map(\.durationSeconds).reduce(0, +) / Double(sessions.count),
+            meanSessionToolCalls: sessions.isEmpty ? nil : sessions.map(\.toolCalls).reduce(0, +) / Double(sessions.count),
+            productivityScore: score?.value,
+            productivityScoreAgeSeconds: score.map { max(0, now - $0.computedAt) },
+            log: try await log?.figures()
+        )
+    }
+
+    /// The window's latency sketch and the active sessions' tools-per-minute sketch (for the summaries).
+    func sketches(now: Double) async throws -> (latency: QuantileSketch, toolsPerMinute: QuantileSketch) {
+        let window = try await store.window(now: now)
+        var perMinute = QuantileSketch()
+        for session in try await store.activeSessions(now: now) {
+            perMinute.add(session.toolsPerMinute(minimumMinutes: store.configuration.minimumSessionMinutes))
+        }
+        return (window.latency, perMinute)
+    }
+}

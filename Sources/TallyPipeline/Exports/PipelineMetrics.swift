@@ -1,0 +1,33 @@
+import TallyMetrics
+
+/// This process's pipeline figures, registered in a ``MetricsRegistry`` under
+/// the architecture's names (`tally_events_processed_total{type}`, …).
+///
+/// Recording is lock-free (the core's counters); safe to share between workers.
+/// Registration throws if the names are already taken with another definition.
+public final class PipelineMetrics: Sendable {
+    public let ingested: MetricFamily<Counter>
+    public let processed: MetricFamily<Counter>
+    public let retried: Counter
+    public let reclaimed: Counter
+    public let deadLettered: Counter
+    public let sampledOut: Counter
+    public let ownershipLost: Counter
+    public let batchDuration: Histogram
+
+    public init(registry: MetricsRegistry) throws {
+        let typeCount = EventType.allCases.count
+        ingested = try registry.family(Counter.self, name: "tally_events_ingested_total", help: "Events accepted by this process's ingest, by type.",
+                                       labelNames: ["type"], options: NoOptions(), maxSeries: typeCount)
+        processed = try registry.family(Counter.self, name: "tally_events_processed_total", help: "Events applied to the shared state by this process's workers, by type.",
+                                        labelNames: ["type"], options: NoOptions(), maxSeries: typeCount)
+        retried = try registry.register(Counter.self, name: "tally_events_retried_total", help: "Entries that failed processing and were left pending for another delivery.")
+        reclaimed = try registry.register(Counter.self, name: "tally_events_reclaimed_total", help: "Idle pending entries claimed from other consumers (XAUTOCLAIM), deleted ones included.")
+        deadLettered = try registry.register(Counter.self, name: "tally_events_dead_lettered_total", help: "Entries moved to the dead-letter stream by this process.")
+        sampledOut = try registry.register(Counter.self, name: "tally_events_sampled_out_total", help: "Events dropped by ingest sampling under overload.")
+        ownershipLost = try registry.register(Counter.self, name: "tally_events_ownership_lost_total",
+                                              help: "Entries this process's workers had read but another consumer claimed before the commit (applied by that consumer instead).")
+        batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
+                                              options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
+    }
+}

@@ -1,0 +1,32 @@
+/// The ingest side of the pipeline: validates a request body and appends the
+/// whole batch to the log in one atomic step.
+///
+/// All-or-nothing: a bad item throws ``EventBatchError`` (index, field,
+/// message) and nothing is appended; a log failure is rethrown and nothing is
+/// counted. Returns only once the log has the batch, so a caller that answers
+/// 202 afterwards never loses an accepted event.
+public struct EventIngestor: Sendable {
+    public let log: any EventLog
+    public let decoder: EventDecoder
+    let metrics: PipelineMetrics?
+
+    public init(log: any EventLog, decoder: EventDecoder = EventDecoder(), metrics: PipelineMetrics? = nil) {
+        self.log = log
+        self.decoder = decoder
+        self.metrics = metrics
+    }
+
+    /// Decodes `body` (one object, an array, or NDJSON) and appends it; returns the events accepted.
+    @discardableResult
+    public func ingest(_ body: some Collection<UInt8>, format: EventDecoder.Format = .json) async throws -> [TelemetryEvent] {
+        let events = try decoder.decodeBatch(body, format: format)
+        guard !events.isEmpty else { return [] }
+        try await log.append(events.map { EventRecord(event: $0) })
+        if let metrics {
+            var byType: [EventType: Int64] = [:]
+            for event in events { byType[event.type, default: 0] += 1 }
+            for (type, count) in byType { metrics.ingested.labels(type.rawValue).increment(by: count) }
+        }
+        return events
+    }
+}

@@ -1,0 +1,130 @@
+/// One entry of the event log: its id and fields. `fields` is nil for an
+/// entry deleted from the log while still pending (there is nothing to apply).
+public struct LogEntry: Sendable {
+    public var id: String
+    public var fields: [(name: String, value: String)]?
+
+    public init(id: String, fields: [(name: String, value: String)]?) {
+        self.id = id
+        self.fields = fields
+    }
+}
+
+/// Where a consumer reads: its own pending entries after an id (`0` to start), or new entries (`>`).
+public enum ReadPosition: Sendable, Hashable {
+    case pending(after: String)
+    case new
+}
+
+/// An entry to move to the dead-letter stream, with the reason and its delivery count.
+public struct DeadLetterRequest: Sendable, Hashable {
+    public var id: String
+    public var error: String
+    public var deliveries: Int
+
+    public init(id: String, error: String, deliveries: Int) {
+        self.id = id
+        self.error = error
+        self.deliveries = deliveries
+    }
+}
+
+/// What a worker commits for one batch, in one atomic step: the delta of the
+/// `acknowledged` entries, their acknowledgement, and the entries moved to the
+/// dead-letter stream (acknowledged too).
+public struct BatchCommit: Sendable {
+    public var acknowledged: [String]
+    public var delta: StateDelta
+    public var deadLetters: [DeadLetterRequest]
+
+    public init(acknowledged: [String], delta: StateDelta, deadLetters: [DeadLetterRequest] = []) {
+        self.acknowledged = acknowledged
+        self.delta = delta
+        self.deadLetters = deadLetters
+    }
+
+    public var isEmpty: Bool { acknowledged.isEmpty && deadLetters.isEmpty }
+}
+
+/// The result of a commit.
+public enum CommitOutcome: Sendable, Hashable {
+    /// Everything was applied and acknowledged.
+    case committed
+    /// These entries are no longer pending for the consumer (claimed by another, or already
+    /// acknowledged): nothing at all was applied; commit again without them.
+    case notOwned([String])
+}
+
+/// What claiming idle entries found.
+public struct ClaimResult: Sendable {
+    /// Entries now delivered to the claiming consumer (delivery count raised by one).
+    public var entries: [LogEntry]
+    /// Pending ids whose entries no longer exist; they were acknowledged.
+    public var deletedAcknowledged: Int
+
+    public init(entries: [LogEntry], deletedAcknowledged: Int) {
+        self.entries = entries
+        self.deletedAcknowledged = deletedAcknowledged
+    }
+}
+
+/// The log's global figures.
+public struct LogFigures: Sendable, Hashable, Codable {
+    /// Entries in the log.
+    public var length: Int
+    /// Entries not yet delivered to the group (falls back to `pending` when Redis cannot tell).
+    public var lag: Int
+    /// Entries delivered and not acknowledged.
+    public var pending: Int
+    /// Entries in the dead-letter stream.
+    public var deadLetters: Int
+
+    public init(length: Int, lag: Int, pending: Int, deadLetters: Int) {
+        self.length = length
+        self.lag = lag
+        self.pending = pending
+        self.deadLetters = deadLetters
+    }
+}
+
+/// One dead-lettered entry: the original entry's id and fields, why it failed, when, after how many deliveries.
+public struct DeadLetter: Sendable {
+    /// The id in the dead-letter stream.
+    public var id: String
+    public var originalID: String
+    public var error: String
+    /// Unix seconds.
+    public var failedAt: Double
+    public var deliveries: Int
+    /// The original entry's fields (empty if it had been deleted).
+    public var fields: [(name: String, value: String)]
+
+    public init(id: String, originalID: String, error: String, failedAt: Double, deliveries: Int, fields: [(name: String, value: String)]) {
+        self.id = id
+        self.originalID = originalID
+        self.error = error
+        self.failedAt = failedAt
+        self.deliveries = deliveries
+        self.fields = fields
+    }
+
+    static let metadataFields: Set<String> = ["error", "failed_at", "deliveries", "original_id"]
+
+    /// Parses a dead-letter stream entry written by a commit.
+    init(entryID: String, fields all: [(name: String, value: String)]) {
+        var original: [(name: String, value: String)] = []
+        var meta: [String: String] = [:]
+        for field in all {
+            if Self.metadataFields.contains(field.name), meta[field.name] == nil {
+                meta[field.name] = field.value
+            } else {
+                original.append(field)
+            }
+        }
+        self.init(
+            id: entryID, originalID: meta["original_id"] ?? "", error: meta["error"] ?? "",
+            failedAt: meta["failed_at"].flatMap(Double.init) ?? 0, deliveries: meta["deliveries"].flatMap(Int.init) ?? 0,
+            fields: original
+        )
+    }
+}

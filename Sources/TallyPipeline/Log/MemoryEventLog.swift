@@ -1,0 +1,198 @@
+import Foundation
+
+/// The embedded ``EventLog``: a stream, one consumer group and a dead-letter
+/// stream in one actor, committing into a ``MemoryStateStore``.
+///
+/// Same semantics as ``RedisEventLog``: ids `n-0` in append order, pending
+/// lists with delivery counts, ownership checked on commit. A commit runs
+/// without suspension inside the actor, so it is atomic for every other
+/// caller. Nothing is durable. Blocking reads suspend until an append, their
+/// deadline or cancellation (they never block a thread).
+public actor MemoryEventLog: EventLog {
+    public nonisolated let store: MemoryStateStore
+    private var entries: [Int: [(name: String, value: String)]] = [:]
+    private var nextSequence = 1
+    private var lastDelivered = 0
+    private var pending: [Int: PendingEntry] = [:]
+    private var deadLetterEntries: [(sequence: Int, fields: [(name: String, value: String)])] = []
+    private var nextDeadLetterSequence = 1
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
+
+    struct PendingEntry {
+        var consumer: String
+        var deliveries: Int
+        var deliveredAt: ContinuousClock.Instant
+    }
+
+    public init(store: MemoryStateStore) {
+        self.store = store
+    }
+
+    public func prepare() async throws {}
+
+    @discardableResult
+    public func append(_ records: [EventRecord]) async throws -> [String] {
+        appendNow(records.map(\.fields))
+    }
+
+    @discardableResult
+    public func append(entries newEntries: [[(name: String, value: String)]]) async throws -> [String] {
+        appendNow(newEntries)
+    }
+
+    private func appendNow(_ newEntries: [[(name: String, value: String)]]) -> [String] {
+        defer { if !newEntries.isEmpty { wakeAll() } }
+        return newEntries.map { fields in
+            let sequence = nextSequence
+            nextSequence += 1
+            entries[sequence] = fields
+            return Self.id(sequence)
+        }
+    }
+
+    public func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry] {
+        switch position {
+        case .pending(let after):
+            let start = Self.sequence(after) ?? 0
+            let mine = pending.filter { $0.key > start && $0.value.consumer == consumer }.keys.sorted().prefix(count)
+            return mine.map { deliver($0, to: consumer) }
+        case .new:
+            let giveUpAt = ContinuousClock.now + (block ?? .zero)
+            while true {
+                if lastDelivered < nextSequence - 1 {
+                    var result: [LogEntry] = []
+                    var sequence = lastDelivered + 1
+                    while result.count < count, sequence < nextSequence {
+                        if entries[sequence] != nil { result.append(deliver(sequence, to: consumer)) }
+                        lastDelivered = sequence
+                        sequence += 1
+                    }
+                    if !result.isEmpty { return result }
+                }
+                guard block != nil, ContinuousClock.now < giveUpAt else { return [] }
+                try Task.checkCancellation()
+                await waitForAppend(until: giveUpAt)
+            }
+        }
+    }
+
+    /// Suspends until the next append, the deadline, or cancellation, whichever comes first.
+    private func waitForAppend(until deadline: ContinuousClock.Instant) async {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: deadline)
+            await self?.wake(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[id] = continuation
+            }
+        } onCancel: {
+            Task { await self.wake(id) }
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeAll() {
+        let all = waiters
+        waiters.removeAll()
+        for continuation in all.values { continuation.resume() }
+    }
+
+    private func deliver(_ sequence: Int, to consumer: String) -> LogEntry {
+        var entry = pending[sequence] ?? PendingEntry(consumer: consumer, deliveries: 0, deliveredAt: .now)
+        entry.consumer = consumer
+        entry.deliveries += 1
+        entry.deliveredAt = .now
+        pending[sequence] = entry
+        return LogEntry(id: Self.id(sequence), fields: entries[sequence])
+    }
+
+    public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
+        let ids = commit.acknowledged + commit.deadLetters.map(\.id)
+        let lost = ids.filter { id in Self.sequence(id).flatMap { pending[$0] }?.consumer != consumer }
+        if !lost.isEmpty { return .notOwned(lost) }
+        store.applyNow(commit.delta, now: now)
+        for letter in commit.deadLetters {
+            guard let sequence = Self.sequence(letter.id) else { continue }
+            let fields: [(name: String, value: String)] = [
+                ("error", letter.error), ("failed_at", String(now)), ("deliveries", String(letter.deliveries)), ("original_id", letter.id),
+            ]
+            deadLetterEntries.append((nextDeadLetterSequence, fields + (entries[sequence] ?? [])))
+            nextDeadLetterSequence += 1
+        }
+        for id in ids {
+            if let sequence = Self.sequence(id) { pending[sequence] = nil }
+        }
+        return .committed
+    }
+
+    public func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult {
+        let threshold = ContinuousClock.now - minIdle
+        var claimed: [LogEntry] = []
+        var deleted = 0
+        for sequence in pending.keys.sorted() where claimed.count < count {
+            guard let entry = pending[sequence], entry.deliveredAt <= threshold else { continue }
+            if entries[sequence] == nil {
+                pending[sequence] = nil
+                deleted += 1
+            } else {
+                claimed.append(deliver(sequence, to: consumer))
+            }
+        }
+        return ClaimResult(entries: claimed, deletedAcknowledged: deleted)
+    }
+
+    public func deliveryCounts(of ids: [String]) async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for id in ids {
+            if let sequence = Self.sequence(id), let entry = pending[sequence] { result[id] = entry.deliveries }
+        }
+        return result
+    }
+
+    public func figures() async throws -> LogFigures {
+        let undelivered = entries.keys.filter { $0 > lastDelivered }.count
+        return LogFigures(length: entries.count, lag: undelivered, pending: pending.count, deadLetters: deadLetterEntries.count)
+    }
+
+    @discardableResult
+    public func trim() async throws -> Int {
+        let limit = min(pending.keys.min() ?? Int.max, lastDelivered)
+        let removable = entries.keys.filter { $0 < limit }
+        for sequence in removable { entries[sequence] = nil }
+        return removable.count
+    }
+
+    public func deadLetters(count: Int) async throws -> [DeadLetter] {
+        deadLetterEntries.prefix(count).map { DeadLetter(entryID: Self.id($0.sequence), fields: $0.fields) }
+    }
+
+    @discardableResult
+    public func replayDeadLetters(ids: [String]?) async throws -> Int {
+        let wanted = ids.map { Set($0.compactMap(Self.sequence)) }
+        let chosen = deadLetterEntries.filter { wanted?.contains($0.sequence) ?? true }
+        _ = appendNow(chosen.map { DeadLetter(entryID: Self.id($0.sequence), fields: $0.fields).fields })
+        let replayed = Set(chosen.map(\.sequence))
+        deadLetterEntries.removeAll { replayed.contains($0.sequence) }
+        return chosen.count
+    }
+
+    @discardableResult
+    public func purgeDeadLetters() async throws -> Int {
+        defer { deadLetterEntries.removeAll() }
+        return deadLetterEntries.count
+    }
+
+    static func id(_ sequence: Int) -> String { "\(sequence)-0" }
+
+    static func sequence(_ id: String) -> Int? {
+        Int(id.split(separator: "-").first ?? "")
+    }
+}

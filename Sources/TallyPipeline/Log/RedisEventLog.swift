@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import TallyRedis
+
+/// The production ``EventLog``: Redis Streams (`{tally}:events`, group
+/// `tally-workers`, dead letters `{tally}:dlq`), shared by any number of
+/// worker processes.
+///
+/// Commits run ``ApplyScript`` (ownership check, state changes, dead letters
+/// and `XACK` in one atomic step). Blocking reads go through the client's
+/// `sendBlocking`, which on a pool uses a dedicated connection. Trimming
+/// stays below the oldest pending id and every group's last-delivered id.
+public struct RedisEventLog: EventLog {
+    public let client: any RedisClient
+    public let keys: RedisKeys
+    public let configuration: StateConfiguration
+    public let logger: Logger
+
+    public init(client: any RedisClient, keys: RedisKeys = RedisKeys(), configuration: StateConfiguration = .default,
+                logger: Logger = Logger(label: "tally.pipeline.log")) {
+        self.client = client
+        self.keys = keys
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Creates the stream and group (from the beginning of the stream), and warns when Redis may evict state.
+    public func prepare() async throws {
+        try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
+        if let policy = try? await client.configGet("maxmemory-policy")["maxmemory-policy"], policy != "noeviction" {
+            logger.warning("Redis maxmemory-policy is '\(policy)': it can silently evict Tally's state; set it to 'noeviction'")
+        }
+    }
+
+    /// The server's `maxmemory-policy` (Tally needs `noeviction`).
+    public func evictionPolicy() async throws -> String? {
+        try await client.configGet("maxmemory-policy")["maxmemory-policy"]
+    }
+
+    @discardableResult
+    public func append(_ records: [EventRecord]) async throws -> [String] {
+        try await append(entries: records.map(\.fields))
+    }
+
+    @discardableResult
+    public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
+        guard !entries.isEmpty else { return [] }
+        let flat = entries.map { $0.flatMap { [$0.name, $0.value] } }
+        let json = String(decoding: try JSONEncoder().encode(flat), as: UTF8.self)
+        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(json)])
+        return (reply.array ?? []).compactMap(\.string)
+    }
+
+    public func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry] {
+        let reads: [RedisStreamRead]
+        switch position {
+        case .pending(let after):
+            reads = try await client.xreadgroup(group: keys.group, consumer: consumer, streams: [(keys.events, after)], count: count)
+        case .new:
+            reads = try await client.xreadgroup(group: keys.group, consumer: consumer, streams: [(keys.events, ">")], count: count, block: block)
+        }
+        return reads.flatMap(\.entries).map(Self.entry)
+    }
+
+    static func entry(_ entry: RedisStreamEntry) -> LogEntry {
+        LogEntry(id: entry.id, fields: entry.fields?.map { (name: $0.name, value: $0.value) })
+    }
+
+    public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
+        let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
+                                   group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
+        let reply = try await client.evalScript(ApplyScript.script, keys: [keys.events, keys.deadLetters], arguments: [.string(try payload.json())])
+        guard let parts = reply.array, let status = parts.first?.int else {
+            throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
+        }
+        if status == 0 {
+            return .notOwned((parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string))
+        }
+        return .committed
+    }
+
+    public func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult {
+        var cursor = "0-0"
+        var entries: [LogEntry] = []
+        var deleted = 0
+        // XAUTOCLAIM scans a bounded part of the pending list per call: follow the cursor (bounded too).
+        for _ in 0..<64 {
+            let result = try await client.xautoclaim(keys.events, group: keys.group, consumer: consumer, minIdle: minIdle,
+                                                     start: cursor, count: max(1, count - entries.count))
+            entries += result.entries.map(Self.entry)
+            if !result.deletedIDs.isEmpty {
+                _ = try await client.xack(keys.events, group: keys.group, ids: result.deletedIDs)
+                deleted += result.deletedIDs.count
+            }
+            cursor = result.nextCursor
+            if cursor == "0-0" || entries.count >= count { break }
+        }
+        return ClaimResult(entries: entries, deletedAcknowledged: deleted)
+    }
+
+    public func deliveryCounts(of ids: [String]) async throws -> [String: Int] {
+        guard !ids.isEmpty else { return [:] }
+        let replies = try await client.send(batch: ids.map { RedisCommand("XPENDING", .string(keys.events), .string(keys.group), .string($0), .string($0), 1) })
+        var counts: [String: Int] = [:]
+        for reply in replies {
+            guard let line = reply.array?.first?.array, line.count == 4, let id = line[0].string, let n = line[3].int else { continue }
+            counts[id] = n
+        }
+        return counts
+    }
+
+    public func figures() async throws -> LogFigures {
+        let length = try await client.xlen(keys.events)
+        let group = try await client.xinfoGroups(keys.events).first { $0.name == keys.group }
+        let pending = group?.pending ?? 0
+        // XINFO GROUPS reports no lag after XDEL: fall back to the pending count.
+        let lag = group?.lag ?? pending
+        let dead = try await client.xlen(keys.deadLetters)
+        return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead)
+    }
+
+    @discardableResult
+    public func trim() async throws -> Int {
+        var floor: StreamID? = nil
+        let groups = try await client.xinfoGroups(keys.events)
+        for group in groups {
+            floor = StreamID.min(floor, StreamID(group.lastDeliveredID))
+            let summary = try await client.xpending(keys.events, group: group.name)
+            if let smallest = summary.smallestID { floor = StreamID.min(floor, StreamID(smallest)) }
+        }
+        guard let floor, floor > StreamID(ms: 0, seq: 0) else { return 0 }
+        return try await client.xtrim(keys.events, .minID(floor.description, approximate: false))
+    }
+
+    public func deadLetters(count: Int) async throws -> [DeadLetter] {
+        try await client.xrange(keys.deadLetters, count: count).map { entry in
+            DeadLetter(entryID: entry.id, fields: (entry.fields ?? []).map { (name: $0.name, value: $0.value) })
+        }
+    }
+
+    @discardableResult
+    public func replayDeadLetters(ids: [String]?) async throws -> Int {
+        var moved = 0
+        if let ids {
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                moved += try await replay(chunk)
+            }
+            return moved
+        }
+        while true {
+            let chunk = try await client.xrange(keys.deadLetters, count: 500).map(\.id)
+            if chunk.isEmpty { return moved }
+            moved += try await replay(chunk)
+        }
+    }
+
+    private func replay(_ ids: [String]) async throws -> Int {
+        let reply = try await client.evalScript(LogScripts.replay, keys: [keys.deadLetters, keys.events], arguments: ids.map { .string($0) })
+        return reply.int ?? 0
+    }
+
+    @discardableResult
+    public func purgeDeadLetters() async throws -> Int {
+        try await client.evalScript(LogScripts.purge, keys: [keys.deadLetters]).int ?? 0
+    }
+}
+
+/// A stream id `ms-seq`, ordered as Redis orders them.
+struct StreamID: Comparable, CustomStringConvertible {
+    var ms: UInt64
+    var seq: UInt64
+
+    init(ms: UInt64, seq: UInt64) {
+        self.ms = ms
+        self.seq = seq
+    }
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard let ms = parts.first.flatMap({ UInt64($0) }) else { return nil }
+        self.ms = ms
+        self.seq = parts.count > 1 ? UInt64(parts[1]) ?? 0 : 0
+    }
+
+    static func < (a: StreamID, b: StreamID) -> Bool { (a.ms, a.seq) < (b.ms, b.seq) }
+
+    static func min(_ a: StreamID?, _ b: StreamID?) -> StreamID? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return Swift.min(a, b)
+    }
+
+    var description: String { "\(ms)-\(seq)" }
+}

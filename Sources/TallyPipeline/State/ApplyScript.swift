@@ -1,0 +1,105 @@
+import TallyRedis
+
+/// The Lua script that makes a batch's effect exactly-once on Redis.
+///
+/// In one atomic step it (1) checks with `XPENDING` that every entry to
+/// acknowledge or dead-letter is still pending for this consumer — if one is
+/// not, it changes nothing and returns the lost ids; (2) admits new tools and
+/// error codes up to their caps; (3) adds the window buckets' counts and
+/// sketch bins (`HINCRBYFLOAT`, `EXPIREAT` after the window), the all-time
+/// tool and code totals, and the sessions (min first, max last, tool count,
+/// end; `EXPIREAT` after the inactivity timeout; the active-session sorted
+/// set); (4) copies dead letters to the dead-letter stream with `error`,
+/// `failed_at`, `deliveries`, `original_id` and the original fields; (5)
+/// acknowledges everything. With an empty group it only applies the delta.
+///
+/// KEYS: the event stream, the dead-letter stream. Other keys are derived
+/// from the same hash tag (named in the payload), so they share the slot.
+enum ApplyScript {
+    static let script = RedisScript(#"""
+local p = cjson.decode(ARGV[1])
+local stream, dlq = KEYS[1], KEYS[2]
+if p.group ~= '' then
+  local lost = {}
+  local function check(id)
+    local r = redis.call('XPENDING', stream, p.group, id, id, 1)
+    if #r == 0 or r[1][2] ~= p.consumer then lost[#lost + 1] = id end
+  end
+  for _, id in ipairs(p.ack) do check(id) end
+  for _, d in ipairs(p.dead) do check(d[1]) end
+  if #lost > 0 then return {0, lost} end
+end
+local function admit(set, name, cap)
+  if redis.call('SISMEMBER', set, name) == 0 and redis.call('SCARD', set) < cap then
+    redis.call('SADD', set, name)
+  end
+end
+for _, t in ipairs(p.tools) do admit(p.k.knownTools, t[1], p.maxTools) end
+for _, c in ipairs(p.codes) do admit(p.k.knownCodes, c[1], p.maxCodes) end
+local function capped(set, name)
+  if redis.call('SISMEMBER', set, name) == 1 then return name end
+  return '__overflow__'
+end
+for _, b in ipairs(p.buckets) do
+  local key = b.key
+  if b.n > 0 then redis.call('HINCRBYFLOAT', key, 'n', b.n) end
+  if b.a > 0 then redis.call('HINCRBYFLOAT', key, 'a', b.a) end
+  if b.sum ~= 0 then redis.call('HINCRBYFLOAT', key, 'sum', b.sum) end
+  if b.zero > 0 then redis.call('HINCRBYFLOAT', key, 'zero', b.zero) end
+  for _, bin in ipairs(b.bins) do redis.call('HINCRBYFLOAT', key, 'b' .. bin[1], bin[2]) end
+  for _, t in ipairs(b.tools) do
+    local name = capped(p.k.knownTools, t[1])
+    if t[2] > 0 then redis.call('HINCRBYFLOAT', key, 'ts:' .. name, t[2]) end
+    if t[3] > 0 then redis.call('HINCRBYFLOAT', key, 'tf:' .. name, t[3]) end
+  end
+  redis.call('EXPIREAT', key, b.expireAt)
+end
+for _, t in ipairs(p.tools) do
+  local name = capped(p.k.knownTools, t[1])
+  if t[2] > 0 then redis.call('HINCRBYFLOAT', p.k.toolSuccesses, name, t[2]) end
+  if t[3] > 0 then redis.call('HINCRBYFLOAT', p.k.toolFailures, name, t[3]) end
+end
+for _, c in ipairs(p.codes) do
+  redis.call('HINCRBYFLOAT', p.k.codeTotals, capped(p.k.knownCodes, c[1]), c[2])
+end
+for _, s in ipairs(p.sessions) do
+  local key, first, last, tools, ended = s[2], s[3], s[4], s[5], s[6]
+  local cur = redis.call('HMGET', key, 'first', 'last', 'end')
+  if cur[1] then first = math.min(first, tonumber(cur[1])) end
+  if cur[2] then last = math.max(last, tonumber(cur[2])) end
+  local stored_end = cur[3] and tonumber(cur[3]) or nil
+  if ended >= 0 then
+    if stored_end then stored_end = math.max(stored_end, ended) else stored_end = ended end
+  end
+  if stored_end then
+    redis.call('HSET', key, 'first', first, 'last', last, 'end', stored_end)
+  else
+    redis.call('HSET', key, 'first', first, 'last', last)
+  end
+  if tools > 0 then redis.call('HINCRBYFLOAT', key, 'tools', tools) end
+  redis.call('EXPIREAT', key, math.ceil(last + p.sessionTimeout))
+  if stored_end then
+    redis.call('ZREM', p.k.sessions, s[1])
+  else
+    redis.call('ZADD', p.k.sessions, last, s[1])
+  end
+end
+if #p.sessions > 0 then
+  redis.call('ZREMRANGEBYSCORE', p.k.sessions, '-inf', '(' .. (p.now - p.sessionTimeout))
+end
+for _, d in ipairs(p.dead) do
+  local fields = {'error', d[2], 'failed_at', p.nowText, 'deliveries', d[3], 'original_id', d[1]}
+  local e = redis.call('XRANGE', stream, d[1], d[1])
+  if #e > 0 then
+    for _, v in ipairs(e[1][2]) do fields[#fields + 1] = v end
+  end
+  redis.call('XADD', dlq, '*', unpack(fields))
+  redis.call('XACK', stream, p.group, d[1])
+end
+local acked = 0
+for i = 1, #p.ack, 500 do
+  acked = acked + redis.call('XACK', stream, p.group, unpack(p.ack, i, math.min(i + 499, #p.ack)))
+end
+return {1, acked, #p.dead}
+"""#)
+}

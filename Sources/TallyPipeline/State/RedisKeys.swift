@@ -1,0 +1,42 @@
+/// Every Redis key Tally uses for one shard, all under the hash tag `{prefix}`
+/// so that one atomic step (a Lua script) touches a single cluster slot.
+///
+/// Documented key by key in `docs/redis-layout.md`.
+public struct RedisKeys: Sendable, Hashable {
+    /// The hash tag, e.g. `{tally}`.
+    public let tag: String
+    /// The consumer group of the workers.
+    public let group: String
+
+    public init(prefix: String = "tally", group: String = "tally-workers") {
+        self.tag = "{\(prefix)}"
+        self.group = group
+    }
+
+    /// The event stream.
+    public var events: String { tag + ":events" }
+    /// The dead-letter stream.
+    public var deadLetters: String { tag + ":dlq" }
+    /// Hash of one window bucket starting at `start` (unix seconds).
+    public func bucket(_ start: Int) -> String { tag + ":w:\(start)" }
+    /// Set of admitted tool names (capped).
+    public var knownTools: String { tag + ":tools:known" }
+    /// Hash tool → successful calls since the state began.
+    public var toolSuccesses: String { tag + ":tools:success" }
+    /// Hash tool → failed calls since the state began.
+    public var toolFailures: String { tag + ":tools:failure" }
+    /// Set of admitted client error codes (capped).
+    public var knownCodes: String { tag + ":codes:known" }
+    /// Hash code → client errors since the state began.
+    public var codeTotals: String { tag + ":codes:total" }
+    /// Hash of one session: `first`, `last`, `tools`, `end`.
+    public func session(_ id: String) -> String { tag + ":s:" + id }
+    /// Sorted set of sessions not ended, scored by their last event time.
+    public var activeSessions: String { tag + ":sessions" }
+    /// Hash of the composite score: `value`, `computed_at`, `token`.
+    public var score: String { tag + ":score" }
+    /// The leader lock (value: the leader's node id).
+    public var leader: String { tag + ":leader" }
+    /// Counter issuing fencing tokens.
+    public var leaderToken: String { tag + ":leader:token" }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+
+/// N ``PipelineWorker``s of one process, each a task with its own consumer name.
+///
+/// `run()` returns when every worker has stopped: after `stop()` (each
+/// finishes its current batch; a blocked read returns within
+/// ``WorkerConfiguration/block``) or when the calling task is cancelled.
+/// Entries a stopped worker did not commit stay pending for the others.
+public final class WorkerPool: Sendable {
+    public let workers: [PipelineWorker]
+    private let stopRequested = StopSignal()
+
+    /// - Parameter consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
+    public init(log: any EventLog, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
+                configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
+                consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        let signal = stopRequested
+        self.workers = (0..<max(1, concurrency)).map { index in
+            PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
+                           metrics: metrics, logger: logger, now: now, stopRequested: signal)
+        }
+    }
+
+    /// `<host>-<pid>`.
+    public static func defaultConsumerPrefix() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// Runs every worker until `stop()` or cancellation.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for worker in workers {
+                group.addTask { await worker.run() }
+            }
+        }
+    }
+
+    /// Asks every worker to stop after its current batch.
+    public func stop() {
+        stopRequested.set()
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+@testable import TallyPipeline
+
+@Suite struct EventRecordTests {
+    @Test func aRecordRoundTripsThroughItsStreamFields() throws {
+        let event = TelemetryEvent(id: "e1", type: .toolCall, sessionID: "s/1", timestamp: 1_800_000_000.125, tool: "grep", success: true, attributes: ["a": "b"])
+        let record = EventRecord(event: event, weight: 4)
+        #expect(record.fields.map(\.name) == ["event", "weight"])
+        #expect(try EventRecord(entryFields: record.fields) == record)
+        #expect(EventRecord(event: event).fields.count == 1)
+    }
+
+    @Test func theStoredJSONIsNormalisedWithSortedKeys() {
+        let json = EventRecord.encode(.sessionStart(id: "e", session: "s", at: 5))
+        #expect(json == #"{"id":"e","session_id":"s","ts":5,"type":"session_start"}"#)
+    }
+
+    @Test(arguments: [
+        ([("other", "x")], "event"),
+        ([("event", "{not json")], ""),
+        ([("event", #"{"type":"session_start","session_id":"s","ts":5}"#)], "id"),
+        ([("event", #"{"id":"e","type":"session_start","session_id":"s"}"#)], "ts"),
+        ([("event", #"{"id":"e","type":"session_start","session_id":"s","ts":5}"#), ("weight", "0.5")], "weight"),
+    ])
+    func poisonEntriesThrowNamingTheField(fields: [(String, String)], field: String) {
+        do {
+            _ = try EventRecord(entryFields: fields.map { (name: $0.0, value: $0.1) })
+            Issue.record("accepted \(fields)")
+        } catch {
+            #expect(error.field == field)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Testing
+@testable import TallyPipeline
+
+@Suite struct JSONParserTests {
+    func parse(_ text: String) throws -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    @Test func valuesKeepTheirKinds() throws {
+        #expect(try parse(#" {"a": [1, -2.5e3, true, false, null, "x"], "b": {}} "#) == .object([
+            "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null, .string("x")]),
+            "b": .object([:]),
+        ]))
+        #expect(try parse("0") == .number(0))
+        #expect(try parse("[]") == .array([]))
+    }
+
+    @Test func escapesAndSurrogatePairsDecode() throws {
+        #expect(try parse(#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00""#) == .string("a\"b\\c/d\n\té😀"))
+        #expect(try parse("\"héllo ✓\"") == .string("héllo ✓"))
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "1e", "tru", "\"abc", "\"\\x\"", "\"\\ud83d\"", "{} x",
+                      "\"a\u{01}b\"", "NaN", String(repeating: "[", count: 70) + String(repeating: "]", count: 70)])
+    func malformedInputIsRefusedWithAnOffset(text: String) {
+        #expect(throws: JSONParser.Failure.self) { try parse(text) }
+    }
+
+    @Test func theWriterEscapesWhatTheParserReads() throws {
+        let tricky = "q\"uote \\ back\nline\u{01} é 😀"
+        let event = TelemetryEvent(id: tricky, type: .toolCall, sessionID: "s", timestamp: 1_800_000_000.5, tool: "t", success: false, attributes: [tricky: tricky, "b": ""])
+        let json = EventRecord.encode(event)
+        #expect(try EventRecord(entryFields: [(name: "event", value: json)]).event == event)
+        #expect(EventRecord.encode(.completion(id: "e", session: "s", at: 7, latencyMilliseconds: 0.125, accepted: true))
+            == #"{"accepted":true,"id":"e","latency_ms":0.125,"session_id":"s","ts":7,"type":"completion"}"#)
+    }
+}

@@ -1,0 +1,127 @@
+import Testing
+import TallyPipeline
+
+/// One suite, both stores: the same deltas must give the same answers.
+@Suite struct StateStoreConformanceTests {
+    static let now = 1_800_000_000.0
+
+    func apply(_ events: [TelemetryEvent], to store: any StateStore, now: Double = StateStoreConformanceTests.now) async throws {
+        try await store.apply(DeltaCalculator.delta(for: events.records, bucketSeconds: store.configuration.bucketSeconds), now: now)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theWindowMergesBucketsAndDropsEventsOlderThanTheWindow(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let now = Self.now
+            try await apply([
+                .completion(id: "1", session: "s", at: now - 5, latencyMilliseconds: 100, accepted: true),
+                .completion(id: "2", session: "s", at: now - 125, latencyMilliseconds: 200, accepted: false),
+                .completion(id: "3", session: "s", at: now - 250, latencyMilliseconds: 0, accepted: true),
+                .completion(id: "4", session: "s", at: now - 400, latencyMilliseconds: 900, accepted: true),
+            ], to: store)
+            let window = try await store.window(now: now)
+            #expect(window.completions == 3)
+            #expect(window.accepted == 2)
+            #expect(window.latency.count == 3)
+            #expect(abs(window.latency.sum - 0.3) < 1e-12)
+            let median = try #require(window.latency.quantile(0.5))
+            #expect(abs(median - 0.1) / 0.1 < 0.01)
+            #expect(try await store.window(now: now + 300).completions == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func toolNamesPastTheCapCountUnderTheOverflowValue(backend: Backend) async throws {
+        var configuration = StateConfiguration()
+        configuration.maxTools = 3
+        configuration.maxErrorCodes = 2
+        try await backend.with(configuration: configuration) { _, store, _ in
+            let now = Self.now
+            try await apply((0..<5).map { .toolCall(id: "t\($0)", session: "s", at: now - 1, tool: "tool\($0)", success: $0 % 2 == 0) }, to: store)
+            try await apply([.toolCall(id: "x", session: "s", at: now - 1, tool: "tool1", success: true),
+                             .toolCall(id: "y", session: "s", at: now - 1, tool: "tool9", success: true)], to: store)
+            try await apply(["a", "b", "c", "a"].enumerated().map { .clientError(id: "e\($0.offset)", session: "s", at: now, code: $0.element) }, to: store)
+            let totals = try await store.toolCallTotals()
+            #expect(Set(totals.keys) == ["tool0", "tool1", "tool2", StateConfiguration.overflowValue])
+            #expect(totals["tool1"] == OutcomeCounts(success: 1, failure: 1))
+            #expect(totals[StateConfiguration.overflowValue] == OutcomeCounts(success: 2, failure: 1))
+            let window = try await store.window(now: now)
+            #expect(window.toolCalls == totals)
+            #expect(try await store.errorCodeTotals() == ["a": 2, "b": 1, StateConfiguration.overflowValue: 1])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func sessionsAreActiveUntilTheyEndOrGoQuiet(backend: Backend) async throws {
+        var configuration = StateConfiguration()
+        configuration.sessionTimeoutSeconds = 600
+        try await backend.with(configuration: configuration) { _, store, _ in
+            let now = Self.now
+            try await apply([
+                .sessionStart(id: "1", session: "open", at: now - 100),
+                .sessionStart(id: "2", session: "ended", at: now - 100),
+                .sessionEnd(id: "3", session: "ended", at: now - 50),
+                .sessionStart(id: "4", session: "quiet", at: now - 700),
+            ], to: store)
+            // An event after the end does not reopen the session.
+            try await apply([.toolCall(id: "5", session: "ended", at: now - 10, tool: "t", success: true)], to: store)
+            #expect(try await store.activeSessions(now: now).map(\.id) == ["open"])
+            #expect(try await store.activeSessions(now: now + 501).isEmpty)
+        }
+    }
+
+    /// The seeds' bug #4: tools per minute was always 0 because tool calls never reached the session.
+    @Test(arguments: Backend.allCases)
+    func toolsPerMinuteIsToolCallsOverSessionMinutes(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let start = Self.now - 300
+            // s1: 6 tool calls over 3 minutes → 2.0 per minute. s2: 3 calls over 30 s → counts as 1 minute → 3.0.
+            var events: [TelemetryEvent] = [.sessionStart(id: "a", session: "s1", at: start)]
+            events += (1...6).map { .toolCall(id: "a\($0)", session: "s1", at: start + Double($0) * 30, tool: "grep", success: true) }
+            events += [.sessionStart(id: "b", session: "s2", at: start)]
+            events += (1...3).map { .toolCall(id: "b\($0)", session: "s2", at: start + Double($0) * 10, tool: "edit", success: false) }
+            // Split across two deltas, as two workers would.
+            try await apply(Array(events.prefix(4)), to: store)
+            try await apply(Array(events.dropFirst(4)), to: store)
+            let sessions = try await store.activeSessions(now: Self.now)
+            #expect(sessions.map(\.id) == ["s1", "s2"])
+            #expect(sessions.map(\.toolCalls) == [6, 3])
+            #expect(sessions.map { $0.toolsPerMinute(minimumMinutes: 1) } == [2.0, 3.0])
+            #expect(sessions[0].durationSeconds == 180)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aScoreWithAnOlderFencingTokenIsRefused(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let empty = try await store.score()
+            #expect(empty == nil)
+            let stored = try await store.storeScore(CompositeScore(value: 70, computedAt: 10, token: 2))
+            #expect(stored)
+            let stale = try await store.storeScore(CompositeScore(value: 10, computedAt: 20, token: 1))
+            #expect(!stale)
+            let kept = try await store.score()
+            #expect(kept == CompositeScore(value: 70, computedAt: 10, token: 2))
+            let newer = try await store.storeScore(CompositeScore(value: 80, computedAt: 30, token: 3))
+            #expect(newer)
+            let latest = try await store.score()
+            #expect(latest?.value == 80)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theLeaderLockIsExclusiveRenewableAndIssuesNewTokens(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let first = try #require(try await store.acquireLeadership(node: "a", ttl: .seconds(30)))
+            #expect(try await store.acquireLeadership(node: "b", ttl: .seconds(30)) == nil)
+            #expect(try await store.acquireLeadership(node: "a", ttl: .seconds(30)) == first)
+            try await store.releaseLeadership(node: "b")
+            #expect(try await store.acquireLeadership(node: "b", ttl: .seconds(30)) == nil)
+            try await store.releaseLeadership(node: "a")
+            let second = try #require(try await store.acquireLeadership(node: "b", ttl: .milliseconds(100)))
+            #expect(second > first)
+            try await waitUntil { try await store.acquireLeadership(node: "c", ttl: .seconds(30)) != nil }
+            #expect(try await store.acquireLeadership(node: "c", ttl: .seconds(30))! > second)
+        }
+    }
+}

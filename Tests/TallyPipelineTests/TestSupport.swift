@@ -1,0 +1,70 @@
+import Foundation
+import TallyPipeline
+import TallyRedis
+import TallyTesting
+import Testing
+
+/// The two implementations every conformance test runs against.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case memory
+    case redis
+
+    var testDescription: String { rawValue }
+
+    /// A fresh log and store (and, for Redis, a throwaway server and a pool), torn down afterwards.
+    func with<T>(
+        configuration: StateConfiguration = .default,
+        _ body: (any EventLog, any StateStore, Harness) async throws -> T
+    ) async throws -> T {
+        switch self {
+        case .memory:
+            let store = MemoryStateStore(configuration: configuration)
+            let log = MemoryEventLog(store: store)
+            try await log.prepare()
+            return try await body(log, store, Harness(pool: nil, server: nil))
+        case .redis:
+            return try await withRedisServer { server in
+                let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+                    connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 8,
+                    reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
+                ))
+                let log = RedisEventLog(client: pool, configuration: configuration)
+                let store = RedisStateStore(client: pool, configuration: configuration)
+                do {
+                    try await log.prepare()
+                    let result = try await body(log, store, Harness(pool: pool, server: server))
+                    await pool.close()
+                    return result
+                } catch {
+                    await pool.close()
+                    throw error
+                }
+            }
+        }
+    }
+}
+
+/// Backend-specific handles a test may need (nil on the memory backend).
+struct Harness: Sendable {
+    let pool: RedisConnectionPool?
+    let server: RedisServer?
+}
+
+/// Polls `condition` every 10 ms until it holds; fails after `timeout`.
+func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let giveUpAt = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < giveUpAt else {
+            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// Unix seconds now.
+func unixNow() -> Double { Date().timeIntervalSince1970 }
+
+extension Array where Element == TelemetryEvent {
+    var records: [EventRecord] { map { EventRecord(event: $0) } }
+}
