@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// `tally`: the telemetry service and its operator commands.
+@main
+struct Tally: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally",
+        abstract: "Tally telemetry service: events in over HTTP, global metrics out on /metrics.",
+        discussion: "Every option also reads from an environment variable TALLY_<OPTION> (e.g. TALLY_REDIS, TALLY_PORT).",
+        subcommands: [Serve.self, Worker.self, DeadLetters.self]
+    )
+}
+
+/// Reads `TALLY_<NAME>` for an option's default.
+func environment(_ name: String) -> String? {
+    let value = ProcessInfo.processInfo.environment["TALLY_" + name]
+    return value?.isEmpty == false ? value : nil
+}
+
+import Foundation
