@@ -18,6 +18,7 @@ struct DeadLetters: AsyncParsableCommand {
         }
 
         func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
+            try await requireRedis(self.redis)
             let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2)
             defer { Task { await pool.close() } }
             return try await body(RedisEventLog(client: pool))

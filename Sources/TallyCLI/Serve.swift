@@ -41,13 +41,16 @@ struct Serve: AsyncParsableCommand {
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
+        if let url = configuration.redisURL {
+            try await requireRedis(url)
+        }
         let registry = MetricsRegistry()
         MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry))
         let components: TallyNodeComponents
         do {
             components = try TallyNodeComponents(configuration: configuration, registry: registry)
         } catch {
-            throw ValidationError("cannot start: \(error)")
+            throw fail("cannot start: \(error)")
         }
         try await TallyNode(components: components).run()
     }

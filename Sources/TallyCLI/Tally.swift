@@ -1,4 +1,5 @@
 import ArgumentParser
+import TallyServer
 
 /// `tally`: the telemetry service and its operator commands.
 @main
@@ -18,3 +19,18 @@ func environment(_ name: String) -> String? {
 }
 
 import Foundation
+
+/// Prints one line to standard error and exits non-zero.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("tally: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+/// Fails with one clear line when Redis cannot be reached.
+func requireRedis(_ url: String) async throws {
+    do {
+        try await TallyNodeComponents.probeRedis(url: url)
+    } catch {
+        throw fail("cannot reach Redis at \(TallyServerConfiguration.maskingPassword(in: url)): \(error)")
+    }
+}

@@ -21,13 +21,14 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "tally.worker")
+        try await requireRedis(self.redis)
         let pool = try RedisConnectionPool(url: self.redis, maximumConnections: self.concurrency + 2)
         let log = RedisEventLog(client: pool)
         do {
             try await log.prepare()
         } catch {
             await pool.close()
-            throw ValidationError("cannot reach Redis at \(self.redis): \(error)")
+            throw fail("cannot prepare the event log on Redis: \(error)")
         }
         let metrics = try PipelineMetrics(registry: MetricsRegistry())
         let workers = WorkerPool(log: log, concurrency: self.concurrency, metrics: metrics, logger: logger)

@@ -129,4 +129,20 @@ import TallyTesting
         try await client.shutdown()
         await redis.stop()
     }
+
+    @Test func anUnreachableRedisOrABadFlagGivesAClearErrorAndANonZeroExit() async throws {
+        let unreachable = try await ExternalTool.run(Self.tallyPath, ["serve", "--port", "18099", "--redis", "redis://user:secret@127.0.0.1:1"])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.stderr.contains("cannot reach Redis at redis://***@127.0.0.1:1"), "\(unreachable.stderr)")
+        #expect(!unreachable.stderr.contains("secret"), "the password must not be printed")
+        let badPort = try await ExternalTool.run(Self.tallyPath, ["serve", "--port", "70000"])
+        #expect(badPort.status != 0)
+        #expect(badPort.stderr.contains("--port must be 1…65535"), "\(badPort.stderr)")
+        let unknown = try await ExternalTool.run(Self.tallyPath, ["serve", "--bogus"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("--bogus"), "\(unknown.stderr)")
+        let workerWithoutRedis = try await ExternalTool.run(Self.tallyPath, ["worker"])
+        #expect(workerWithoutRedis.status != 0)
+        #expect(workerWithoutRedis.stderr.contains("--redis is required"), "\(workerWithoutRedis.stderr)")
+    }
 }

@@ -82,6 +82,13 @@ public final class TallyNodeComponents: Sendable {
         return report
     }
 
+    /// Opens and closes one connection, so a bad URL or an unreachable server
+    /// is reported at once instead of through the pool's reconnect backoff.
+    public static func probeRedis(url: String) async throws {
+        let connection = try await RedisConnection.connect(try RedisConfiguration(url: url))
+        await connection.close()
+    }
+
     /// Closes the Redis connections, if any.
     public func close() async {
         await self.redis?.close()

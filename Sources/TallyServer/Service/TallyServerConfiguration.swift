@@ -29,7 +29,8 @@ public struct TallyServerConfiguration: Sendable {
         return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers) token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes)"
     }
 
-    static func maskingPassword(in url: String) -> String {
+    /// `redis://user:pw@host` → `redis://***@host`.
+    public static func maskingPassword(in url: String) -> String {
         guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex) else {
             return url
         }
