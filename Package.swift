@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "TallyRedis", targets: ["TallyRedis"]),
         .library(name: "TallyTesting", targets: ["TallyTesting"]),
         .library(name: "TallyPipeline", targets: ["TallyPipeline"]),
+        .library(name: "TallyServer", targets: ["TallyServer"]),
+        .executable(name: "tally", targets: ["TallyCLI"]),
         .executable(name: "tally-demo", targets: ["TallyDemo"]),
     ],
     dependencies: [
@@ -20,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Metric primitives, registry, exposition: no I/O.
@@ -66,6 +73,27 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // The HTTP face: ingest, /metrics, health, derived metrics, debug rings.
+        .target(
+            name: "TallyServer",
+            dependencies: [
+                "TallyPipeline",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "TallyCLI",
+            dependencies: [
+                "TallyServer",
+                "TallyTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "TallyDemo",
             dependencies: [
@@ -86,6 +114,17 @@ let package = Package(
         .testTarget(
             name: "TallyRedisTests",
             dependencies: ["TallyRedis", "TallyTesting"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyServerTests",
+            dependencies: [
+                "TallyServer",
+                "TallyTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(

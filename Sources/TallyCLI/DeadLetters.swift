@@ -1,0 +1,67 @@
+import ArgumentParser
+import TallyPipeline
+import TallyRedis
+
+struct DeadLetters: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "Inspect, replay or purge the dead-letter stream.",
+        subcommands: [List.self, Replay.self, Purge.self]
+    )
+
+    struct Connection: ParsableArguments {
+        @Option(help: "Redis URL (TALLY_REDIS).")
+        var redis = environment("REDIS") ?? ""
+
+        func validate() throws {
+            guard !self.redis.isEmpty else { throw ValidationError("--redis is required (or set TALLY_REDIS)") }
+        }
+
+        func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
+            try await requireRedis(self.redis)
+            let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2)
+            defer { Task { await pool.close() } }
+            return try await body(RedisEventLog(client: pool))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dead letters with their error, time and delivery count.")
+        @OptionGroup var connection: Connection
+        @Option(help: "At most this many entries.") var count = 100
+
+        func run() async throws {
+            let letters = try await self.connection.withLog { try await $0.deadLetters(count: self.count) }
+            for letter in letters {
+                print("\(letter)")
+            }
+            print("\(letters.count) dead letter(s)")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put dead letters back on the main stream with a fresh delivery count.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Replay every dead letter.") var all = false
+        @Argument(help: "Dead-letter entry ids to replay.") var ids: [String] = []
+
+        func validate() throws {
+            guard self.all != !self.ids.isEmpty else { throw ValidationError("give either --all or one or more ids") }
+        }
+
+        func run() async throws {
+            let replayed = try await self.connection.withLog { try await $0.replayDeadLetters(ids: self.all ? nil : self.ids) }
+            print("replayed \(replayed) dead letter(s)")
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete every dead letter.")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            let purged = try await self.connection.withLog { try await $0.purgeDeadLetters() }
+            print("purged \(purged) dead letter(s)")
+        }
+    }
+}

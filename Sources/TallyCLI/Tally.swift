@@ -1,0 +1,36 @@
+import ArgumentParser
+import TallyServer
+
+/// `tally`: the telemetry service and its operator commands.
+@main
+struct Tally: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally",
+        abstract: "Tally telemetry service: events in over HTTP, global metrics out on /metrics.",
+        discussion: "Every option also reads from an environment variable TALLY_<OPTION> (e.g. TALLY_REDIS, TALLY_PORT).",
+        subcommands: [Serve.self, Worker.self, DeadLetters.self, LoadGen.self]
+    )
+}
+
+/// Reads `TALLY_<NAME>` for an option's default.
+func environment(_ name: String) -> String? {
+    let value = ProcessInfo.processInfo.environment["TALLY_" + name]
+    return value?.isEmpty == false ? value : nil
+}
+
+import Foundation
+
+/// Prints one line to standard error and exits non-zero.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("tally: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+/// Fails with one clear line when Redis cannot be reached.
+func requireRedis(_ url: String) async throws {
+    do {
+        try await TallyNodeComponents.probeRedis(url: url)
+    } catch {
+        throw fail("cannot reach Redis at \(TallyServerConfiguration.maskingPassword(in: url)): \(error)")
+    }
+}

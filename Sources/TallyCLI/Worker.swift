@@ -1,0 +1,54 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TallyMetrics
+import TallyPipeline
+import TallyRedis
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run workers only, against a shared Redis.")
+
+    @Option(help: "Redis URL (TALLY_REDIS).")
+    var redis = environment("REDIS") ?? ""
+
+    @Option(help: "Worker tasks in this process (TALLY_CONCURRENCY).")
+    var concurrency = Int(environment("CONCURRENCY") ?? "") ?? 2
+
+    func validate() throws {
+        guard !self.redis.isEmpty else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
+        guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "tally.worker")
+        try await requireRedis(self.redis)
+        let pool = try RedisConnectionPool(url: self.redis, maximumConnections: self.concurrency + 2)
+        let log = RedisEventLog(client: pool)
+        do {
+            try await log.prepare()
+        } catch {
+            await pool.close()
+            throw fail("cannot prepare the event log on Redis: \(error)")
+        }
+        let metrics = try PipelineMetrics(registry: MetricsRegistry())
+        let workers = WorkerPool(log: log, concurrency: self.concurrency, metrics: metrics, logger: logger)
+        logger.info("tally worker starting", metadata: ["concurrency": "\(self.concurrency)"])
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: WorkerRunner(pool: workers))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        await pool.close()
+    }
+}
+
+struct WorkerRunner: Service {
+    let pool: WorkerPool
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.pool.run()
+        } onGracefulShutdown: {
+            self.pool.stop()
+        }
+    }
+}

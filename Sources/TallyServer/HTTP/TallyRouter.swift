@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import TallyMetrics
+import TallyPipeline
+
+/// The HTTP API of a Tally node on Hummingbird's router: ingest, `/metrics`,
+/// health, derived metrics as JSON and the debug rings. The service's own
+/// request metrics go through Hummingbird's `MetricsMiddleware` into the
+/// registry (route templates as labels, never raw paths).
+public enum TallyRouter {
+    public static func build(node: TallyNodeComponents) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RecentRequestsMiddleware(rings: node.rings))
+
+        router.post("/v1/events") { request, _ in
+            await node.ingest.handle(request)
+        }
+        router.get("/metrics") { request, _ in
+            _ = try? await node.exporter.refresh()
+            let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
+            let bytes = node.registry.render(format: format)
+            return Response(
+                status: .ok,
+                headers: [.contentType: format.contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+            )
+        }
+        router.get("/v1/metrics") { _, _ in
+            do {
+                return JSONResponse.make(.ok, try await node.exporter.refresh())
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, "the state store is unavailable: \(error)", headers: [.retryAfter: "1"])
+            }
+        }
+        router.get("/health/live") { _, _ in
+            JSONResponse.make(.ok, ["status": "live"])
+        }
+        router.get("/health/ready") { _, _ in
+            let report = await node.health()
+            return JSONResponse.make(report.ready ? .ok : .serviceUnavailable, report)
+        }
+        router.get("/health") { _, _ in
+            let report = await node.health()
+            return JSONResponse.make(report.ready ? .ok : .serviceUnavailable, report)
+        }
+        router.get("/v1/debug/recent") { _, _ in
+            JSONResponse.make(.ok, RecentActivity(requests: node.rings.requests.snapshot(), errors: node.rings.errors.snapshot()))
+        }
+        return router
+    }
+}
+
+struct RecentActivity: Encodable {
+    let requests: [DebugRings.RequestRecord]
+    let errors: [DebugRings.ErrorRecord]
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import Logging
+import TallyPipeline
+
+/// `POST /v1/events`: one object, a JSON array or NDJSON, all-or-nothing.
+///
+/// 202 `{"accepted": n}` only once the log has every event; 400 naming the
+/// first bad item (`index`, `field`, `message`); 401 without a valid token
+/// when one is configured; 413 past the body limit (checked while the body
+/// streams in); 415 for another content type; 503 with `Retry-After` when the
+/// log cannot be reached. A batch repeated with the same `Idempotency-Key`
+/// within the window is acknowledged again without being stored twice.
+public struct IngestHandler: Sendable {
+    struct BadEvent: Encodable {
+        let error: String
+        let index: Int
+        let field: String
+        let message: String
+    }
+
+    struct Accepted: Encodable {
+        let accepted: Int
+    }
+
+    let log: any EventLog
+    let decoder: EventDecoder
+    let token: BearerToken?
+    let maxBodyBytes: Int
+    let retryAfterSeconds: Int
+    let idempotency: IdempotencyCache
+    let metrics: PipelineMetrics?
+    let rings: DebugRings
+    let logger: Logger
+
+    public func handle(_ request: Request) async -> Response {
+        let path = request.uri.path
+        if let token, !token.accepts(authorization: request.headers[.authorization]) {
+            return self.reject(.unauthorized, "missing or invalid bearer token", path: path, headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let format: EventDecoder.Format
+        switch Self.mediaType(request.headers[.contentType]) {
+        case "application/json", "": format = .json
+        case "application/x-ndjson": format = .ndjson
+        case let other:
+            return self.reject(.unsupportedMediaType, "content type '\(other)' is not accepted; use application/json or application/x-ndjson", path: path)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: self.maxBodyBytes)
+        } catch {
+            return self.reject(.contentTooLarge, "the body is larger than \(self.maxBodyBytes) bytes", path: path)
+        }
+        guard body.readableBytes > 0 else {
+            return self.reject(.badRequest, "the body is empty; send one event object, a JSON array or NDJSON", path: path)
+        }
+        let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
+        if let idempotencyKey, let count = self.idempotency.acceptedCount(for: idempotencyKey) {
+            return JSONResponse.make(.accepted, Accepted(accepted: count))
+        }
+        let events: [TelemetryEvent]
+        do {
+            events = try self.decoder.decodeBatch(body.readableBytesView, format: format)
+        } catch {
+            self.rings.recordError(path: path, status: 400, message: error.description)
+            return JSONResponse.make(.badRequest, BadEvent(error: error.description, index: error.index, field: error.field, message: error.message))
+        }
+        guard !events.isEmpty else {
+            return self.reject(.badRequest, "the batch holds no events", path: path)
+        }
+        do {
+            try await self.log.append(events.map { EventRecord(event: $0) })
+        } catch {
+            self.logger.warning("event log unavailable; batch refused", metadata: ["error": "\(error)", "events": "\(events.count)"])
+            return self.reject(
+                .serviceUnavailable, "the event log is unavailable, nothing was stored: \(error)", path: path,
+                headers: [.retryAfter: String(self.retryAfterSeconds)]
+            )
+        }
+        if let metrics {
+            for event in events {
+                metrics.ingested.labels(event.type.rawValue).increment()
+            }
+        }
+        if let idempotencyKey {
+            self.idempotency.remember(idempotencyKey, accepted: events.count)
+        }
+        return JSONResponse.make(.accepted, Accepted(accepted: events.count))
+    }
+
+    private func reject(_ status: HTTPResponse.Status, _ message: String, path: String, headers: HTTPFields = [:]) -> Response {
+        self.rings.recordError(path: path, status: Int(status.code), message: message)
+        return JSONResponse.error(status, message, headers: headers)
+    }
+
+    /// The media type of a `Content-Type` value, lower-cased, without parameters.
+    static func mediaType(_ header: String?) -> String {
+        guard let header else { return "" }
+        let type = header.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        return type.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+}

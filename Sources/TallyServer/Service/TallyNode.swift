@@ -1,0 +1,74 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TallyPipeline
+
+/// Runs a node: HTTP server, in-process workers and the derived-metrics
+/// refresher, under one `ServiceGroup`. SIGTERM/SIGINT stop accepting
+/// requests, let in-flight requests and batches finish, then stop workers
+/// (which acknowledge what they applied) and close the store.
+public struct TallyNode: Sendable {
+    public let components: TallyNodeComponents
+    let logger: Logger
+
+    public init(components: TallyNodeComponents, logger: Logger = Logger(label: "tally.server")) {
+        self.components = components
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let configuration = self.components.configuration
+        try await self.components.log.prepare()
+        let router = TallyRouter.build(node: self.components)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally"),
+            logger: self.logger
+        )
+        let workers = WorkerService(pool: self.components.workers)
+        let refresher = RefreshService(exporter: self.components.exporter, interval: configuration.refreshInterval)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: workers),
+                    .init(service: refresher),
+                    .init(service: app),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: self.logger
+            )
+        )
+        self.logger.info("tally serve starting", metadata: ["configuration": "\(configuration.loggable)"])
+        if configuration.redisURL == nil {
+            self.logger.warning("running on the embedded in-memory log and state: NOT durable, events are lost when the process exits")
+        }
+        try await group.run()
+        await self.components.close()
+    }
+}
+
+/// The worker pool as a service: stops reading on graceful shutdown and
+/// returns once in-flight batches are committed.
+struct WorkerService: Service {
+    let pool: WorkerPool
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.pool.run()
+        } onGracefulShutdown: {
+            self.pool.stop()
+        }
+    }
+}
+
+/// Re-reads the derived metrics from the store at an interval, so gauges stay fresh between scrapes.
+struct RefreshService: Service {
+    let exporter: DerivedMetricsExporter
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.exporter.run(every: self.interval)
+        }
+    }
+}

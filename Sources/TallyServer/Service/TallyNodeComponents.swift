@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import TallyMetrics
+import TallyPipeline
+import TallyRedis
+
+/// The parts of one Tally node, wired together: the log and state (Redis or
+/// embedded memory), the registry with the pipeline's and the derived
+/// metrics, the workers, the ingest handler and the debug rings.
+public final class TallyNodeComponents: Sendable {
+    public let configuration: TallyServerConfiguration
+    public let log: any EventLog
+    public let store: any StateStore
+    public let registry: MetricsRegistry
+    public let pipelineMetrics: PipelineMetrics
+    public let exporter: DerivedMetricsExporter
+    public let workers: WorkerPool
+    public let ingest: IngestHandler
+    public let rings = DebugRings()
+    let redis: RedisConnectionPool?
+    let logger: Logger
+
+    /// Builds a node; throws for a bad Redis URL or a metric registration conflict.
+    public init(
+        configuration: TallyServerConfiguration,
+        registry: MetricsRegistry = MetricsRegistry(),
+        logger: Logger = Logger(label: "tally.server")
+    ) throws {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+        if let url = configuration.redisURL {
+            let pool = try RedisConnectionPool(url: url, maximumConnections: max(4, configuration.workers + 2))
+            self.redis = pool
+            self.log = RedisEventLog(client: pool)
+            self.store = RedisStateStore(client: pool)
+        } else {
+            let store = MemoryStateStore()
+            self.redis = nil
+            self.store = store
+            self.log = MemoryEventLog(store: store)
+        }
+        self.pipelineMetrics = try PipelineMetrics(registry: registry)
+        self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
+        self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics)
+        self.ingest = IngestHandler(
+            log: self.log,
+            decoder: EventDecoder(),
+            token: configuration.token.map(BearerToken.init),
+            maxBodyBytes: configuration.maxBodyBytes,
+            retryAfterSeconds: configuration.retryAfterSeconds,
+            idempotency: IdempotencyCache(window: configuration.idempotencyWindow),
+            metrics: self.pipelineMetrics,
+            rings: self.rings,
+            logger: logger
+        )
+    }
+
+    public var backendName: String {
+        self.redis == nil ? "memory" : "redis"
+    }
+
+    /// Asks the log for its figures; unreachable means not ready.
+    public func health() async -> HealthReport {
+        var report = HealthReport(
+            ready: false,
+            backend: self.backendName,
+            store: .init(healthy: false, detail: ""),
+            workers: .init(healthy: !self.workers.workers.isEmpty, detail: "\(self.workers.workers.count) in-process workers"),
+            productivityScoreAgeSeconds: self.exporter.lastMetrics?.productivityScoreAgeSeconds
+        )
+        do {
+            let figures = try await self.log.figures()
+            report.store = .init(healthy: true, detail: "reachable")
+            report.lag = figures.lag
+            report.pending = figures.pending
+            report.deadLetters = figures.deadLetters
+        } catch {
+            report.store = .init(healthy: false, detail: "unreachable: \(error)")
+        }
+        report.ready = report.store.healthy && report.workers.healthy
+        return report
+    }
+
+    /// Opens and closes one connection, so a bad URL or an unreachable server
+    /// is reported at once instead of through the pool's reconnect backoff.
+    public static func probeRedis(url: String) async throws {
+        let connection = try await RedisConnection.connect(try RedisConfiguration(url: url))
+        await connection.close()
+    }
+
+    /// Closes the Redis connections, if any.
+    public func close() async {
+        await self.redis?.close()
+    }
+}

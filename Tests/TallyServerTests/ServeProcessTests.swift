@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TallyTesting
+
+/// `tally serve` and `tally loadgen` as real processes over loopback.
+@Suite struct ServeProcessTests {
+    /// The `tally` executable built next to the tests.
+    static var tallyPath: String {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = folder.appendingPathComponent("tally").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return ".build/debug/tally"
+    }
+
+    static func freePort() -> Int {
+        20_000 + Int.random(in: 0..<20_000)
+    }
+
+    static func startServe(port: Int, redis: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.tallyPath)
+        process.arguments = ["serve", "--port", String(port)] + (redis.map { ["--redis", $0] } ?? [])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func get(_ url: String, client: HTTPClient) async throws -> (status: Int, body: String) {
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    static func waitUntilUp(_ base: String, client: HTTPClient) async throws -> Bool {
+        for _ in 0..<200 {
+            if let (status, _) = try? await Self.get(base + "/health/live", client: client), status == 200 { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    static func metricsJSON(_ base: String, client: HTTPClient) async throws -> [String: Any] {
+        let (_, body) = try await Self.get(base + "/v1/metrics", client: client)
+        return (try JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// Total tool calls, completions and errors the node has applied.
+    static func appliedCounts(_ json: [String: Any]) -> Double {
+        let tools = (json["toolCalls"] as? [String: [String: Double]] ?? [:]).values.reduce(0.0) { $0 + ($1["success"] ?? 0) + ($1["failure"] ?? 0) }
+        let errors = (json["clientErrors"] as? [String: Double] ?? [:]).values.reduce(0, +)
+        return tools + errors + (json["completions"] as? Double ?? 0)
+    }
+
+    @Test func loadgenEventsAreAllCountedAndSigtermExitsCleanly() async throws {
+        let port = Self.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try Self.startServe(port: port)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { if serve.isRunning { serve.terminate() } }
+        #expect(try await Self.waitUntilUp(base, client: client))
+
+        let loadgen = try await ExternalTool.run(Self.tallyPath, ["loadgen", "--url", base, "--rate", "2000", "--duration", "2", "--seed", "42"])
+        #expect(loadgen.status == 0, "\(loadgen.stderr)")
+        #expect(loadgen.stdout.contains("accepted 4000"), "\(loadgen.stdout)")
+
+        // The same seed gives the same events, so the generator's own count is the truth.
+        var generator = SessionEventGenerator(sessions: 100, seed: 42)
+        let expected = (0..<4000).map { _ in generator.next() }.filter { !$0.contains("\"type\":\"session_") }.count
+        let counted = try await eventually { Self.appliedCounts(try await Self.metricsJSON(base, client: client)) == Double(expected) }
+        let applied = Self.appliedCounts(try await Self.metricsJSON(base, client: client))
+        #expect(counted, "expected \(expected) completions, tool calls and errors, applied \(applied)")
+
+        let (status, text) = try await Self.get(base + "/metrics", client: client)
+        #expect(status == 200)
+        let problems = try await ExpositionCheckers.promtoolProblems(Array(text.utf8))
+        #expect(problems.isEmpty, "\(problems)")
+
+        serve.terminate()  // SIGTERM
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+        try await client.shutdown()
+    }
+
+    @Test func everyAcceptedEventIsCountedAcrossASigtermDuringLoad() async throws {
+        let redis = try await RedisServer.start()
+        let port = Self.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let first = try Self.startServe(port: port, redis: redis.url)
+        #expect(try await Self.waitUntilUp(base, client: client))
+
+        async let load = ExternalTool.run(Self.tallyPath, ["loadgen", "--url", base, "--rate", "3000", "--duration", "3", "--seed", "9"])
+        try await Task.sleep(for: .milliseconds(1500))
+        first.terminate()  // SIGTERM in the middle of the load
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        let summary = try await load.stdout
+        let accepted = summary.split(separator: ";").compactMap { part -> Int? in
+            let words = part.split(separator: " ")
+            guard let index = words.firstIndex(of: "accepted"), index + 1 < words.count else { return nil }
+            return Int(words[index + 1])
+        }.first ?? -1
+        #expect(accepted > 0, "\(summary)")
+
+        // A second node on the same Redis finishes whatever the first left pending.
+        let second = try Self.startServe(port: port, redis: redis.url)
+        defer { if second.isRunning { second.terminate() } }
+        #expect(try await Self.waitUntilUp(base, client: client))
+        // What the log holds is what was accepted: one stream entry per 202-acknowledged event.
+        let stream = try await ExternalTool.run(
+            ExternalTool.locate("redis-cli") ?? "/usr/bin/redis-cli", ["-p", String(redis.port), "XRANGE", "{tally}:events", "-", "+"]
+        )
+        let stored = stream.stdout.split(separator: "\n").filter { $0.contains("\"type\":") }
+        #expect(stored.count == accepted, "the log holds \(stored.count) events, loadgen saw \(accepted) accepted")
+        let expected = stored.filter { !$0.contains("\"type\":\"session_") }.count
+        let counted = try await eventually(seconds: 20) {
+            Self.appliedCounts(try await Self.metricsJSON(base, client: client)) == Double(expected)
+        }
+        let applied = Self.appliedCounts(try await Self.metricsJSON(base, client: client))
+        #expect(counted, "expected \(expected) applied events of \(accepted) accepted, applied \(applied)")
+        second.terminate()
+        second.waitUntilExit()
+        try await client.shutdown()
+        await redis.stop()
+    }
+
+    @Test func anUnreachableRedisOrABadFlagGivesAClearErrorAndANonZeroExit() async throws {
+        let unreachable = try await ExternalTool.run(Self.tallyPath, ["serve", "--port", "18099", "--redis", "redis://user:secret@127.0.0.1:1"])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.stderr.contains("cannot reach Redis at redis://***@127.0.0.1:1"), "\(unreachable.stderr)")
+        #expect(!unreachable.stderr.contains("secret"), "the password must not be printed")
+        let badPort = try await ExternalTool.run(Self.tallyPath, ["serve", "--port", "70000"])
+        #expect(badPort.status != 0)
+        #expect(badPort.stderr.contains("--port must be 1…65535"), "\(badPort.stderr)")
+        let unknown = try await ExternalTool.run(Self.tallyPath, ["serve", "--bogus"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("--bogus"), "\(unknown.stderr)")
+        let workerWithoutRedis = try await ExternalTool.run(Self.tallyPath, ["worker"])
+        #expect(workerWithoutRedis.status != 0)
+        #expect(workerWithoutRedis.stderr.contains("--redis is required"), "\(workerWithoutRedis.stderr)")
+    }
+}
