@@ -18,9 +18,13 @@ public final class MirroredCounter: MetricSeries {
 
     public var value: Double { Double(bitPattern: bits.load(ordering: .relaxed)) }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
-        writeCount(to: &writer, name: name, suffix: "_total", labels: labels, value: value)
-        writer.writeCreated(name: name, labels: labels, createdAt: createdAt)
+    public static func _sampleLines(options: NoOptions) -> [SampleLine] {
+        Counter._sampleLines(options: options)
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
+        writeCount(to: &writer, line: lines[0], value: value)
+        writer.writeCreated(lines[1], createdAt: createdAt)
     }
 }
 
@@ -44,14 +48,20 @@ public final class WindowSummary: MetricSeries {
 
     public var snapshot: QuantileSketch { sketch.withLock { $0 } }
 
-    public func _writeSamples(to writer: inout ExpositionWriter, name: String, labels: RenderedLabels) {
+    /// The same lines as a core ``Summary``: quantiles, `_count`, `_sum`.
+    public static func _sampleLines(options: SummaryOptions) -> [SampleLine] {
+        Summary._sampleLines(options: options)
+    }
+
+    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
         let current = snapshot
-        for q in options.quantiles {
-            writer.writeQuantile(name: name, labels: labels, quantile: q, value: current.quantile(q) ?? .nan)
+        let quantiles = options.quantiles
+        for (index, q) in quantiles.enumerated() {
+            writer.writeLine(lines[index], value: current.quantile(q) ?? .nan)
         }
-        writeCount(to: &writer, name: name, suffix: "_count", labels: labels, value: current.count)
-        writer.writeSample(name: name, suffix: "_sum", labels: labels, value: current.sum)
-        writer.writeCreated(name: name, labels: labels, createdAt: createdAt)
+        writeCount(to: &writer, line: lines[quantiles.count], value: current.count)
+        writer.writeLine(lines[quantiles.count + 1], value: current.sum)
+        writer.writeCreated(lines[quantiles.count + 2], createdAt: createdAt)
     }
 }
 
@@ -62,11 +72,11 @@ import Darwin
 #endif
 
 /// Writes a count as an integer when it is one (weighted counts can have fractions).
-func writeCount(to writer: inout ExpositionWriter, name: String, suffix: String, labels: RenderedLabels, value: Double) {
+func writeCount(to writer: inout ExpositionWriter, line: UnsafeBufferPointer<UInt8>, value: Double) {
     if value.rounded() == value, abs(value) < 0x1p53 {
-        writer.writeSample(name: name, suffix: suffix, labels: labels, value: Int64(value))
+        writer.writeLine(line, value: Int64(value))
     } else {
-        writer.writeSample(name: name, suffix: suffix, labels: labels, value: value)
+        writer.writeLine(line, value: value)
     }
 }
 

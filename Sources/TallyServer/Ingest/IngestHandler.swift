@@ -23,13 +23,11 @@ public struct IngestHandler: Sendable {
         let accepted: Int
     }
 
-    let log: any EventLog
-    let decoder: EventDecoder
+    let ingestor: EventIngestor
     let token: BearerToken?
     let maxBodyBytes: Int
     let retryAfterSeconds: Int
     let idempotency: IdempotencyCache
-    let metrics: PipelineMetrics?
     let rings: DebugRings
     let logger: Logger
 
@@ -60,27 +58,19 @@ public struct IngestHandler: Sendable {
         }
         let events: [TelemetryEvent]
         do {
-            events = try self.decoder.decodeBatch(body.readableBytesView, format: format)
-        } catch {
+            events = try await self.ingestor.ingest(body.readableBytesView, format: format)
+        } catch let error as EventBatchError {
             self.rings.recordError(path: path, status: 400, message: error.description)
             return JSONResponse.make(.badRequest, BadEvent(error: error.description, index: error.index, field: error.field, message: error.message))
-        }
-        guard !events.isEmpty else {
-            return self.reject(.badRequest, "the batch holds no events", path: path)
-        }
-        do {
-            try await self.log.append(events.map { EventRecord(event: $0) })
         } catch {
-            self.logger.warning("event log unavailable; batch refused", metadata: ["error": "\(error)", "events": "\(events.count)"])
+            self.logger.warning("event log unavailable; batch refused", metadata: ["error": "\(error)"])
             return self.reject(
                 .serviceUnavailable, "the event log is unavailable, nothing was stored: \(error)", path: path,
                 headers: [.retryAfter: String(self.retryAfterSeconds)]
             )
         }
-        if let metrics {
-            for event in events {
-                metrics.ingested.labels(event.type.rawValue).increment()
-            }
+        guard !events.isEmpty else {
+            return self.reject(.badRequest, "the batch holds no events", path: path)
         }
         if let idempotencyKey {
             self.idempotency.remember(idempotencyKey, accepted: events.count)

@@ -44,13 +44,11 @@ public final class TallyNodeComponents: Sendable {
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
         self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics)
         self.ingest = IngestHandler(
-            log: self.log,
-            decoder: EventDecoder(),
+            ingestor: EventIngestor(log: self.log, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
             retryAfterSeconds: configuration.retryAfterSeconds,
             idempotency: IdempotencyCache(window: configuration.idempotencyWindow),
-            metrics: self.pipelineMetrics,
             rings: self.rings,
             logger: logger
         )
