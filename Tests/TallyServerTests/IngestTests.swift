@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Testing
 import TallyPipeline
 @testable import TallyServer
@@ -69,6 +70,30 @@ import TallyPipeline
             let big = "[" + Array(repeating: Self.completion, count: 200).joined(separator: ",") + "]"
             let response = try await client.postEvents(big)
             #expect(response.status == .contentTooLarge)
+            let stored = try await node.log.figures().length
+            #expect(stored == 0)
+        }
+    }
+
+    @Test func tenMebibytesAreRefusedWith413AtTheDefaultLimit() async throws {
+        try await withTestNode { node, client in
+            let big = String(repeating: " ", count: 10 << 20) + Self.completion
+            let response = try await client.postEvents(big)
+            #expect(response.status == .contentTooLarge)
+            let stored = try await node.log.figures().length
+            #expect(stored == 0)
+        }
+    }
+
+    @Test func invalidUTF8IsABadRequestNamingTheBody() async throws {
+        try await withTestNode { node, client in
+            var bytes = Array(#"{"type":"session_start","session_id":"#.utf8)
+            bytes += [0x22, 0xFF, 0xFE, 0x22, 0x7D]  // "\xFF\xFE"}
+            let response = try await client.execute(
+                uri: "/v1/events", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: bytes)
+            )
+            #expect(response.status == .badRequest)
+            #expect(response.json["index"] as? Int == 0)
             let stored = try await node.log.figures().length
             #expect(stored == 0)
         }

@@ -30,6 +30,15 @@ public struct EventDecoder: Sendable {
     /// Decodes a request body into a batch.
     public func decodeBatch(_ body: some Collection<UInt8>, format: Format = .json) throws(EventBatchError) -> [TelemetryEvent] {
         let data = Array(body)
+        // Strings must be valid UTF-8; refuse the batch rather than store replacement characters.
+        if String(validating: data, as: UTF8.self) == nil {
+            var item = 0
+            if format == .ndjson {
+                let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                item = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+            }
+            throw EventBatchError(index: item, error: .malformedJSON(detail: "the body is not valid UTF-8"))
+        }
         switch format {
         case .json:
             let value: JSONValue
