@@ -47,6 +47,9 @@ public final class DerivedMetricsExporter: Sendable {
         lag = try registry.register(Gauge.self, name: "tally_stream_lag_events", help: "Entries not yet delivered to the worker group (global).")
         pending = try registry.register(Gauge.self, name: "tally_stream_pending_events", help: "Entries delivered and not acknowledged (global).")
         deadLetters = try registry.register(Gauge.self, name: "tally_dead_letter_events", help: "Entries in the dead-letter stream (global).")
+        // No score yet is NaN, not a score of 0 computed just now.
+        score.set(.nan)
+        scoreAge.set(.nan)
         registry.addCollectHook { [weak self] in self?.updateScoreAge() }
     }
 

@@ -3,10 +3,10 @@ import Logging
 import ServiceLifecycle
 import TallyPipeline
 
-/// Runs a node: HTTP server, in-process workers and the derived-metrics
-/// refresher, under one `ServiceGroup`. SIGTERM/SIGINT stop accepting
+/// Runs a node: HTTP server, in-process workers, the productivity-score
+/// leader election and the derived-metrics refresher, under one `ServiceGroup`. SIGTERM/SIGINT stop accepting
 /// requests, let in-flight requests and batches finish, then stop workers
-/// (which acknowledge what they applied) and close the store.
+/// (which acknowledge what they applied), release the leader lock and close the store.
 public struct TallyNode: Sendable {
     public let components: TallyNodeComponents
     let logger: Logger
@@ -27,11 +27,13 @@ public struct TallyNode: Sendable {
         )
         let workers = WorkerService(pool: self.components.workers)
         let refresher = RefreshService(exporter: self.components.exporter, interval: configuration.refreshInterval)
+        let leader = ScoreLeaderService(leader: ScoreLeader(store: self.components.store))
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: workers),
                     .init(service: refresher),
+                    .init(service: leader),
                     .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -69,6 +71,18 @@ struct RefreshService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.exporter.run(every: self.interval)
+        }
+    }
+}
+
+/// Takes part in the leader election for the productivity score; cancelled on
+/// shutdown, when it gives the lock up so another node takes over at once.
+struct ScoreLeaderService: Service {
+    let leader: ScoreLeader
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.leader.run()
         }
     }
 }
