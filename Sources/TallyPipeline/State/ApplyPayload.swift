@@ -39,6 +39,9 @@ struct ApplyPayload: Encodable {
     var maxCodes: Int
     var k: Keys
     var ack: [String]
+    /// The lowest and highest id to check (empty without ids).
+    var lo: String
+    var hi: String
     var dead: [Tuple]
     var buckets: [Bucket]
     var tools: [Tuple]
@@ -57,6 +60,9 @@ struct ApplyPayload: Encodable {
         self.k = Keys(knownTools: keys.knownTools, knownCodes: keys.knownCodes, toolSuccesses: keys.toolSuccesses,
                       toolFailures: keys.toolFailures, codeTotals: keys.codeTotals, sessions: keys.activeSessions)
         self.ack = acknowledged
+        let ids = (acknowledged + deadLetters.map(\.id)).compactMap { StreamID($0) }
+        self.lo = ids.min()?.description ?? ""
+        self.hi = ids.max()?.description ?? ""
         self.dead = deadLetters.map { Tuple(items: [.string($0.id), .string($0.error), .number(Double($0.deliveries))]) }
         let oldest = configuration.oldestBucket(now: now)
         self.buckets = delta.buckets.filter { $0.key >= oldest }.sorted { $0.key < $1.key }.map { start, bucket in
