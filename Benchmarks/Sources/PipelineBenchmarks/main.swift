@@ -109,7 +109,9 @@ final class ManagedCounter: Sendable {
 }
 
 let records = makeRecords(eventCount)
-try await withRedisServer { server in
+/// `--memory-only` skips the Redis half (for profiling).
+let memoryOnly = CommandLine.arguments.contains("--memory-only")
+if !memoryOnly { try await withRedisServer { server in
     let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
     var raw = 0.0, tally = 0.0, ops = 0.0
     for round in 0..<rounds {
@@ -126,7 +128,7 @@ try await withRedisServer { server in
     print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50,000 and ≥ 40 %%)", tally, 100 * tally / raw))
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
     await pool.close()
-}
+} }
 var memory = 0.0
 for _ in 0..<rounds {
     memory = max(memory, try await runTally(log: MemoryEventLog(store: MemoryStateStore()), records: records))

@@ -85,6 +85,17 @@ struct JSONWriter {
         needsComma = true
     }
 
+    mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
     mutating func key(_ name: String) {
         separate()
         quoted(name)

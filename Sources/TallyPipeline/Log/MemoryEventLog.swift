@@ -10,7 +10,8 @@ import Foundation
 /// deadline or cancellation (they never block a thread).
 public actor MemoryEventLog: EventLog {
     public nonisolated let store: MemoryStateStore
-    private var entries: [Int: [(name: String, value: String)]] = [:]
+    /// Entries by sequence number, from `firstSequence` on (trimming removes a prefix).
+    private var entries = EntryArray()
     private var nextSequence = 1
     private var lastDelivered = 0
     private var pending: [Int: PendingEntry] = [:]
@@ -46,7 +47,7 @@ public actor MemoryEventLog: EventLog {
         return newEntries.map { fields in
             let sequence = nextSequence
             nextSequence += 1
-            entries[sequence] = fields
+            entries.append(fields)
             return Self.id(sequence)
         }
     }
@@ -158,16 +159,15 @@ public actor MemoryEventLog: EventLog {
     }
 
     public func figures() async throws -> LogFigures {
-        let undelivered = entries.keys.filter { $0 > lastDelivered }.count
+        // Only trimming removes entries, and only below the last delivered one.
+        let undelivered = nextSequence - 1 - lastDelivered
         return LogFigures(length: entries.count, lag: undelivered, pending: pending.count, deadLetters: deadLetterEntries.count)
     }
 
     @discardableResult
     public func trim() async throws -> Int {
         let limit = min(pending.keys.min() ?? Int.max, lastDelivered)
-        let removable = entries.keys.filter { $0 < limit }
-        for sequence in removable { entries[sequence] = nil }
-        return removable.count
+        return entries.removeAll(below: limit)
     }
 
     public func deadLetters(count: Int) async throws -> [DeadLetter] {
@@ -193,6 +193,37 @@ public actor MemoryEventLog: EventLog {
     static func id(_ sequence: Int) -> String { "\(sequence)-0" }
 
     static func sequence(_ id: String) -> Int? {
-        Int(id.split(separator: "-").first ?? "")
+        var value = 0
+        var digits = 0
+        for byte in id.utf8 {
+            if byte == UInt8(ascii: "-") { break }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? value : nil
+    }
+}
+
+/// The log's entries in sequence order: an array and the sequence number of its first element.
+struct EntryArray {
+    private var storage: [[(name: String, value: String)]] = []
+    private var firstSequence = 1
+
+    var count: Int { storage.count }
+
+    mutating func append(_ fields: [(name: String, value: String)]) { storage.append(fields) }
+
+    subscript(sequence: Int) -> [(name: String, value: String)]? {
+        let index = sequence - firstSequence
+        return index >= 0 && index < storage.count ? storage[index] : nil
+    }
+
+    /// Removes entries with a sequence below `limit`; returns how many.
+    mutating func removeAll(below limit: Int) -> Int {
+        let n = max(0, min(storage.count, limit - firstSequence))
+        storage.removeFirst(n)
+        firstSequence += n
+        return n
     }
 }

@@ -45,9 +45,18 @@ public struct RedisEventLog: EventLog {
     @discardableResult
     public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
         guard !entries.isEmpty else { return [] }
-        let flat = entries.map { $0.flatMap { [$0.name, $0.value] } }
-        let json = String(decoding: try JSONEncoder().encode(flat), as: UTF8.self)
-        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(json)])
+        var w = JSONWriter()
+        w.beginArray()
+        for fields in entries {
+            w.beginArray()
+            for field in fields {
+                w.string(field.name)
+                w.string(field.value)
+            }
+            w.endArray()
+        }
+        w.endArray()
+        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(w.text)])
         return (reply.array ?? []).compactMap(\.string)
     }
 
@@ -69,7 +78,7 @@ public struct RedisEventLog: EventLog {
     public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
         let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                    group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
-        let reply = try await client.evalScript(ApplyScript.script, keys: [keys.events, keys.deadLetters], arguments: [.string(try payload.json())])
+        let reply = try await client.evalScript(ApplyScript.script, keys: [keys.events, keys.deadLetters], arguments: [.string(payload.json)])
         guard let parts = reply.array, let status = parts.first?.int else {
             throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
         }

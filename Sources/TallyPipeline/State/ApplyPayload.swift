@@ -1,81 +1,88 @@
-import Foundation
-
 /// The JSON argument of ``ApplyScript``: a delta flattened into arrays, with the keys it touches.
-struct ApplyPayload: Encodable {
-    struct Keys: Encodable {
-        var knownTools, knownCodes, toolSuccesses, toolFailures, codeTotals, sessions: String
-    }
-
-    struct Bucket: Encodable {
-        var key: String
-        var n, a, sum, zero: Double
-        var bins: [[Double]]
-        var tools: [Tuple]
-        var expireAt: Int
-    }
-
-    /// A heterogeneous JSON array (`["grep", 3, 1]`).
-    struct Tuple: Encodable {
-        enum Item { case string(String), number(Double) }
-        var items: [Item]
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.unkeyedContainer()
-            for item in items {
-                switch item {
-                case .string(let s): try c.encode(s)
-                case .number(let d): try c.encode(d)
-                }
-            }
-        }
-    }
-
-    var group: String
-    var consumer: String
-    var now: Double
-    var nowText: String
-    var sessionTimeout: Double
-    var maxTools: Int
-    var maxCodes: Int
-    var k: Keys
-    var ack: [String]
-    var dead: [Tuple]
-    var buckets: [Bucket]
-    var tools: [Tuple]
-    var codes: [Tuple]
-    var sessions: [Tuple]
+///
+/// Written by hand with ``JSONWriter`` (it is built once per batch on the hot path).
+struct ApplyPayload {
+    let json: String
 
     init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], group: String, consumer: String,
          now: Double, keys: RedisKeys, configuration: StateConfiguration) {
-        self.group = group
-        self.consumer = consumer
-        self.now = now
-        self.nowText = String(now)
-        self.sessionTimeout = Double(configuration.sessionTimeoutSeconds)
-        self.maxTools = configuration.maxTools
-        self.maxCodes = configuration.maxErrorCodes
-        self.k = Keys(knownTools: keys.knownTools, knownCodes: keys.knownCodes, toolSuccesses: keys.toolSuccesses,
-                      toolFailures: keys.toolFailures, codeTotals: keys.codeTotals, sessions: keys.activeSessions)
-        self.ack = acknowledged
-        self.dead = deadLetters.map { Tuple(items: [.string($0.id), .string($0.error), .number(Double($0.deliveries))]) }
+        var w = JSONWriter()
+        w.begin()
+        w.key("group"); w.string(group)
+        w.key("consumer"); w.string(consumer)
+        w.key("now"); w.number(now)
+        w.key("nowText"); w.string(String(now))
+        w.key("sessionTimeout"); w.number(Double(configuration.sessionTimeoutSeconds))
+        w.key("maxTools"); w.number(Double(configuration.maxTools))
+        w.key("maxCodes"); w.number(Double(configuration.maxErrorCodes))
+        w.key("k")
+        w.begin()
+        for (name, key) in [("knownTools", keys.knownTools), ("knownCodes", keys.knownCodes), ("toolSuccesses", keys.toolSuccesses),
+                            ("toolFailures", keys.toolFailures), ("codeTotals", keys.codeTotals), ("sessions", keys.activeSessions)] {
+            w.key(name); w.string(key)
+        }
+        w.end()
+        w.key("ack")
+        w.beginArray()
+        for id in acknowledged { w.string(id) }
+        w.endArray()
+        let ids = (acknowledged + deadLetters.map(\.id)).compactMap { StreamID($0) }
+        w.key("lo"); w.string(ids.min()?.description ?? "")
+        w.key("hi"); w.string(ids.max()?.description ?? "")
+        w.key("dead")
+        w.beginArray()
+        for letter in deadLetters {
+            w.beginArray(); w.string(letter.id); w.string(letter.error); w.number(Double(letter.deliveries)); w.endArray()
+        }
+        w.endArray()
         let oldest = configuration.oldestBucket(now: now)
-        self.buckets = delta.buckets.filter { $0.key >= oldest }.sorted { $0.key < $1.key }.map { start, bucket in
-            Bucket(
-                key: keys.bucket(start), n: bucket.completions, a: bucket.accepted,
-                sum: bucket.latency.sum, zero: bucket.latency.zeroCount,
-                bins: bucket.latency.positiveBins.sorted { $0.key < $1.key }.map { [Double($0.key), $0.value] },
-                tools: bucket.toolCalls.sorted { $0.key < $1.key }.map { Tuple(items: [.string($0.key), .number($0.value.success), .number($0.value.failure)]) },
-                expireAt: start + configuration.windowSeconds + configuration.bucketSeconds
-            )
+        w.key("buckets")
+        w.beginArray()
+        for (start, bucket) in delta.buckets.filter({ $0.key >= oldest }).sorted(by: { $0.key < $1.key }) {
+            w.begin()
+            w.key("key"); w.string(keys.bucket(start))
+            w.key("n"); w.number(bucket.completions)
+            w.key("a"); w.number(bucket.accepted)
+            w.key("sum"); w.number(bucket.latency.sum)
+            w.key("zero"); w.number(bucket.latency.zeroCount)
+            w.key("bins")
+            w.beginArray()
+            for (index, count) in bucket.latency.positiveBins.sorted(by: { $0.key < $1.key }) {
+                w.beginArray(); w.number(Double(index)); w.number(count); w.endArray()
+            }
+            w.endArray()
+            w.key("tools")
+            Self.writeOutcomes(bucket.toolCalls, to: &w)
+            w.key("expireAt"); w.number(Double(start + configuration.windowSeconds + configuration.bucketSeconds))
+            w.end()
         }
-        self.tools = delta.toolCalls.sorted { $0.key < $1.key }.map { Tuple(items: [.string($0.key), .number($0.value.success), .number($0.value.failure)]) }
-        self.codes = delta.errorCodes.sorted { $0.key < $1.key }.map { Tuple(items: [.string($0.key), .number($0.value)]) }
-        self.sessions = delta.sessions.sorted { $0.key < $1.key }.map { id, s in
-            Tuple(items: [.string(id), .string(keys.session(id)), .number(s.firstSeen), .number(s.lastSeen), .number(s.toolCalls), .number(s.endedAt ?? -1)])
+        w.endArray()
+        w.key("tools")
+        Self.writeOutcomes(delta.toolCalls, to: &w)
+        w.key("codes")
+        w.beginArray()
+        for (code, count) in delta.errorCodes.sorted(by: { $0.key < $1.key }) {
+            w.beginArray(); w.string(code); w.number(count); w.endArray()
         }
+        w.endArray()
+        w.key("sessions")
+        w.beginArray()
+        for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
+            w.beginArray()
+            w.string(id); w.string(keys.session(id)); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+            w.endArray()
+        }
+        w.endArray()
+        w.end()
+        self.json = w.text
     }
 
-    func json() throws -> String {
-        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    /// `[[name, successes, failures], …]` in name order (the order tools are admitted in).
+    private static func writeOutcomes(_ outcomes: [String: OutcomeCounts], to w: inout JSONWriter) {
+        w.beginArray()
+        for (name, counts) in outcomes.sorted(by: { $0.key < $1.key }) {
+            w.beginArray(); w.string(name); w.number(counts.success); w.number(counts.failure); w.endArray()
+        }
+        w.endArray()
     }
 }

@@ -2,7 +2,8 @@ import TallyRedis
 
 /// The Lua script that makes a batch's effect exactly-once on Redis.
 ///
-/// In one atomic step it (1) checks with `XPENDING` that every entry to
+/// In one atomic step it (1) checks with `XPENDING` (one range query for the
+/// batch, per-id queries only if the range was truncated) that every entry to
 /// acknowledge or dead-letter is still pending for this consumer — if one is
 /// not, it changes nothing and returns the lost ids; (2) admits new tools and
 /// error codes up to their caps; (3) adds the window buckets' counts and
@@ -20,10 +21,21 @@ enum ApplyScript {
 local p = cjson.decode(ARGV[1])
 local stream, dlq = KEYS[1], KEYS[2]
 if p.group ~= '' then
+  -- One range query for the batch: this consumer's pending entries between the lowest and highest id.
+  local owned = {}
+  local limit = 4 * (#p.ack + #p.dead) + 1000
+  local range = {}
+  if p.lo ~= '' then range = redis.call('XPENDING', stream, p.group, p.lo, p.hi, limit, p.consumer) end
+  local complete = #range < limit
+  for _, r in ipairs(range) do owned[r[1]] = true end
   local lost = {}
   local function check(id)
-    local r = redis.call('XPENDING', stream, p.group, id, id, 1)
-    if #r == 0 or r[1][2] ~= p.consumer then lost[#lost + 1] = id end
+    if owned[id] then return end
+    if not complete then
+      local one = redis.call('XPENDING', stream, p.group, id, id, 1)
+      if #one > 0 and one[1][2] == p.consumer then return end
+    end
+    lost[#lost + 1] = id
   end
   for _, id in ipairs(p.ack) do check(id) end
   for _, d in ipairs(p.dead) do check(d[1]) end
@@ -64,23 +76,24 @@ for _, c in ipairs(p.codes) do
 end
 for _, s in ipairs(p.sessions) do
   local key, first, last, tools, ended = s[2], s[3], s[4], s[5], s[6]
-  local cur = redis.call('HMGET', key, 'first', 'last', 'end')
+  local cur = redis.call('HMGET', key, 'first', 'last', 'end', 'tools')
+  local stored_last = cur[2] and tonumber(cur[2]) or nil
   if cur[1] then first = math.min(first, tonumber(cur[1])) end
-  if cur[2] then last = math.max(last, tonumber(cur[2])) end
+  if stored_last then last = math.max(last, stored_last) end
   local stored_end = cur[3] and tonumber(cur[3]) or nil
   if ended >= 0 then
     if stored_end then stored_end = math.max(stored_end, ended) else stored_end = ended end
   end
+  tools = tools + (cur[4] and tonumber(cur[4]) or 0)
   if stored_end then
-    redis.call('HSET', key, 'first', first, 'last', last, 'end', stored_end)
+    redis.call('HSET', key, 'first', first, 'last', last, 'tools', tools, 'end', stored_end)
   else
-    redis.call('HSET', key, 'first', first, 'last', last)
+    redis.call('HSET', key, 'first', first, 'last', last, 'tools', tools)
   end
-  if tools > 0 then redis.call('HINCRBYFLOAT', key, 'tools', tools) end
-  redis.call('EXPIREAT', key, math.ceil(last + p.sessionTimeout))
+  if last ~= stored_last then redis.call('EXPIREAT', key, math.ceil(last + p.sessionTimeout)) end
   if stored_end then
-    redis.call('ZREM', p.k.sessions, s[1])
-  else
+    if cur[3] == false and ended >= 0 then redis.call('ZREM', p.k.sessions, s[1]) end
+  elseif last ~= stored_last then
     redis.call('ZADD', p.k.sessions, last, s[1])
   end
 end

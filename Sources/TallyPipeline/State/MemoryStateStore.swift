@@ -20,6 +20,7 @@ public final class MemoryStateStore: StateStore {
         var score: CompositeScore?
         var leader: (node: String, expires: ContinuousClock.Instant)?
         var lastToken = 0
+        var lastSessionSweep = -Double.infinity
     }
 
     public init(configuration: StateConfiguration = .default) {
@@ -44,7 +45,9 @@ public final class MemoryStateStore: StateStore {
             let tools = s.knownTools
             func toolName(_ tool: String) -> String { tools.contains(tool) ? tool : StateConfiguration.overflowValue }
             let oldest = configuration.oldestBucket(now: now)
-            s.buckets = s.buckets.filter { $0.key >= oldest }
+            if s.buckets.keys.contains(where: { $0 < oldest }) {
+                s.buckets = s.buckets.filter { $0.key >= oldest }
+            }
             for (start, bucket) in delta.buckets where start >= oldest {
                 var merged = s.buckets[start] ?? WindowBucketDelta()
                 merged.completions += bucket.completions
@@ -73,7 +76,11 @@ public final class MemoryStateStore: StateStore {
                 if let end = change.endedAt { session.endedAt = max(session.endedAt ?? end, end) }
                 s.sessions[id] = session
             }
-            s.sessions = s.sessions.filter { $0.value.lastSeen + timeout >= now }
+            // Forget timed-out sessions at most once a second here (a sweep is linear in the sessions
+            // held); `activeSessions` sweeps on every read.
+            if now - s.lastSessionSweep >= 1 || now < s.lastSessionSweep {
+                Self.sweepSessions(&s, now: now, timeout: timeout)
+            }
         }
     }
 
@@ -102,10 +109,16 @@ public final class MemoryStateStore: StateStore {
         state.withLock { $0.errorTotals }
     }
 
+    private static func sweepSessions(_ s: inout State, now: Double, timeout: Double) {
+        s.sessions = s.sessions.filter { $0.value.lastSeen + timeout >= now }
+        s.lastSessionSweep = now
+    }
+
     public func activeSessions(now: Double) async throws -> [SessionSnapshot] {
         let timeout = Double(configuration.sessionTimeoutSeconds)
         return state.withLock { s in
-            s.sessions.values.filter { $0.endedAt == nil && $0.lastSeen + timeout >= now }.sorted { $0.id < $1.id }
+            Self.sweepSessions(&s, now: now, timeout: timeout)
+            return s.sessions.values.filter { $0.endedAt == nil && $0.lastSeen + timeout >= now }.sorted { $0.id < $1.id }
         }
     }
 

@@ -8,7 +8,8 @@ import TallyMetrics
 ///
 /// On start it first re-reads its own pending entries (from id `0`), then new
 /// ones (`>`); every ``WorkerConfiguration/claimInterval`` it claims entries
-/// idle past ``WorkerConfiguration/claimMinIdle``. An entry that fails to
+/// idle past ``WorkerConfiguration/claimMinIdle``; every
+/// ``WorkerConfiguration/trimInterval`` it trims the log safely. An entry that fails to
 /// decode stays pending (it is retried when claimed) until it has been
 /// delivered ``WorkerConfiguration/maxDeliveries`` times, then moves to the
 /// dead-letter stream in the same commit as the rest of its batch — so one
@@ -47,8 +48,13 @@ public struct PipelineWorker: Sendable {
     public func run() async {
         var pendingCursor: String? = "0"
         var lastClaim: ContinuousClock.Instant? = nil
+        var lastTrim = ContinuousClock.now
         while !Task.isCancelled && !stopRequested.isSet {
             do {
+                if let interval = configuration.trimInterval, ContinuousClock.now - lastTrim >= interval {
+                    lastTrim = .now
+                    try await log.trim()
+                }
                 if lastClaim.map({ ContinuousClock.now - $0 >= configuration.claimInterval }) ?? true {
                     lastClaim = .now
                     let claimed = try await log.claimIdle(consumer: consumer, minIdle: configuration.claimMinIdle, count: configuration.batchSize)

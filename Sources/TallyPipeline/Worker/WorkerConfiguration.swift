@@ -8,6 +8,9 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var claimMinIdle: Duration = .seconds(30)
     /// How often a worker looks for idle entries to claim.
     public var claimInterval: Duration = .seconds(5)
+    /// How often a worker trims the log below what the group has delivered and acknowledged
+    /// (``EventLog/trim()``); nil never trims.
+    public var trimInterval: Duration? = .seconds(60)
     /// Deliveries after which a failing entry moves to the dead-letter stream.
     public var maxDeliveries = 3
     /// Pause after an error talking to the log, before trying again.

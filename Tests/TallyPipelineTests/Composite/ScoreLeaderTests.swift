@@ -29,14 +29,14 @@ import Testing
                 .completion(id: "2", session: "s", at: now - 1, latencyMilliseconds: 100, accepted: false),
             ]
             try await store.apply(DeltaCalculator.delta(for: events.records, bucketSeconds: 10), now: now)
-            // A TTL long enough that a loaded machine cannot let it lapse between the two first rounds.
-            let a = ScoreLeader(store: store, node: "a", period: .milliseconds(50), lockTTL: .seconds(2))
-            let b = ScoreLeader(store: store, node: "b", period: .milliseconds(50), lockTTL: .seconds(2))
+            let a = ScoreLeader(store: store, node: "a", period: .milliseconds(50), lockTTL: .seconds(60))
+            let b = ScoreLeader(store: store, node: "b", period: .milliseconds(50), lockTTL: .seconds(60))
             let first = try #require(try await a.runOnce())
             #expect(try await b.runOnce() == nil)
             #expect(abs(first.value - 100 * (0.5 * 0.5 + 0.2 * 1) / 0.7) < 1e-9)
 
-            // a stops without releasing (a crash): b takes over within the TTL, with a newer token.
+            // a's last renewal, then a dies without releasing: b takes over once the lock lapses, with a newer token.
+            _ = try await store.acquireLeadership(node: "a", ttl: .milliseconds(200))
             let running = Task { await b.run() }
             try await waitUntil { (try await store.score()?.token ?? 0) > first.token }
             running.cancel()

@@ -73,6 +73,20 @@ import TallyTesting
     }
 
     @Test(arguments: Backend.allCases)
+    func ownershipIsCheckedEvenWhenTheConsumerHoldsManyOtherPendingEntries(backend: Backend) async throws {
+        try await backend.with { log, store, _ in
+            for _ in 0..<3 { try await log.append(Self.events(1000)) }
+            let read = try await log.read(consumer: "a", from: .new, count: 3000, block: nil)
+            #expect(read.count == 3000)
+            let ends = [read[0], read[2999]]
+            #expect(try await log.commit(Self.commit(ends), consumer: "a", now: unixNow()) == .committed)
+            let claimed = try await log.claimIdle(consumer: "b", minIdle: .zero, count: 1)
+            #expect(try await log.commit(Self.commit([claimed.entries[0], read[2998]]), consumer: "a", now: unixNow()) == .notOwned([claimed.entries[0].id]))
+            #expect(try await store.window(now: unixNow()).completions == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func deliveryCountsComeFromTheLog(backend: Backend) async throws {
         try await backend.with { log, _, _ in
             let ids = try await log.append(Self.events(2))

@@ -31,6 +31,26 @@ import TallyPipeline
     }
 
     @Test(arguments: Backend.allCases)
+    func sampledEventsCountWithTheirWeight(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let now = Self.now
+            let records = [
+                EventRecord(event: .completion(id: "1", session: "s", at: now - 1, latencyMilliseconds: 100, accepted: true), weight: 4),
+                EventRecord(event: .completion(id: "2", session: "s", at: now - 1, latencyMilliseconds: 300, accepted: false), weight: 1),
+                EventRecord(event: .toolCall(id: "3", session: "s", at: now - 1, tool: "grep", success: true), weight: 2.5),
+            ]
+            try await store.apply(DeltaCalculator.delta(for: records, bucketSeconds: 10), now: now)
+            let window = try await store.window(now: now)
+            #expect(window.completions == 5 && window.accepted == 4)
+            #expect(window.latency.count == 5)
+            #expect(abs(window.latency.sum - 0.7) < 1e-12)
+            #expect(abs(window.latency.quantile(0.5)! - 0.1) / 0.1 < 0.01)
+            #expect(try await store.toolCallTotals() == ["grep": OutcomeCounts(success: 2.5)])
+            #expect(try await store.activeSessions(now: now).first?.toolCalls == 2.5)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func toolNamesPastTheCapCountUnderTheOverflowValue(backend: Backend) async throws {
         var configuration = StateConfiguration()
         configuration.maxTools = 3
