@@ -16,8 +16,8 @@ public enum TallyRouter {
         router.post("/v1/events") { request, _ in
             await node.ingest.handle(request)
         }
+        // Renders what the refresher last read from the store: a scrape never waits on Redis.
         router.get("/metrics") { request, _ in
-            _ = try? await node.exporter.refresh()
             let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
             let bytes = node.registry.render(format: format)
             return Response(

@@ -15,8 +15,9 @@ public struct TallyServerConfiguration: Sendable {
     public var idempotencyWindow: Duration = .seconds(600)
     /// `Retry-After` sent with a 503 when the log is unreachable.
     public var retryAfterSeconds = 1
-    /// How often the derived metrics are read back from the store between scrapes.
-    public var refreshInterval: Duration = .seconds(5)
+    /// How often the derived metrics are read back from the store; `/metrics`
+    /// shows the last read (`/v1/metrics` always reads afresh).
+    public var refreshInterval: Duration = .seconds(1)
 
     public init() {}
 
