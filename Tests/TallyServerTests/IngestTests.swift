@@ -125,19 +125,18 @@ import TallyPipeline
         }
     }
 
-    @Test func theServerStaysUpAndMemoryStaysFlatAcrossTenThousandBadRequests() async throws {
+    /// Memory flatness is measured on the real process (ServeProcessTests): the
+    /// in-process test client itself keeps ~5 KiB per request.
+    @Test func theServerStaysUpAcrossTenThousandBadRequests() async throws {
         try await withTestNode { node, client in
             let bad = ["{", "[]", #"{"type":"nap","session_id":"s"}"#, "", #"{"type":"completion","session_id":"s","latency_ms":-1,"accepted":true}"#]
             for i in 0..<1_000 {
                 _ = try await client.postEvents(bad[i % bad.count])
             }
-            let before = residentBytes()
             for i in 0..<10_000 {
                 let response = try await client.postEvents(bad[i % bad.count])
                 #expect(response.status == .badRequest)
             }
-            let growth = residentBytes() - before
-            #expect(growth < 32 << 20, "resident memory grew by \(growth >> 20) MiB over 10,000 bad requests")
             let good = try await client.postEvents(Self.completion)
             #expect(good.status == .accepted)
             #expect(node.rings.errors.count == 50)
@@ -146,11 +145,4 @@ import TallyPipeline
             #expect(stored == 1)
         }
     }
-}
-
-/// This process's resident set size, from /proc/self/statm.
-func residentBytes() -> Int {
-    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

@@ -145,4 +145,52 @@ import TallyTesting
         #expect(workerWithoutRedis.status != 0)
         #expect(workerWithoutRedis.stderr.contains("--redis is required"), "\(workerWithoutRedis.stderr)")
     }
+
+    /// Resident memory of a process, from /proc/PID/statm.
+    static func residentBytes(of pid: Int32) -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return 0 }
+        let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test func memoryStaysFlatAcrossTenThousandBadRequests() async throws {
+        let port = Self.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try Self.startServe(port: port)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { if serve.isRunning { serve.terminate() } }
+        #expect(try await Self.waitUntilUp(base, client: client))
+        let bodies = ["{", "[]", #"{"type":"nap","session_id":"s"}"#, #"{"type":"completion","session_id":"s","latency_ms":-1,"accepted":true}"#]
+        func send(_ count: Int) async throws -> Int {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for lane in 0..<8 {
+                    group.addTask {
+                        var refused = 0
+                        for i in stride(from: lane, to: count, by: 8) {
+                            var request = HTTPClientRequest(url: base + "/v1/events")
+                            request.method = .POST
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: bodies[i % bodies.count]))
+                            let response = try await client.execute(request, timeout: .seconds(10))
+                            _ = try await response.body.collect(upTo: 1 << 16)
+                            if response.status.code == 400 { refused += 1 }
+                        }
+                        return refused
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        _ = try await send(2_000)  // warm-up: buffers, rings and caches reach their size
+        let before = Self.residentBytes(of: serve.processIdentifier)
+        let refused = try await send(10_000)
+        let growth = Self.residentBytes(of: serve.processIdentifier) - before
+        #expect(refused == 10_000)
+        #expect(growth < 8 << 20, "tally serve grew by \(growth >> 10) KiB over 10,000 bad requests")
+        let (status, _) = try await Self.get(base + "/health/live", client: client)
+        #expect(status == 200)
+        serve.terminate()
+        serve.waitUntilExit()
+        try await client.shutdown()
+    }
 }
