@@ -67,6 +67,11 @@ public struct DerivedMetricsReader: Sendable {
     }
 
     public func read(now: Double) async throws -> DerivedMetrics {
+        try await readWithSketches(now: now).metrics
+    }
+
+    /// The metrics, plus the window's latency sketch and the active sessions' tools-per-minute sketch (for the summaries).
+    func readWithSketches(now: Double) async throws -> (metrics: DerivedMetrics, latency: QuantileSketch, toolsPerMinute: QuantileSketch) {
         let configuration = store.configuration
         let window = try await store.window(now: now)
         let sessions = try await store.activeSessions(now: now)
@@ -77,7 +82,7 @@ public struct DerivedMetricsReader: Sendable {
         var windowTools = OutcomeCounts()
         for counts in window.toolCalls.values { windowTools = windowTools + counts }
         let score = try await store.score()
-        return DerivedMetrics(
+        let metrics = DerivedMetrics(
             computedAt: now,
             windowSeconds: configuration.windowSeconds,
             completionLatencySeconds: .init(window.latency),
@@ -95,15 +100,6 @@ public struct DerivedMetricsReader: Sendable {
             productivityScoreAgeSeconds: score.map { max(0, now - $0.computedAt) },
             log: try await log?.figures()
         )
-    }
-
-    /// The window's latency sketch and the active sessions' tools-per-minute sketch (for the summaries).
-    func sketches(now: Double) async throws -> (latency: QuantileSketch, toolsPerMinute: QuantileSketch) {
-        let window = try await store.window(now: now)
-        var perMinute = QuantileSketch()
-        for session in try await store.activeSessions(now: now) {
-            perMinute.add(session.toolsPerMinute(minimumMinutes: store.configuration.minimumSessionMinutes))
-        }
-        return (window.latency, perMinute)
+        return (metrics, window.latency, perMinute)
     }
 }

@@ -63,10 +63,9 @@ public final class DerivedMetricsExporter: Sendable {
     /// Reads the shared state and updates every series; returns what it read.
     @discardableResult
     public func refresh(now: Double = Date().timeIntervalSince1970) async throws -> DerivedMetrics {
-        let metrics = try await reader.read(now: now)
-        let sketches = try await reader.sketches(now: now)
-        latency.set(sketches.latency)
-        toolsPerMinute.set(sketches.toolsPerMinute)
+        let (metrics, latencySketch, perMinuteSketch) = try await reader.readWithSketches(now: now)
+        latency.set(latencySketch)
+        toolsPerMinute.set(perMinuteSketch)
         acceptance.set(metrics.acceptanceRatio ?? .nan)
         for (tool, counts) in metrics.toolCalls {
             toolCalls.labels(tool, "success").set(counts.success)

@@ -12,6 +12,7 @@ public final class PipelineMetrics: Sendable {
     public let reclaimed: Counter
     public let deadLettered: Counter
     public let sampledOut: Counter
+    public let samplingProbability: Gauge
     public let ownershipLost: Counter
     public let batchDuration: Histogram
 
@@ -25,6 +26,8 @@ public final class PipelineMetrics: Sendable {
         reclaimed = try registry.register(Counter.self, name: "tally_events_reclaimed_total", help: "Idle pending entries claimed from other consumers (XAUTOCLAIM), deleted ones included.")
         deadLettered = try registry.register(Counter.self, name: "tally_events_dead_lettered_total", help: "Entries moved to the dead-letter stream by this process.")
         sampledOut = try registry.register(Counter.self, name: "tally_events_sampled_out_total", help: "Events dropped by ingest sampling under overload.")
+        samplingProbability = try registry.register(Gauge.self, name: "tally_sampling_probability", help: "Current ingest sampling probability (1 = every event kept).")
+        samplingProbability.set(1)
         ownershipLost = try registry.register(Counter.self, name: "tally_events_ownership_lost_total",
                                               help: "Entries this process's workers had read but another consumer claimed before the commit (applied by that consumer instead).")
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",

@@ -3,26 +3,34 @@
 ///
 /// All-or-nothing: a bad item throws ``EventBatchError`` (index, field,
 /// message) and nothing is appended; a log failure is rethrown and nothing is
-/// counted. Returns only once the log has the batch, so a caller that answers
+/// counted. With a sampler under overload, events it drops are counted in
+/// `tally_events_sampled_out_total`, never dropped silently. Returns only once the log has the batch, so a caller that answers
 /// 202 afterwards never loses an accepted event.
 public struct EventIngestor: Sendable {
     public let log: any EventLog
     public let decoder: EventDecoder
+    /// Sheds load under overload (nil keeps every event); its probability is exported.
+    public let sampler: AdaptiveSampler?
     let metrics: PipelineMetrics?
 
-    public init(log: any EventLog, decoder: EventDecoder = EventDecoder(), metrics: PipelineMetrics? = nil) {
+    public init(log: any EventLog, decoder: EventDecoder = EventDecoder(), sampler: AdaptiveSampler? = nil, metrics: PipelineMetrics? = nil) {
         self.log = log
         self.decoder = decoder
+        self.sampler = sampler
         self.metrics = metrics
     }
 
-    /// Decodes `body` (one object, an array, or NDJSON) and appends it; returns the events accepted.
+    /// Decodes `body` (one object, an array, or NDJSON) and appends it (or the sampled part of it);
+    /// returns the events accepted.
     @discardableResult
     public func ingest(_ body: some Collection<UInt8>, format: EventDecoder.Format = .json) async throws -> [TelemetryEvent] {
         let events = try decoder.decodeBatch(body, format: format)
         guard !events.isEmpty else { return [] }
-        try await log.append(events.map { EventRecord(event: $0) })
+        let (records, dropped) = sampler?.sample(events) ?? (events.map { EventRecord(event: $0) }, 0)
+        if !records.isEmpty { try await log.append(records) }
         if let metrics {
+            metrics.sampledOut.increment(by: Int64(dropped))
+            metrics.samplingProbability.set(sampler?.probability ?? 1)
             var byType: [EventType: Int64] = [:]
             for event in events { byType[event.type, default: 0] += 1 }
             for (type, count) in byType { metrics.ingested.labels(type.rawValue).increment(by: count) }
