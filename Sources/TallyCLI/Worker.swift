@@ -22,7 +22,11 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "tally.worker")
         try await requireRedis(self.redis)
-        let pool = try RedisConnectionPool(url: self.redis, maximumConnections: self.concurrency + 2)
+        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+            connection: try RedisConfiguration(url: self.redis),
+            maximumConnections: self.concurrency + 2,
+            maximumBlockingConnections: self.concurrency + 1
+        ))
         let log = RedisEventLog(client: pool)
         do {
             try await log.prepare()

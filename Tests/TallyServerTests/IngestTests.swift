@@ -99,6 +99,18 @@ import TallyPipeline
         }
     }
 
+    @Test func invalidUTF8InNDJSONNamesItsItemAsTheDecoderCountsThem() async throws {
+        try await withTestNode { _, client in
+            var bytes = Array((Self.completion + "\n\n").utf8)  // item 0, then a blank line
+            bytes += Array(#"{"type":"session_start","session_id":"#.utf8) + [0x22, 0xC3, 0x28, 0x22, 0x7D, 0x0A]
+            let response = try await client.execute(
+                uri: "/v1/events", method: .post, headers: [.contentType: "application/x-ndjson"], body: ByteBuffer(bytes: bytes)
+            )
+            #expect(response.status == .badRequest)
+            #expect(response.json["index"] as? Int == 1)
+        }
+    }
+
     @Test func aConfiguredTokenIsRequired() async throws {
         try await withTestNode(token: "s3cret") { node, client in
             let missing = try await client.postEvents(Self.completion)

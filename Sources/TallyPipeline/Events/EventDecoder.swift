@@ -34,8 +34,11 @@ public struct EventDecoder: Sendable {
         if String(validating: data, as: UTF8.self) == nil {
             var item = 0
             if format == .ndjson {
-                let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                item = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+                // Items are counted as the NDJSON decoder counts them: blank lines are not items.
+                for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+                    if String(validating: line, as: UTF8.self) == nil { break }
+                    if line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) { item += 1 }
+                }
             }
             throw EventBatchError(index: item, error: .malformedJSON(detail: "the body is not valid UTF-8"))
         }

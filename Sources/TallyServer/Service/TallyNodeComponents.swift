@@ -30,7 +30,12 @@ public final class TallyNodeComponents: Sendable {
         self.registry = registry
         self.logger = logger
         if let url = configuration.redisURL {
-            let pool = try RedisConnectionPool(url: url, maximumConnections: max(4, configuration.workers + 2))
+            // One dedicated connection per worker for its blocking reads, besides the shared ones.
+            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+                connection: try RedisConfiguration(url: url),
+                maximumConnections: max(4, configuration.workers + 2),
+                maximumBlockingConnections: configuration.workers + 1
+            ))
             self.redis = pool
             self.log = RedisEventLog(client: pool)
             self.store = RedisStateStore(client: pool)
