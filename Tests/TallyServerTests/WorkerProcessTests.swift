@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TallyPipeline
+import TallyRedis
+import TallyTesting
+
+/// `tally worker` processes on one Redis: killed with SIGKILL at random points
+/// and restarted, they still apply every event exactly once.
+@Suite struct WorkerProcessTests {
+    static func startWorker(redis: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+        process.arguments = ["worker", "--redis", redis, "--concurrency", "2", "--claim-idle", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func threeWorkerProcessesKilledAtRandomLoseAndDoubleCountNothing() async throws {
+        let redis = try await RedisServer.start()
+        let pool = try RedisConnectionPool(url: redis.url)
+        let log = RedisEventLog(client: pool)
+        let store = RedisStateStore(client: pool)
+        try await log.prepare()
+
+        // 20,000 realistic events, appended before and while the workers run.
+        var generator = SessionEventGenerator(sessions: 300, seed: 2026)
+        let decoder = EventDecoder()
+        var expectedTools: [String: OutcomeCounts] = [:]
+        var expectedCompletions = 0.0
+        var expectedErrors = 0.0
+        var batches: [[EventRecord]] = []
+        for _ in 0..<200 {
+            let events = try decoder.decodeBatch(Array(generator.batch(100).utf8), format: .ndjson)
+            for event in events {
+                switch event.type {
+                case .completion: expectedCompletions += 1
+                case .error: expectedErrors += 1
+                case .toolCall:
+                    if event.success == true {
+                        expectedTools[event.tool!, default: OutcomeCounts()].success += 1
+                    } else {
+                        expectedTools[event.tool!, default: OutcomeCounts()].failure += 1
+                    }
+                default: break
+                }
+            }
+            batches.append(events.map { EventRecord(event: $0) })
+        }
+        for batch in batches.prefix(100) { try await log.append(batch) }
+
+        var workers = try (0..<3).map { _ in try Self.startWorker(redis: redis.url) }
+        var random = SeededRandom(seed: 7)
+        for (index, batch) in batches.dropFirst(100).enumerated() {
+            try await log.append(batch)
+            if index % 10 == 5 {
+                // SIGKILL one worker at a random moment and start a new one in its place.
+                let victim = Int(random.next() % 3)
+                kill(workers[victim].processIdentifier, SIGKILL)
+                workers[victim].waitUntilExit()
+                workers[victim] = try Self.startWorker(redis: redis.url)
+            }
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 30)))
+        }
+
+        let drained = try await eventually(seconds: 60) {
+            let figures = try await log.figures()
+            return figures.lag == 0 && figures.pending == 0
+        }
+        #expect(drained)
+        let tools = try await store.toolCallTotals()
+        let errors = try await store.errorCodeTotals().values.reduce(0, +)
+        let window = try await store.window(now: Date().timeIntervalSince1970)
+        #expect(tools == expectedTools)
+        #expect(errors == expectedErrors)
+        #expect(window.completions == expectedCompletions)
+        #expect(try await log.figures().deadLetters == 0)
+
+        for worker in workers {
+            worker.terminate()
+            worker.waitUntilExit()
+        }
+        await pool.close()
+        await redis.stop()
+    }
+}
