@@ -4,6 +4,7 @@ import ServiceLifecycle
 import TallyMetrics
 import TallyPipeline
 import TallyRedis
+import TallyServer
 
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run workers only, against a shared Redis.")
@@ -45,21 +46,9 @@ struct Worker: AsyncParsableCommand {
         let workers = WorkerPool(log: log, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
         logger.info("tally worker starting", metadata: ["concurrency": "\(self.concurrency)"])
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: WorkerRunner(pool: workers))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [.init(service: WorkerService(pool: workers))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         await pool.close()
-    }
-}
-
-struct WorkerRunner: Service {
-    let pool: WorkerPool
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await self.pool.run()
-        } onGracefulShutdown: {
-            self.pool.stop()
-        }
     }
 }

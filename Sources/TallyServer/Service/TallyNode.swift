@@ -51,10 +51,14 @@ public struct TallyNode: Sendable {
 
 /// The worker pool as a service: stops reading on graceful shutdown and
 /// returns once in-flight batches are committed.
-struct WorkerService: Service {
+public struct WorkerService: Service {
     let pool: WorkerPool
 
-    func run() async throws {
+    public init(pool: WorkerPool) {
+        self.pool = pool
+    }
+
+    public func run() async throws {
         await withGracefulShutdownHandler {
             await self.pool.run()
         } onGracefulShutdown: {
