@@ -40,7 +40,6 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
         self.state = Mutex(FamilyState())
     }
 
-
     /// The series for these label values, given in the order of ``labelNames``.
     /// A wrong number of values is a programming error: it is logged and
     /// recorded into the overflow series rather than crashing the process.
