@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import TallyMetrics
+import TallyServer
 import TallyTesting
 
 struct LoadGen: AsyncParsableCommand {
@@ -138,12 +139,5 @@ final class LoadStats: @unchecked Sendable {
 
     private static func milliseconds(_ seconds: Double?) -> String {
         seconds.map { String(format: "%.2f", $0 * 1000) } ?? "n/a"
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

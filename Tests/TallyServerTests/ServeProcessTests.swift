@@ -31,6 +31,16 @@ import TallyTesting
         return process
     }
 
+    /// `tally serve` on the embedded backend at a free port, answering; with a client for it.
+    static func runningServe() async throws -> (process: Process, base: String, client: HTTPClient) {
+        let port = Self.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try Self.startServe(port: port)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        #expect(try await Self.waitUntilUp(base, client: client))
+        return (serve, base, client)
+    }
+
     static func get(_ url: String, client: HTTPClient) async throws -> (status: Int, body: String) {
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 22)
@@ -58,12 +68,8 @@ import TallyTesting
     }
 
     @Test func loadgenEventsAreAllCountedAndSigtermExitsCleanly() async throws {
-        let port = Self.freePort()
-        let base = "http://127.0.0.1:\(port)"
-        let serve = try Self.startServe(port: port)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (serve, base, client) = try await Self.runningServe()
         defer { if serve.isRunning { serve.terminate() } }
-        #expect(try await Self.waitUntilUp(base, client: client))
 
         let loadgen = try await ExternalTool.run(Self.tallyPath, ["loadgen", "--url", base, "--rate", "2000", "--duration", "2", "--seed", "42"])
         #expect(loadgen.status == 0, "\(loadgen.stderr)")
@@ -154,12 +160,8 @@ import TallyTesting
     }
 
     @Test func memoryStaysFlatAcrossTenThousandBadRequests() async throws {
-        let port = Self.freePort()
-        let base = "http://127.0.0.1:\(port)"
-        let serve = try Self.startServe(port: port)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (serve, base, client) = try await Self.runningServe()
         defer { if serve.isRunning { serve.terminate() } }
-        #expect(try await Self.waitUntilUp(base, client: client))
         let bodies = ["{", "[]", #"{"type":"nap","session_id":"s"}"#, #"{"type":"completion","session_id":"s","latency_ms":-1,"accepted":true}"#]
         func send(_ count: Int) async throws -> Int {
             try await withThrowingTaskGroup(of: Int.self) { group in

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TallyMetrics
 
@@ -11,7 +12,7 @@ public final class MirroredCounter: MetricSeries {
     private let bits = Atomic<UInt64>(0)
 
     public init(options: NoOptions = NoOptions()) {
-        self.createdAt = _unixNow()
+        self.createdAt = Date().timeIntervalSince1970
     }
 
     public func set(_ value: Double) { bits.store(value.bitPattern, ordering: .relaxed) }
@@ -41,7 +42,7 @@ public final class WindowSummary: MetricSeries {
 
     public init(options: SummaryOptions) {
         self.options = options
-        self.createdAt = _unixNow()
+        self.createdAt = Date().timeIntervalSince1970
     }
 
     public func set(_ snapshot: QuantileSketch) { sketch.withLock { $0 = snapshot } }
@@ -65,11 +66,6 @@ public final class WindowSummary: MetricSeries {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Writes a count as an integer when it is one (weighted counts can have fractions).
 func writeCount(to writer: inout ExpositionWriter, line: UnsafeBufferPointer<UInt8>, value: Double) {
@@ -80,8 +76,3 @@ func writeCount(to writer: inout ExpositionWriter, line: UnsafeBufferPointer<UIn
     }
 }
 
-func _unixNow() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
