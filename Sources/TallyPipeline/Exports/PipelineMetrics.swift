@@ -15,6 +15,7 @@ public final class PipelineMetrics: Sendable {
     public let samplingProbability: Gauge
     public let ownershipLost: Counter
     public let batchDuration: Histogram
+    public let workersRunning: Gauge
 
     public init(registry: MetricsRegistry) throws {
         let typeCount = EventType.allCases.count
@@ -32,5 +33,6 @@ public final class PipelineMetrics: Sendable {
                                               help: "Entries this process's workers had read but another consumer claimed before the commit (applied by that consumer instead).")
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
                                               options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
+        workersRunning = try registry.register(Gauge.self, name: "tally_workers_running", help: "Pipeline workers of this process currently running their read-process-commit loop.")
     }
 }

@@ -125,7 +125,11 @@ public struct RedisEventLog: EventLog {
         // XINFO GROUPS reports no lag after XDEL: fall back to the pending count.
         let lag = group?.lag ?? pending
         let dead = try await client.xlen(keys.deadLetters)
-        return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead)
+        var oldestAge = 0.0
+        if pending > 0, let smallest = try await client.xpending(keys.events, group: keys.group).smallestID, let id = StreamID(smallest) {
+            oldestAge = max(0, Date().timeIntervalSince1970 - Double(id.ms) / 1000)
+        }
+        return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead, oldestPendingAgeSeconds: oldestAge)
     }
 
     @discardableResult

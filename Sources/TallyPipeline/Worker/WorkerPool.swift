@@ -10,6 +10,7 @@ import Logging
 public final class WorkerPool: Sendable {
     public let workers: [PipelineWorker]
     private let stopRequested = StopSignal()
+    private let metrics: PipelineMetrics?
 
     /// - Parameter consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
     public init(log: any EventLog, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
@@ -17,6 +18,7 @@ public final class WorkerPool: Sendable {
                 consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         let signal = stopRequested
+        self.metrics = metrics
         self.workers = (0..<max(1, concurrency)).map { index in
             PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
                            metrics: metrics, logger: logger, now: now, stopRequested: signal)
@@ -28,11 +30,17 @@ public final class WorkerPool: Sendable {
         "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     }
 
-    /// Runs every worker until `stop()` or cancellation.
+    /// Runs every worker until `stop()` or cancellation; `tally_workers_running`
+    /// counts the workers whose loop is running.
     public func run() async {
+        let running = metrics?.workersRunning
         await withDiscardingTaskGroup { group in
             for worker in workers {
-                group.addTask { await worker.run() }
+                group.addTask {
+                    running?.add(1)
+                    defer { running?.subtract(1) }
+                    await worker.run()
+                }
             }
         }
     }
