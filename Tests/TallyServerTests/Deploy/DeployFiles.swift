@@ -48,7 +48,8 @@ enum RuleFile {
             }
             if line.hasPrefix("#") || line.isEmpty { continue }
             if line.hasPrefix("- alert: ") || line.hasPrefix("- record: ") {
-                rules.append(RuleEntry(name: String(line.dropFirst(9)), isAlert: line.hasPrefix("- alert: ")))
+                let isAlert = line.hasPrefix("- alert: ")
+                rules.append(RuleEntry(name: String(line.dropFirst(isAlert ? 9 : 10)), isAlert: isAlert))
                 section = ""
                 continue
             }
