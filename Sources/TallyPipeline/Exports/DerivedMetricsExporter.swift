@@ -50,9 +50,10 @@ public final class DerivedMetricsExporter: Sendable {
         deadLetters = try registry.register(Gauge.self, name: "tally_dead_letter_events", help: "Entries in the dead-letter stream (global).")
         oldestPendingAge = try registry.register(Gauge.self, name: "tally_stream_oldest_pending_age_seconds",
                                                  help: "Seconds since the oldest delivered, unacknowledged entry was appended; 0 when none is pending (global).")
-        // No score yet is NaN, not a score of 0 computed just now.
-        score.set(.nan)
-        scoreAge.set(.nan)
+        // No score yet is NaN, not a score of 0 computed just now. The log's figures are NaN until
+        // the first refresh: a node that just restarted must not report 0 dead letters or 0 lag
+        // (Prometheus's max and min_over_time skip NaN, so the other nodes' values stand).
+        for gauge in [score, scoreAge, lag, pending, deadLetters, oldestPendingAge] { gauge.set(.nan) }
         registry.addCollectHook { [weak self] in self?.updateScoreAge() }
     }
 

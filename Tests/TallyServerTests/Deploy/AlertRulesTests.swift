@@ -35,6 +35,7 @@ import TallyTesting
         let headings = Set(runbooks.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3)) })
         for alert in alerts {
             #expect(["critical", "warning", "info"].contains(alert.labels["severity"] ?? ""), "\(alert.name): severity \(alert.labels["severity"] ?? "missing")")
+            #expect(alert.hasFor, "\(alert.name): no `for:`")
             #expect(!(alert.annotations["summary"] ?? "").isEmpty, "\(alert.name): no summary")
             #expect(!(alert.annotations["description"] ?? "").isEmpty, "\(alert.name): no description")
             #expect(alert.annotations["runbook_url"] == DeployFiles.runbookBase + "#" + alert.name.lowercased(), "\(alert.name): runbook_url \(alert.annotations["runbook_url"] ?? "missing")")

@@ -6,10 +6,15 @@ import TallyTesting
 /// The dashboard and the alert rules name only metrics that exist: checked
 /// against the `/metrics` of a real `tally serve` after events were sent.
 @Suite struct DeployMetricNamesTests {
-    /// Sample names (`name` without labels) of a node's `/metrics` after the known events and a bad request.
+    /// Sample names (`name` without labels) of the `/metrics` of a node on Redis after the known events and a bad request.
     static func exportedSampleNames() async throws -> Set<String> {
-        let (serve, base, client) = try await ServeProcessTests.runningServe()
+        let redis = try await RedisServer.start()
+        let port = ServeProcessTests.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let serve = try ServeProcessTests.startServe(port: port, redis: redis.url)
         defer { if serve.isRunning { serve.terminate() } }
+        #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
         #expect(try await NodeTraffic.post(base, NodeTraffic.knownEvents, client: client) == 202)
         #expect(try await NodeTraffic.post(base, "{", client: client, contentType: "application/json") == 400)
         let applied = try await eventually { ServeProcessTests.appliedCounts(try await ServeProcessTests.metricsJSON(base, client: client)) == NodeTraffic.knownAppliedCount }
@@ -19,6 +24,7 @@ import TallyTesting
         serve.terminate()
         serve.waitUntilExit()
         try await client.shutdown()
+        await redis.stop()
         return Set(ExpositionSamples(text).values.keys.map { String($0.prefix { $0 != "{" }) })
     }
 
@@ -57,9 +63,12 @@ import TallyTesting
                 kitOnly.insert(name)
             }
         }
-        // Only the kit's, the sampler/buffer meta-metrics' and the Redis figures' names may be missing here.
-        let tallyMissing = kitOnly.filter { $0.hasPrefix("tally_") && !$0.hasPrefix("tally_redis_") && !$0.hasPrefix("tally_buffer_") && !$0.hasPrefix("tally_sampler_") }
-        #expect(tallyMissing.isEmpty, "Tally metrics used by alerts but not exported: \(tallyMissing.sorted())")
+        // Tally's own names must all be exported, except a family docs/metrics.md documents and this
+        // build does not export at all yet (the Redis figures, the buffer and sampler meta-metrics of
+        // the instrumentation kit): once any name of such a family is exported, all must be.
+        let pendingFamilies = ["tally_redis_", "tally_buffer_", "tally_sampler_"].filter { prefix in !exported.contains { $0.hasPrefix(prefix) } }
+        let tallyMissing = kitOnly.filter { name in name.hasPrefix("tally_") && !pendingFamilies.contains { name.hasPrefix($0) } }
+        #expect(tallyMissing.isEmpty, "Tally metrics used by alerts but not exported by tally serve --redis: \(tallyMissing.sorted())")
     }
 
     @Test func metricNamesAreReadFromPromQL() throws {
