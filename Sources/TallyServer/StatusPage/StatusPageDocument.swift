@@ -51,16 +51,16 @@ enum StatusPageDocument {
       <section class="cards">
         <div class="card"><h2>Acceptance ratio</h2><div class="value" id="acceptance-ratio">—</div>
           <div class="sub"><span id="completions">—</span> completions in the window</div></div>
-        <div class="card"><h2>Latency p50 / p90</h2><div class="value"><span id="latency-p50">—</span></div>
-          <div class="sub">p90 <span id="latency-p90">—</span></div></div>
-        <div class="card"><h2>Latency p95 / p99</h2><div class="value"><span id="latency-p99">—</span></div>
-          <div class="sub">p95 <span id="latency-p95">—</span> · p99 above</div></div>
+        <div class="card"><h2>Latency p50</h2><div class="value"><span id="latency-p50">—</span></div>
+          <div class="sub">p90 <span id="latency-p90">—</span> · over the window</div></div>
+        <div class="card"><h2>Latency p99</h2><div class="value"><span id="latency-p99">—</span></div>
+          <div class="sub">p95 <span id="latency-p95">—</span> · over the window</div></div>
         <div class="card"><h2>Throughput (this node)</h2><div class="value"><span id="throughput-processed">—</span></div>
           <div class="sub">processed/s · ingested/s <span id="throughput-ingested">—</span></div></div>
         <div class="card"><h2>Events (this node)</h2><div class="value" id="events-ingested">—</div>
           <div class="sub">ingested · <span id="events-processed">—</span> processed</div></div>
         <div class="card"><h2>Productivity score</h2><div class="value" id="productivity-score">—</div>
-          <div class="sub">computed <span id="score-age">—</span> ago</div></div>
+          <div class="sub">age <span id="score-age">—</span> (recomputed every 30 s)</div></div>
         <div class="card"><h2>Active sessions</h2><div class="value" id="sessions-active">—</div>
           <div class="sub">tools/min p50 <span id="tools-per-minute">—</span> · mean <span id="session-duration">—</span></div></div>
         <div class="card"><h2>Tool calls (window)</h2><div class="value" id="tool-success-ratio">—</div>
@@ -105,6 +105,7 @@ enum StatusPageDocument {
     function fmtRate(x) { return isNumber(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(0)) : "—"; }
     function fmtSeconds(s) {
       if (!isNumber(s)) return "—";
+      if (s === 0) return "0 s";
       if (s < 1) return (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
       if (s < 120) return s.toFixed(1) + " s";
       if (s < 7200) return (s / 60).toFixed(1) + " min";
@@ -257,6 +258,11 @@ enum StatusPageDocument {
         line.setAttribute("vector-effect", "non-scaling-stroke");
         line.setAttribute("data-series", s.key);
         svg.appendChild(line);
+        const [lastX, lastY] = points[points.length - 1].split(",");
+        const dot = document.createElementNS(SVG, "circle");
+        dot.setAttribute("cx", lastX); dot.setAttribute("cy", lastY); dot.setAttribute("r", "2.5");
+        dot.setAttribute("fill", s.color);
+        svg.appendChild(dot);
       }
       const legend = el(legendId);
       while (legend.firstChild) legend.removeChild(legend.firstChild);
