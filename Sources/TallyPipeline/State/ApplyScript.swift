@@ -14,12 +14,16 @@ import TallyRedis
 /// `failed_at`, `deliveries`, `original_id` and the original fields; (5)
 /// acknowledges everything. With an empty group it only applies the delta.
 ///
-/// KEYS: the event stream, the dead-letter stream. Other keys are derived
-/// from the same hash tag (named in the payload), so they share the slot.
+/// KEYS: every key the script touches, all under one hash tag: the event
+/// stream, the dead-letter stream, the tool and code sets and totals, the
+/// active-session set (``ApplyPayload/fixedKeys(_:)``), then the batch's
+/// window buckets and sessions, which the payload names by index.
 enum ApplyScript {
     static let script = RedisScript(#"""
 local p = cjson.decode(ARGV[1])
 local stream, dlq = KEYS[1], KEYS[2]
+local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local codeTotals, activeSessions = KEYS[7], KEYS[8]
 if p.group ~= '' then
   -- One range query for the batch: this consumer's pending entries between the lowest and highest id.
   local owned = {}
@@ -46,36 +50,36 @@ local function admit(set, name, cap)
     redis.call('SADD', set, name)
   end
 end
-for _, t in ipairs(p.tools) do admit(p.k.knownTools, t[1], p.maxTools) end
-for _, c in ipairs(p.codes) do admit(p.k.knownCodes, c[1], p.maxCodes) end
+for _, t in ipairs(p.tools) do admit(knownTools, t[1], p.maxTools) end
+for _, c in ipairs(p.codes) do admit(knownCodes, c[1], p.maxCodes) end
 local function capped(set, name)
   if redis.call('SISMEMBER', set, name) == 1 then return name end
   return '__overflow__'
 end
 for _, b in ipairs(p.buckets) do
-  local key = b.key
+  local key = KEYS[b.key]
   if b.n > 0 then redis.call('HINCRBYFLOAT', key, 'n', b.n) end
   if b.a > 0 then redis.call('HINCRBYFLOAT', key, 'a', b.a) end
   if b.sum ~= 0 then redis.call('HINCRBYFLOAT', key, 'sum', b.sum) end
   if b.zero > 0 then redis.call('HINCRBYFLOAT', key, 'zero', b.zero) end
   for _, bin in ipairs(b.bins) do redis.call('HINCRBYFLOAT', key, 'b' .. bin[1], bin[2]) end
   for _, t in ipairs(b.tools) do
-    local name = capped(p.k.knownTools, t[1])
+    local name = capped(knownTools, t[1])
     if t[2] > 0 then redis.call('HINCRBYFLOAT', key, 'ts:' .. name, t[2]) end
     if t[3] > 0 then redis.call('HINCRBYFLOAT', key, 'tf:' .. name, t[3]) end
   end
   redis.call('EXPIREAT', key, b.expireAt)
 end
 for _, t in ipairs(p.tools) do
-  local name = capped(p.k.knownTools, t[1])
-  if t[2] > 0 then redis.call('HINCRBYFLOAT', p.k.toolSuccesses, name, t[2]) end
-  if t[3] > 0 then redis.call('HINCRBYFLOAT', p.k.toolFailures, name, t[3]) end
+  local name = capped(knownTools, t[1])
+  if t[2] > 0 then redis.call('HINCRBYFLOAT', toolSuccesses, name, t[2]) end
+  if t[3] > 0 then redis.call('HINCRBYFLOAT', toolFailures, name, t[3]) end
 end
 for _, c in ipairs(p.codes) do
-  redis.call('HINCRBYFLOAT', p.k.codeTotals, capped(p.k.knownCodes, c[1]), c[2])
+  redis.call('HINCRBYFLOAT', codeTotals, capped(knownCodes, c[1]), c[2])
 end
 for _, s in ipairs(p.sessions) do
-  local key, first, last, tools, ended = s[2], s[3], s[4], s[5], s[6]
+  local key, first, last, tools, ended = KEYS[s[2]], s[3], s[4], s[5], s[6]
   local cur = redis.call('HMGET', key, 'first', 'last', 'end', 'tools')
   local stored_last = cur[2] and tonumber(cur[2]) or nil
   if cur[1] then first = math.min(first, tonumber(cur[1])) end
@@ -92,13 +96,13 @@ for _, s in ipairs(p.sessions) do
   end
   if last ~= stored_last then redis.call('EXPIREAT', key, math.ceil(last + p.sessionTimeout)) end
   if stored_end then
-    if cur[3] == false and ended >= 0 then redis.call('ZREM', p.k.sessions, s[1]) end
+    if cur[3] == false and ended >= 0 then redis.call('ZREM', activeSessions, s[1]) end
   elseif last ~= stored_last then
-    redis.call('ZADD', p.k.sessions, last, s[1])
+    redis.call('ZADD', activeSessions, last, s[1])
   end
 end
 if #p.sessions > 0 then
-  redis.call('ZREMRANGEBYSCORE', p.k.sessions, '-inf', '(' .. (p.now - p.sessionTimeout))
+  redis.call('ZREMRANGEBYSCORE', activeSessions, '-inf', '(' .. (p.now - p.sessionTimeout))
 end
 for _, d in ipairs(p.dead) do
   local fields = {'error', d[2], 'failed_at', p.nowText, 'deliveries', d[3], 'original_id', d[1]}
