@@ -5,13 +5,13 @@
 /// Written by hand with ``JSONWriter`` (it is built once per batch on the hot path).
 struct ApplyPayload {
     let json: String
-    /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket and per session.
+    /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket.
     let keys: [String]
 
-    /// The keys every call declares first, in this order (the script's `KEYS[1]`…`KEYS[8]`).
+    /// The keys every call declares first, in this order (the script's `KEYS[1]`…`KEYS[11]`).
     static func fixedKeys(_ keys: RedisKeys) -> [String] {
         [keys.events, keys.deadLetters, keys.knownTools, keys.knownCodes, keys.toolSuccesses, keys.toolFailures,
-         keys.codeTotals, keys.activeSessions]
+         keys.codeTotals, keys.activeSessions, keys.sessionFirstSeen, keys.sessionToolCalls, keys.endedSessions]
     }
 
     init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], group: String, consumer: String,
@@ -74,8 +74,7 @@ struct ApplyPayload {
         w.beginArray()
         for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
             w.beginArray()
-            declared.append(keys.session(id))
-            w.string(id); w.number(Double(declared.count)); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+            w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
             w.endArray()
         }
         w.endArray()
