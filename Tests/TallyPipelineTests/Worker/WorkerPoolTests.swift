@@ -44,7 +44,7 @@ import Testing
         #expect(metrics.workersRunning.value == 0)
     }
 
-    @Test(arguments: Backend.allCases, [20_000])
+    @Test(arguments: Backend.allCases, [100_000])
     func threeWorkersComputeExactlyWhatTheEventsSay(backend: Backend, eventCount: Int) async throws {
         try await backend.with { log, store, _ in
             var generator = SessionGenerator(seed: 42, now: unixNow())
