@@ -52,8 +52,9 @@ struct ApplyPayload {
             w.key("zero"); w.number(bucket.latency.zeroCount)
             w.key("bins")
             w.beginArray()
+            // Flat `[index, count, index, count, …]`: one Lua table where pairs would take one each.
             for (index, count) in bucket.latency.positiveBins.sorted(by: { $0.key < $1.key }) {
-                w.beginArray(); w.number(Double(index)); w.number(count); w.endArray()
+                w.number(Double(index)); w.number(count)
             }
             w.endArray()
             w.key("tools")
@@ -72,10 +73,9 @@ struct ApplyPayload {
         w.endArray()
         w.key("sessions")
         w.beginArray()
+        // Flat, five values a session: id, first, last, tool calls, end (-1 when not ended).
         for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
-            w.beginArray()
             w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
-            w.endArray()
         }
         w.endArray()
         w.end()

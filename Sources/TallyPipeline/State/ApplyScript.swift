@@ -7,7 +7,7 @@ import TallyRedis
 /// acknowledge or dead-letter is still pending for this consumer — if one is
 /// not, it changes nothing and returns the lost ids; (2) admits new tools and
 /// error codes up to their caps; (3) adds the window buckets' counts and
-/// sketch bins (`HINCRBYFLOAT`, `EXPIREAT` after the window), the all-time
+/// sketch bins (one `HMGET` and one `HSET` per hash, `EXPIREAT` after the window), the all-time
 /// tool and code totals, and the sessions (first seen with `ZADD LT`, last
 /// seen with `ZADD GT`, tool counts, ended sessions; sessions quiet past the
 /// timeout are removed); (4) copies dead letters to the dead-letter stream with `error`,
@@ -52,33 +52,16 @@ local function admit(set, name, cap)
 end
 for _, t in ipairs(p.tools) do admit(knownTools, t[1], p.maxTools) end
 for _, c in ipairs(p.codes) do admit(knownCodes, c[1], p.maxCodes) end
+local cappedNames = {}
 local function capped(set, name)
-  if redis.call('SISMEMBER', set, name) == 1 then return name end
-  return '__overflow__'
-end
-for _, b in ipairs(p.buckets) do
-  local key = KEYS[b.key]
-  if b.n > 0 then redis.call('HINCRBYFLOAT', key, 'n', b.n) end
-  if b.a > 0 then redis.call('HINCRBYFLOAT', key, 'a', b.a) end
-  if b.sum ~= 0 then redis.call('HINCRBYFLOAT', key, 'sum', b.sum) end
-  if b.zero > 0 then redis.call('HINCRBYFLOAT', key, 'zero', b.zero) end
-  for _, bin in ipairs(b.bins) do redis.call('HINCRBYFLOAT', key, 'b' .. bin[1], bin[2]) end
-  for _, t in ipairs(b.tools) do
-    local name = capped(knownTools, t[1])
-    if t[2] > 0 then redis.call('HINCRBYFLOAT', key, 'ts:' .. name, t[2]) end
-    if t[3] > 0 then redis.call('HINCRBYFLOAT', key, 'tf:' .. name, t[3]) end
+  local key = set .. '\0' .. name
+  local known = cappedNames[key]
+  if known == nil then
+    known = redis.call('SISMEMBER', set, name) == 1 and name or '__overflow__'
+    cappedNames[key] = known
   end
-  redis.call('EXPIREAT', key, b.expireAt)
+  return known
 end
-for _, t in ipairs(p.tools) do
-  local name = capped(knownTools, t[1])
-  if t[2] > 0 then redis.call('HINCRBYFLOAT', toolSuccesses, name, t[2]) end
-  if t[3] > 0 then redis.call('HINCRBYFLOAT', toolFailures, name, t[3]) end
-end
-for _, c in ipairs(p.codes) do
-  redis.call('HINCRBYFLOAT', codeTotals, capped(knownCodes, c[1]), c[2])
-end
--- Sessions: a few multi-member calls per batch, not a few calls per session.
 local function chunked(command, key, option, args, step)
   for i = 1, #args, step do
     if option then
@@ -88,7 +71,58 @@ local function chunked(command, key, option, args, step)
     end
   end
 end
-local ns = #p.sessions
+-- Adds amounts to the fields of one hash with one HMGET and one HSET, where HINCRBYFLOAT would take a
+-- call per field. '%.17g' writes every double so that it reads back exactly.
+local function addToHash(key, amounts)
+  local fields = {}
+  for field, amount in pairs(amounts) do
+    if amount ~= 0 then fields[#fields + 1] = field end
+  end
+  if #fields == 0 then return end
+  local args = {}
+  for i = 1, #fields, 500 do
+    local j = math.min(i + 499, #fields)
+    local current = redis.call('HMGET', key, unpack(fields, i, j))
+    for k = i, j do
+      args[#args + 1] = fields[k]
+      args[#args + 1] = string.format('%.17g', (tonumber(current[k - i + 1]) or 0) + amounts[fields[k]])
+    end
+  end
+  chunked('HSET', key, nil, args, 1000)
+end
+local function add(amounts, field, amount)
+  if amount ~= 0 then amounts[field] = (amounts[field] or 0) + amount end
+end
+for _, b in ipairs(p.buckets) do
+  local key = KEYS[b.key]
+  local amounts = {}
+  add(amounts, 'n', b.n)
+  add(amounts, 'a', b.a)
+  add(amounts, 'sum', b.sum)
+  add(amounts, 'zero', b.zero)
+  local bins = b.bins
+  for i = 1, #bins, 2 do add(amounts, 'b' .. bins[i], bins[i + 1]) end
+  for _, t in ipairs(b.tools) do
+    local name = capped(knownTools, t[1])
+    add(amounts, 'ts:' .. name, t[2])
+    add(amounts, 'tf:' .. name, t[3])
+  end
+  addToHash(key, amounts)
+  redis.call('EXPIREAT', key, b.expireAt)
+end
+local successes, failures, codes = {}, {}, {}
+for _, t in ipairs(p.tools) do
+  local name = capped(knownTools, t[1])
+  add(successes, name, t[2])
+  add(failures, name, t[3])
+end
+for _, c in ipairs(p.codes) do add(codes, capped(knownCodes, c[1]), c[2]) end
+addToHash(toolSuccesses, successes)
+addToHash(toolFailures, failures)
+addToHash(codeTotals, codes)
+-- Sessions: a few multi-member calls per batch, not a few calls per session.
+local sessions = p.sessions
+local ns = #sessions / 5
 if ns > 0 then
   local cutoff = p.now - p.sessionTimeout
   -- Sessions quiet for longer than the timeout (live or ended) leave every session key: first those of
@@ -99,7 +133,7 @@ if ns > 0 then
     chunked('HDEL', sessionToolCalls, nil, ids, 500)
   end
   local ids = {}
-  for i, s in ipairs(p.sessions) do ids[i] = s[1] end
+  for i = 1, ns do ids[i] = sessions[5 * i - 4] end
   local lastSeen, wasEnded = {}, {}
   for i = 1, ns, 500 do
     local j = math.min(i + 499, ns)
@@ -117,11 +151,12 @@ if ns > 0 then
   end
   forget(activeSessions, staleLive)
   forget(endedSessions, staleEnded)
-  local firsts, lasts, ends, endedNow = {}, {}, {}, {}
-  for i, s in ipairs(p.sessions) do
-    local id, first, last, tools, ended = s[1], s[2], s[3], s[4], s[5]
+  local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
+  for i = 1, ns do
+    local o = 5 * i - 5
+    local id, first, last, tools, ended = sessions[o + 1], sessions[o + 2], sessions[o + 3], sessions[o + 4], sessions[o + 5]
     firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
-    if tools > 0 then redis.call('HINCRBYFLOAT', sessionToolCalls, id, tools) end
+    add(toolCalls, id, tools)
     if ended >= 0 or wasEnded[i] then
       ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
       if not wasEnded[i] then endedNow[#endedNow + 1] = id end
@@ -129,6 +164,7 @@ if ns > 0 then
       lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
     end
   end
+  addToHash(sessionToolCalls, toolCalls)
   chunked('ZADD', sessionFirstSeen, 'LT', firsts, 1000)
   chunked('ZADD', activeSessions, 'GT', lasts, 1000)
   chunked('ZADD', endedSessions, 'GT', ends, 1000)

@@ -47,6 +47,7 @@ public struct PipelineWorker: Sendable {
     /// Processes batches until the task is cancelled or the pool asks to stop (after the current batch).
     public func run() async {
         var pendingCursor: String? = "0"
+        var prefetched: [LogEntry]? = nil
         var lastClaim: ContinuousClock.Instant? = nil
         var lastTrim = ContinuousClock.now
         while !Task.isCancelled && !stopRequested.isSet {
@@ -70,12 +71,34 @@ public struct PipelineWorker: Sendable {
                     pendingCursor = entries.last?.id
                     if !entries.isEmpty { try await process(entries) }
                 } else {
-                    let entries = try await log.read(consumer: consumer, from: .new, count: configuration.batchSize, block: configuration.block)
-                    if !entries.isEmpty { try await process(entries) }
+                    let entries: [LogEntry]
+                    if let ready = prefetched {
+                        entries = ready
+                        prefetched = nil
+                    } else {
+                        entries = try await log.read(consumer: consumer, from: .new, count: configuration.batchSize, block: configuration.block)
+                    }
+                    if entries.count < configuration.batchSize || stopRequested.isSet {
+                        if !entries.isEmpty { try await process(entries) }
+                        continue
+                    }
+                    // A full batch: more are probably waiting. Read the next while this one commits, so
+                    // that the log works on one while this worker decodes and calculates the other.
+                    async let next = log.read(consumer: consumer, from: .new, count: configuration.batchSize, block: nil)
+                    do {
+                        try await process(entries)
+                    } catch {
+                        _ = try? await next
+                        throw error
+                    }
+                    prefetched = try await next
                 }
             } catch is CancellationError {
                 return
             } catch {
+                // Whatever was read and not committed stays pending for this consumer: read it again first.
+                prefetched = nil
+                pendingCursor = "0"
                 if Task.isCancelled { return }
                 logger.error("worker \(consumer): \(error); entries stay pending and will be retried")
                 try? await Task.sleep(for: configuration.errorBackoff)
