@@ -128,6 +128,21 @@ public struct RedisEventLog: EventLog {
         return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead)
     }
 
+    /// Stream ids start with the append time in milliseconds (Redis's clock).
+    public func appendTime(ofEntry id: String) -> Double? {
+        StreamID(id).map { Double($0.ms) / 1000 }
+    }
+
+    /// The smaller of the oldest pending id and the first entry after the group's last-delivered id.
+    public func oldestWaitingAppendTime() async throws -> Double? {
+        var oldest = try await client.xpending(keys.events, group: keys.group).smallestID.flatMap(StreamID.init)
+        if let group = try await client.xinfoGroups(keys.events).first(where: { $0.name == keys.group }),
+           let next = try await client.xrange(keys.events, from: "(" + group.lastDeliveredID, count: 1).first {
+            oldest = StreamID.min(oldest, StreamID(next.id))
+        }
+        return oldest.map { Double($0.ms) / 1000 }
+    }
+
     @discardableResult
     public func trim() async throws -> Int {
         var floor: StreamID? = nil

@@ -86,6 +86,7 @@ public struct PipelineWorker: Sendable {
     /// Decodes, calculates and commits one batch (see the type's documentation).
     public func process(_ entries: [LogEntry]) async throws {
         let started = ContinuousClock.now
+        let readAt = now()
         var good: [(id: String, record: EventRecord)] = []
         var emptyIDs: [String] = []
         var failures: [(id: String, error: String)] = []
@@ -125,6 +126,12 @@ public struct PipelineWorker: Sendable {
                 }
                 metrics?.deadLettered.increment(by: Int64(deadLetters.count))
                 metrics?.batchDuration.observe(Self.seconds(ContinuousClock.now - started))
+                if let queue = metrics?.queue {
+                    queue.recordConsumed(commit.acknowledged.count + deadLetters.count)
+                    for (id, _) in good {
+                        if let appended = log.appendTime(ofEntry: id) { queue.recordWait(seconds: readAt - appended) }
+                    }
+                }
                 return
             case .notOwned(let lost):
                 let lostIDs = Set(lost)
