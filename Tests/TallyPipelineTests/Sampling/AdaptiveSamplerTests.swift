@@ -72,8 +72,10 @@ import Testing
         #expect(!AdaptiveSampler.isCritical(ordinary))
     }
 
-    /// N decisions at probability p, R seeded runs: every estimate Σw lies within
-    /// 3 standard errors √(N(1−p)/p) of N, and the runs' spread matches that error.
+    /// N decisions at probability p, R seeded runs: the estimates Σw lie within
+    /// 3 standard errors √(N(1−p)/p) of N (a normal run is outside with
+    /// probability 0.27 %: at most 2 % of runs may be), their mean is within 3
+    /// standard errors of the mean, and their spread matches the theoretical error.
     @Test(arguments: [0.1, 0.03, 0.01])
     func estimatedCountsStayWithinThreeStandardErrorsOverSeededRuns(p: Double) {
         let n = 20_000
@@ -88,7 +90,7 @@ import Testing
             estimates.append(estimate)
         }
         let outside = estimates.filter { abs($0 - Double(n)) > 3 * standardError }
-        #expect(outside.isEmpty, "\(outside.count) of \(runs) runs outside 3 SE (\(standardError)): \(outside)")
+        #expect(outside.count <= runs / 50, "\(outside.count) of \(runs) runs outside 3 SE (\(standardError)): \(outside)")
         let mean = estimates.reduce(0, +) / Double(runs)
         #expect(abs(mean - Double(n)) < 3 * standardError / Double(runs).squareRoot(), "mean \(mean) vs \(n)")
         let spread = (estimates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(runs - 1)).squareRoot()
