@@ -39,7 +39,8 @@ import Testing
         #expect(Self.seriesLines(registry, prefix: "llm_api_calls_total{") == 2)
         #expect(Self.seriesLines(registry, prefix: "llm_cost_dollars_total{") == 1)  // unpriced models add no cost
         let cost = registry.renderString().split(separator: "\n").first { $0.hasPrefix("llm_cost_dollars_total{") }!
-        #expect(cost.hasSuffix(" 0.6"), "\(cost)")  // 50,000 × (10 × 1 + 1 × 2) / 1e6
+        let dollars = Double(cost.split(separator: " ").last!)!
+        #expect(abs(dollars - 0.6) < 1e-9, "\(cost)")  // 50,000 × (10 × 1 + 1 × 2) / 1e6
     }
 
     @Test func oneHundredThousandClientsLeaveOneRateLimitSeries() throws {

@@ -16,7 +16,10 @@ public final class RedisPoolMetrics: RedisPoolObserver {
     /// Every command Tally's log, state, leader and health checks send.
     public static let commands = [
         "XADD", "XREADGROUP", "XACK", "XAUTOCLAIM", "XPENDING", "XINFO GROUPS", "XINFO STREAM", "XLEN", "XRANGE", "XTRIM", "XDEL",
-        "XGROUP CREATE", "EVALSHA", "EVAL", "SCRIPT LOAD", "GET", "SET", "DEL", "HGETALL", "HMGET", "PING", "INFO",
+        "XGROUP CREATE", "EVALSHA", "EVAL", "SCRIPT LOAD", "GET", "SET", "DEL", "EXISTS", "EXPIRE", "PEXPIRE", "PTTL", "INCRBY",
+        "HGET", "HSET", "HDEL", "HGETALL", "HMGET", "HINCRBY", "HINCRBYFLOAT",
+        "ZADD", "ZCARD", "ZRANGE", "ZRANGEBYSCORE", "ZREM", "ZREMRANGEBYSCORE",
+        "MULTI", "EXEC", "WATCH", "UNWATCH", "PING", "INFO", "CONFIG GET",
     ]
 
     public let pool: DatabasePoolMetrics
