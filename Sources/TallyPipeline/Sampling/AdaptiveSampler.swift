@@ -23,6 +23,14 @@ public final class AdaptiveSampler: Sendable {
     @usableFromInline let isSeeded: Bool
     @usableFromInline let seed: UInt64
     @usableFromInline let drawIndex: Atomic<UInt64>
+    /// The meta-metric counters, held without reference counting on the hot path
+    /// (`metrics` keeps them alive); `counting` is false without meta-metrics.
+    @usableFromInline let counting: Bool
+    @usableFromInline let seenCounter: Unmanaged<Counter>
+    @usableFromInline let keptCounter: Unmanaged<Counter>
+    @usableFromInline let sampledOutCounter: Unmanaged<Counter>
+    /// Owns placeholder counters when there are no meta-metrics.
+    private let placeholder: Counter?
 
     /// Where the random numbers come from.
     public enum RandomSource: Sendable, Hashable {
@@ -46,6 +54,20 @@ public final class AdaptiveSampler: Sendable {
             self.seed = seed
         }
         self.drawIndex = Atomic(0)
+        if let metrics {
+            self.counting = true
+            self.placeholder = nil
+            self.seenCounter = .passUnretained(metrics.seen)
+            self.keptCounter = .passUnretained(metrics.kept)
+            self.sampledOutCounter = .passUnretained(metrics.sampledOut)
+        } else {
+            let placeholder = Counter()
+            self.counting = false
+            self.placeholder = placeholder
+            self.seenCounter = .passUnretained(placeholder)
+            self.keptCounter = .passUnretained(placeholder)
+            self.sampledOutCounter = .passUnretained(placeholder)
+        }
         metrics?.probability.set(configuration.maximumProbability)
     }
 
@@ -58,21 +80,20 @@ public final class AdaptiveSampler: Sendable {
 
     /// Decides one event: the weight to record it with (1/p, or 1 when critical
     /// or while p = 1), or nil when it is sampled out. Lock-free.
-    @inlinable
+    @inlinable @inline(__always)
     public func shouldKeep(critical: Bool = false) -> Double? {
-        let metrics = self.metrics
-        metrics?.seen.increment()
+        if counting { seenCounter._withUnsafeGuaranteedRef { $0.increment() } }
         let p = Double(bitPattern: probabilityBits.load(ordering: .relaxed))
         if critical || p >= 1 {
-            metrics?.kept.increment()
+            if counting { keptCounter._withUnsafeGuaranteedRef { $0.increment() } }
             return 1
         }
         // 53 random bits as a uniform number in [0, 1).
         if Double(nextRandom() >> 11) * 0x1p-53 < p {
-            metrics?.kept.increment()
+            if counting { keptCounter._withUnsafeGuaranteedRef { $0.increment() } }
             return 1 / p
         }
-        metrics?.sampledOut.increment()
+        if counting { sampledOutCounter._withUnsafeGuaranteedRef { $0.increment() } }
         return nil
     }
 
