@@ -32,9 +32,10 @@ public final class BoundedBuffer<Element: Sendable>: Sendable {
     ///   - flushInterval: how often ``run()`` flushes.
     ///   - registry: where the meta-metrics go (nil: none).
     ///   - flush: receives each batch, oldest first; calls never overlap when only ``run()`` flushes.
+    /// - Throws: ``BoundedBufferError`` for a capacity below 1, `MetricsRegistryError` when the meta-metrics conflict.
     public init(name: String, capacity: Int, flushInterval: Duration = .seconds(2), registry: MetricsRegistry? = nil,
                 flush: @escaping @Sendable ([Element]) async -> Void) throws {
-        precondition(capacity >= 1, "a bounded buffer needs a capacity of at least 1, got \(capacity)")
+        guard capacity >= 1 else { throw BoundedBufferError.invalidCapacity(name: name, capacity: capacity) }
         self.name = name
         self.capacity = capacity
         self.flushInterval = flushInterval
@@ -108,5 +109,16 @@ public final class BoundedBuffer<Element: Sendable>: Sendable {
             await flush()
         }
         await flush()
+    }
+}
+
+/// A bounded buffer that cannot be built; the message names the value.
+public enum BoundedBufferError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidCapacity(name: String, capacity: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidCapacity(let name, let capacity): "bounded buffer \"\(name)\": capacity must be at least 1, got \(capacity)"
+        }
     }
 }

@@ -29,9 +29,10 @@ public struct EventIngestor: Sendable {
         guard !events.isEmpty else { return [] }
         let (records, dropped) = sampler?.sample(events) ?? (events.map { EventRecord(event: $0) }, 0)
         if !records.isEmpty { try await log.append(records) }
+        sampler?.recordDecisions(kept: records.count, sampledOut: dropped)
         if let metrics {
             metrics.queue.recordEnqueued(records.count)
-            // A sampler with its own meta-metrics has counted its decisions already.
+            // A sampler with its own meta-metrics has just counted the decisions itself.
             if sampler?.metrics == nil {
                 metrics.sampledOut.increment(by: Int64(dropped))
                 metrics.samplingProbability.set(sampler?.probability ?? 1)

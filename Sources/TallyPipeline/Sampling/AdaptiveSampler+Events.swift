@@ -18,11 +18,14 @@ extension AdaptiveSampler {
     }
 
     /// The records to append (kept events with their weight) and how many events were sampled out.
+    /// Nothing is counted yet: once the batch is accepted, count it with
+    /// ``recordDecisions(kept:sampledOut:)``, so a batch the log refused (and
+    /// the client retries) is not counted twice.
     public func sample(_ events: [TelemetryEvent]) -> (records: [EventRecord], dropped: Int) {
         var records: [EventRecord] = []
         records.reserveCapacity(events.count)
         for event in events {
-            if let weight = shouldKeep(critical: Self.isCritical(event)) {
+            if let weight = decide(critical: Self.isCritical(event)) {
                 records.append(EventRecord(event: event, weight: weight))
             }
         }

@@ -97,6 +97,23 @@ public final class AdaptiveSampler: Sendable {
         return nil
     }
 
+    /// The same decision without touching the meta-metrics: for callers that
+    /// count only once the outcome is final (``recordDecisions(kept:sampledOut:)``).
+    @inlinable @inline(__always)
+    public func decide(critical: Bool = false) -> Double? {
+        let p = Double(bitPattern: probabilityBits.load(ordering: .relaxed))
+        if critical || p >= 1 { return 1 }
+        return Double(nextRandom() >> 11) * 0x1p-53 < p ? 1 / p : nil
+    }
+
+    /// Counts decisions made with ``decide(critical:)`` in the meta-metrics.
+    public func recordDecisions(kept: Int, sampledOut: Int) {
+        guard let metrics else { return }
+        metrics.seen.increment(by: Int64(kept + sampledOut))
+        metrics.kept.increment(by: Int64(kept))
+        metrics.sampledOut.increment(by: Int64(sampledOut))
+    }
+
     @inlinable @inline(__always)
     func nextRandom() -> UInt64 {
         guard isSeeded else { return c_tally_thread_random() }
