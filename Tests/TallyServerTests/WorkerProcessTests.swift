@@ -24,14 +24,14 @@ import TallyTesting
         let store = RedisStateStore(client: pool)
         try await log.prepare()
 
-        // 20,000 realistic events, appended before and while the workers run.
+        // 100,000 realistic events, appended before and while the workers run.
         var generator = SessionEventGenerator(sessions: 300, seed: 2026)
         let decoder = EventDecoder()
         var expectedTools: [String: OutcomeCounts] = [:]
         var expectedCompletions = 0.0
         var expectedErrors = 0.0
         var batches: [[EventRecord]] = []
-        for _ in 0..<200 {
+        for _ in 0..<1000 {
             let events = try decoder.decodeBatch(Array(generator.batch(100).utf8), format: .ndjson)
             for event in events {
                 switch event.type {
@@ -54,14 +54,14 @@ import TallyTesting
         var random = SeededRandom(seed: 7)
         for (index, batch) in batches.dropFirst(100).enumerated() {
             try await log.append(batch)
-            if index % 10 == 5 {
+            if index % 50 == 25 {
                 // SIGKILL one worker at a random moment and start a new one in its place.
                 let victim = Int(random.next() % 3)
                 kill(workers[victim].processIdentifier, SIGKILL)
                 workers[victim].waitUntilExit()
                 workers[victim] = try Self.startWorker(redis: redis.url)
             }
-            try await Task.sleep(for: .milliseconds(Int(random.next() % 30)))
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 10)))
         }
 
         let drained = try await eventually(seconds: 60) {

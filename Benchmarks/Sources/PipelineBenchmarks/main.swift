@@ -38,6 +38,24 @@ func commandCalls(_ pool: RedisConnectionPool) async throws -> Int {
     }
 }
 
+/// redis-server's CPU time so far (user + system), from `INFO cpu`.
+func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
+    let info = try await pool.info("cpu")
+    return info.split(whereSeparator: \.isNewline).reduce(0) { sum, line in
+        let parts = line.split(separator: ":")
+        guard parts.count == 2, parts[0] == "used_cpu_user" || parts[0] == "used_cpu_sys" else { return sum }
+        return sum + (Double(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0)
+    }
+}
+
+/// This process's CPU time so far (user + system).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+
 func waitUntilDrained(_ log: any EventLog, total: Int) async throws {
     while true {
         let f = try await log.figures()
@@ -164,19 +182,36 @@ let memoryOnly = CommandLine.arguments.contains("--memory-only")
 if !memoryOnly { try await withRedisServer { server in
     let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
     var raw = 0.0, tally = 0.0, ops = 0.0
+    // CPU microseconds per event of redis-server and of this process, for the raw run and Tally's.
+    var rawCPU = (redis: 0.0, client: 0.0), tallyCPU = (redis: 0.0, client: 0.0)
     for round in 0..<rounds {
+        var redisBefore = try await redisCPUSeconds(pool), clientBefore = processCPUSeconds()
         raw = max(raw, try await runRaw(pool: pool, key: "{raw\(round)}:events", records: records))
+        rawCPU = ((try await redisCPUSeconds(pool) - redisBefore) * 1e6 / Double(eventCount), (processCPUSeconds() - clientBefore) * 1e6 / Double(eventCount))
         _ = try await pool.send(RedisCommand("FLUSHALL"))
         let before = try await commandCalls(pool)
+        redisBefore = try await redisCPUSeconds(pool)
+        clientBefore = processCPUSeconds()
         let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
         tally = max(tally, try await runTally(log: log, records: records))
+        tallyCPU = ((try await redisCPUSeconds(pool) - redisBefore) * 1e6 / Double(eventCount), (processCPUSeconds() - clientBefore) * 1e6 / Double(eventCount))
         ops = Double(try await commandCalls(pool) - before) / Double(eventCount)
+        if CommandLine.arguments.contains("--commandstats") {
+            // Where redis-server's time went (commands inside scripts included), cumulative over the rounds so far.
+            let stats = try await pool.info("commandstats").split(whereSeparator: \.isNewline).filter { $0.hasPrefix("cmdstat_") }
+            func usec(_ line: Substring) -> Double {
+                Double(line.split(separator: ",").first { $0.hasPrefix("usec=") }?.dropFirst(5) ?? "") ?? 0
+            }
+            for line in stats.sorted(by: { usec($0) > usec($1) }).prefix(12) { print("  \(line)") }
+        }
         _ = try await pool.send(RedisCommand("FLUSHALL"))
     }
     print("events: \(eventCount), workers: \(workers), batch: 500, best of \(rounds)")
     print(String(format: "raw XADD + XREADGROUP + XACK ceiling: %9.0f events/s", raw))
     print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50,000 and ≥ 40 %%)", tally, 100 * tally / raw))
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
+    print(String(format: "CPU per event (last round): raw redis-server %.2f µs + client %.2f µs; Tally redis-server %.2f µs + node %.2f µs",
+                 rawCPU.redis, rawCPU.client, tallyCPU.redis, tallyCPU.client))
     let latencies = try await visibilityLatencies(log: RedisEventLog(client: pool, keys: RedisKeys(prefix: "latency")),
                                                   store: RedisStateStore(client: pool, keys: RedisKeys(prefix: "latency")),
                                                   rate: 10_000, duration: quick ? .seconds(3) : .seconds(10))

@@ -105,7 +105,7 @@ public struct EventDecoder: Sendable {
             if fields.value("id") == nil { throw .missingField("id") }
             if fields.value("ts") == nil { throw .missingField("ts") }
         }
-        let id = try fields.optionalString("id") ?? UUID().uuidString.lowercased()
+        let id = try fields.optionalString("id") ?? EventIDGenerator.shared.next()
         try Self.checkLength("id", id, limit: limits.maxIDLength)
         var event = TelemetryEvent(id: id, type: type, sessionID: session, timestamp: try timestamp(fields.value("ts")))
         switch type {

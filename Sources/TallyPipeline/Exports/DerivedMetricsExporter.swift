@@ -23,6 +23,7 @@ public final class DerivedMetricsExporter: Sendable {
     let lag: Gauge
     let pending: Gauge
     let deadLetters: Gauge
+    let oldestPendingAge: Gauge
     private let scoreComputedAt = Mutex<Double?>(nil)
     private let latest = Mutex<DerivedMetrics?>(nil)
 
@@ -47,9 +48,12 @@ public final class DerivedMetricsExporter: Sendable {
         lag = try registry.register(Gauge.self, name: "tally_stream_lag_events", help: "Entries not yet delivered to the worker group (global).")
         pending = try registry.register(Gauge.self, name: "tally_stream_pending_events", help: "Entries delivered and not acknowledged (global).")
         deadLetters = try registry.register(Gauge.self, name: "tally_dead_letter_events", help: "Entries in the dead-letter stream (global).")
-        // No score yet is NaN, not a score of 0 computed just now.
-        score.set(.nan)
-        scoreAge.set(.nan)
+        oldestPendingAge = try registry.register(Gauge.self, name: "tally_stream_oldest_pending_age_seconds",
+                                                 help: "Seconds since the oldest delivered, unacknowledged entry was appended; 0 when none is pending (global).")
+        // No score yet is NaN, not a score of 0 computed just now. The log's figures are NaN until
+        // the first refresh: a node that just restarted must not report 0 dead letters or 0 lag
+        // (Prometheus's max and min_over_time skip NaN, so the other nodes' values stand).
+        for gauge in [score, scoreAge, lag, pending, deadLetters, oldestPendingAge] { gauge.set(.nan) }
         registry.addCollectHook { [weak self] in self?.updateScoreAge() }
     }
 
@@ -81,6 +85,7 @@ public final class DerivedMetricsExporter: Sendable {
             lag.set(Double(figures.lag))
             pending.set(Double(figures.pending))
             deadLetters.set(Double(figures.deadLetters))
+            oldestPendingAge.set(figures.oldestPendingAgeSeconds)
         }
         latest.withLock { $0 = metrics }
         return metrics

@@ -21,6 +21,7 @@ public final class PipelineMetrics: Sendable {
     /// depth and oldest age are set by whoever reads the log's figures.
     public let queue: QueueMetrics
     public let batchDuration: Histogram
+    public let workersRunning: Gauge
 
     public init(registry: MetricsRegistry) throws {
         let typeCount = EventType.allCases.count
@@ -37,5 +38,6 @@ public final class PipelineMetrics: Sendable {
         queue = try QueueMetrics(registry: registry, queue: "events")
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
                                               options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
+        workersRunning = try registry.register(Gauge.self, name: "tally_workers_running", help: "Pipeline workers of this process currently running their read-process-commit loop.")
     }
 }

@@ -78,11 +78,16 @@ public struct LogFigures: Sendable, Hashable, Codable {
     public var pending: Int
     /// Entries in the dead-letter stream.
     public var deadLetters: Int
+    /// Seconds since the oldest pending (delivered, unacknowledged) entry was
+    /// appended; 0 when nothing is pending. On Redis the append time is the
+    /// entry id's, from the Redis server's clock.
+    public var oldestPendingAgeSeconds: Double
 
-    public init(length: Int, lag: Int, pending: Int, deadLetters: Int) {
+    public init(length: Int, lag: Int, pending: Int, deadLetters: Int, oldestPendingAgeSeconds: Double = 0) {
         self.length = length
         self.lag = lag
         self.pending = pending
         self.deadLetters = deadLetters
+        self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
     }
 }

@@ -161,7 +161,10 @@ public actor MemoryEventLog: EventLog {
     public func figures() async throws -> LogFigures {
         // Only trimming removes entries, and only below the last delivered one.
         let undelivered = nextSequence - 1 - lastDelivered
-        return LogFigures(length: entries.count, lag: undelivered, pending: pending.count, deadLetters: deadLetterEntries.count)
+        let oldestAppend = pending.keys.min().flatMap { entries.appendedAt($0) }
+        let oldestAge = oldestAppend.map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0
+        return LogFigures(length: entries.count, lag: undelivered, pending: pending.count, deadLetters: deadLetterEntries.count,
+                          oldestPendingAgeSeconds: oldestAge)
     }
 
     @discardableResult
@@ -208,11 +211,22 @@ public actor MemoryEventLog: EventLog {
 /// The log's entries in sequence order: an array and the sequence number of its first element.
 struct EntryArray {
     private var storage: [[(name: String, value: String)]] = []
+    /// Unix seconds at which each entry was appended, parallel to `storage`.
+    private var appendTimes: [Double] = []
     private var firstSequence = 1
 
     var count: Int { storage.count }
 
-    mutating func append(_ fields: [(name: String, value: String)]) { storage.append(fields) }
+    mutating func append(_ fields: [(name: String, value: String)]) {
+        storage.append(fields)
+        appendTimes.append(Date().timeIntervalSince1970)
+    }
+
+    /// When the entry was appended (nil once trimmed).
+    func appendedAt(_ sequence: Int) -> Double? {
+        let index = sequence - firstSequence
+        return index >= 0 && index < appendTimes.count ? appendTimes[index] : nil
+    }
 
     subscript(sequence: Int) -> [(name: String, value: String)]? {
         let index = sequence - firstSequence
@@ -223,6 +237,7 @@ struct EntryArray {
     mutating func removeAll(below limit: Int) -> Int {
         let n = max(0, min(storage.count, limit - firstSequence))
         storage.removeFirst(n)
+        appendTimes.removeFirst(n)
         firstSequence += n
         return n
     }

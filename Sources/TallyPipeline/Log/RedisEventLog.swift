@@ -78,7 +78,7 @@ public struct RedisEventLog: EventLog {
     public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
         let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                    group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
-        let reply = try await client.evalScript(ApplyScript.script, keys: [keys.events, keys.deadLetters], arguments: [.string(payload.json)])
+        let reply = try await client.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(payload.json)])
         guard let parts = reply.array, let status = parts.first?.int else {
             throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
         }
@@ -125,7 +125,11 @@ public struct RedisEventLog: EventLog {
         // XINFO GROUPS reports no lag after XDEL: fall back to the pending count.
         let lag = group?.lag ?? pending
         let dead = try await client.xlen(keys.deadLetters)
-        return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead)
+        var oldestAge = 0.0
+        if pending > 0, let smallest = try await client.xpending(keys.events, group: keys.group).smallestID, let id = StreamID(smallest) {
+            oldestAge = max(0, Date().timeIntervalSince1970 - Double(id.ms) / 1000)
+        }
+        return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead, oldestPendingAgeSeconds: oldestAge)
     }
 
     /// Stream ids start with the append time in milliseconds (Redis's clock).

@@ -1,8 +1,18 @@
-/// The JSON argument of ``ApplyScript``: a delta flattened into arrays, with the keys it touches.
+/// The arguments of ``ApplyScript``: every key the batch touches (declared as
+/// `KEYS`, as Redis Cluster requires) and a delta flattened into arrays that
+/// refer to those keys by index.
 ///
 /// Written by hand with ``JSONWriter`` (it is built once per batch on the hot path).
 struct ApplyPayload {
     let json: String
+    /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket.
+    let keys: [String]
+
+    /// The keys every call declares first, in this order (the script's `KEYS[1]`…`KEYS[11]`).
+    static func fixedKeys(_ keys: RedisKeys) -> [String] {
+        [keys.events, keys.deadLetters, keys.knownTools, keys.knownCodes, keys.toolSuccesses, keys.toolFailures,
+         keys.codeTotals, keys.activeSessions, keys.sessionFirstSeen, keys.sessionToolCalls, keys.endedSessions]
+    }
 
     init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], group: String, consumer: String,
          now: Double, keys: RedisKeys, configuration: StateConfiguration) {
@@ -15,13 +25,7 @@ struct ApplyPayload {
         w.key("sessionTimeout"); w.number(Double(configuration.sessionTimeoutSeconds))
         w.key("maxTools"); w.number(Double(configuration.maxTools))
         w.key("maxCodes"); w.number(Double(configuration.maxErrorCodes))
-        w.key("k")
-        w.begin()
-        for (name, key) in [("knownTools", keys.knownTools), ("knownCodes", keys.knownCodes), ("toolSuccesses", keys.toolSuccesses),
-                            ("toolFailures", keys.toolFailures), ("codeTotals", keys.codeTotals), ("sessions", keys.activeSessions)] {
-            w.key(name); w.string(key)
-        }
-        w.end()
+        var declared = Self.fixedKeys(keys)
         w.key("ack")
         w.beginArray()
         for id in acknowledged { w.string(id) }
@@ -40,7 +44,8 @@ struct ApplyPayload {
         w.beginArray()
         for (start, bucket) in delta.buckets.filter({ $0.key >= oldest }).sorted(by: { $0.key < $1.key }) {
             w.begin()
-            w.key("key"); w.string(keys.bucket(start))
+            declared.append(keys.bucket(start))
+            w.key("key"); w.number(Double(declared.count))
             w.key("n"); w.number(bucket.completions)
             w.key("a"); w.number(bucket.accepted)
             w.key("sum"); w.number(bucket.latency.sum)
@@ -69,12 +74,13 @@ struct ApplyPayload {
         w.beginArray()
         for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
             w.beginArray()
-            w.string(id); w.string(keys.session(id)); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+            w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
             w.endArray()
         }
         w.endArray()
         w.end()
         self.json = w.text
+        self.keys = declared
     }
 
     /// `[[name, successes, failures], …]` in name order (the order tools are admitted in).

@@ -8,18 +8,22 @@ import TallyRedis
 /// not, it changes nothing and returns the lost ids; (2) admits new tools and
 /// error codes up to their caps; (3) adds the window buckets' counts and
 /// sketch bins (`HINCRBYFLOAT`, `EXPIREAT` after the window), the all-time
-/// tool and code totals, and the sessions (min first, max last, tool count,
-/// end; `EXPIREAT` after the inactivity timeout; the active-session sorted
-/// set); (4) copies dead letters to the dead-letter stream with `error`,
+/// tool and code totals, and the sessions (first seen with `ZADD LT`, last
+/// seen with `ZADD GT`, tool counts, ended sessions; sessions quiet past the
+/// timeout are removed); (4) copies dead letters to the dead-letter stream with `error`,
 /// `failed_at`, `deliveries`, `original_id` and the original fields; (5)
 /// acknowledges everything. With an empty group it only applies the delta.
 ///
-/// KEYS: the event stream, the dead-letter stream. Other keys are derived
-/// from the same hash tag (named in the payload), so they share the slot.
+/// KEYS: every key the script touches, all under one hash tag: the event
+/// stream, the dead-letter stream, the tool and code sets and totals, the
+/// session sets (``ApplyPayload/fixedKeys(_:)``), then the batch's window
+/// buckets, which the payload names by index.
 enum ApplyScript {
     static let script = RedisScript(#"""
 local p = cjson.decode(ARGV[1])
 local stream, dlq = KEYS[1], KEYS[2]
+local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local codeTotals, activeSessions, sessionFirstSeen, sessionToolCalls, endedSessions = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 if p.group ~= '' then
   -- One range query for the batch: this consumer's pending entries between the lowest and highest id.
   local owned = {}
@@ -46,59 +50,92 @@ local function admit(set, name, cap)
     redis.call('SADD', set, name)
   end
 end
-for _, t in ipairs(p.tools) do admit(p.k.knownTools, t[1], p.maxTools) end
-for _, c in ipairs(p.codes) do admit(p.k.knownCodes, c[1], p.maxCodes) end
+for _, t in ipairs(p.tools) do admit(knownTools, t[1], p.maxTools) end
+for _, c in ipairs(p.codes) do admit(knownCodes, c[1], p.maxCodes) end
 local function capped(set, name)
   if redis.call('SISMEMBER', set, name) == 1 then return name end
   return '__overflow__'
 end
 for _, b in ipairs(p.buckets) do
-  local key = b.key
+  local key = KEYS[b.key]
   if b.n > 0 then redis.call('HINCRBYFLOAT', key, 'n', b.n) end
   if b.a > 0 then redis.call('HINCRBYFLOAT', key, 'a', b.a) end
   if b.sum ~= 0 then redis.call('HINCRBYFLOAT', key, 'sum', b.sum) end
   if b.zero > 0 then redis.call('HINCRBYFLOAT', key, 'zero', b.zero) end
   for _, bin in ipairs(b.bins) do redis.call('HINCRBYFLOAT', key, 'b' .. bin[1], bin[2]) end
   for _, t in ipairs(b.tools) do
-    local name = capped(p.k.knownTools, t[1])
+    local name = capped(knownTools, t[1])
     if t[2] > 0 then redis.call('HINCRBYFLOAT', key, 'ts:' .. name, t[2]) end
     if t[3] > 0 then redis.call('HINCRBYFLOAT', key, 'tf:' .. name, t[3]) end
   end
   redis.call('EXPIREAT', key, b.expireAt)
 end
 for _, t in ipairs(p.tools) do
-  local name = capped(p.k.knownTools, t[1])
-  if t[2] > 0 then redis.call('HINCRBYFLOAT', p.k.toolSuccesses, name, t[2]) end
-  if t[3] > 0 then redis.call('HINCRBYFLOAT', p.k.toolFailures, name, t[3]) end
+  local name = capped(knownTools, t[1])
+  if t[2] > 0 then redis.call('HINCRBYFLOAT', toolSuccesses, name, t[2]) end
+  if t[3] > 0 then redis.call('HINCRBYFLOAT', toolFailures, name, t[3]) end
 end
 for _, c in ipairs(p.codes) do
-  redis.call('HINCRBYFLOAT', p.k.codeTotals, capped(p.k.knownCodes, c[1]), c[2])
+  redis.call('HINCRBYFLOAT', codeTotals, capped(knownCodes, c[1]), c[2])
 end
-for _, s in ipairs(p.sessions) do
-  local key, first, last, tools, ended = s[2], s[3], s[4], s[5], s[6]
-  local cur = redis.call('HMGET', key, 'first', 'last', 'end', 'tools')
-  local stored_last = cur[2] and tonumber(cur[2]) or nil
-  if cur[1] then first = math.min(first, tonumber(cur[1])) end
-  if stored_last then last = math.max(last, stored_last) end
-  local stored_end = cur[3] and tonumber(cur[3]) or nil
-  if ended >= 0 then
-    if stored_end then stored_end = math.max(stored_end, ended) else stored_end = ended end
-  end
-  tools = tools + (cur[4] and tonumber(cur[4]) or 0)
-  if stored_end then
-    redis.call('HSET', key, 'first', first, 'last', last, 'tools', tools, 'end', stored_end)
-  else
-    redis.call('HSET', key, 'first', first, 'last', last, 'tools', tools)
-  end
-  if last ~= stored_last then redis.call('EXPIREAT', key, math.ceil(last + p.sessionTimeout)) end
-  if stored_end then
-    if cur[3] == false and ended >= 0 then redis.call('ZREM', p.k.sessions, s[1]) end
-  elseif last ~= stored_last then
-    redis.call('ZADD', p.k.sessions, last, s[1])
+-- Sessions: a few multi-member calls per batch, not a few calls per session.
+local function chunked(command, key, option, args, step)
+  for i = 1, #args, step do
+    if option then
+      redis.call(command, key, option, unpack(args, i, math.min(i + step - 1, #args)))
+    else
+      redis.call(command, key, unpack(args, i, math.min(i + step - 1, #args)))
+    end
   end
 end
-if #p.sessions > 0 then
-  redis.call('ZREMRANGEBYSCORE', p.k.sessions, '-inf', '(' .. (p.now - p.sessionTimeout))
+local ns = #p.sessions
+if ns > 0 then
+  local cutoff = p.now - p.sessionTimeout
+  -- Sessions quiet for longer than the timeout (live or ended) leave every session key: first those of
+  -- this batch, so that a returning id starts afresh, then a bounded number of the others.
+  local function forget(set, ids)
+    chunked('ZREM', set, nil, ids, 500)
+    chunked('ZREM', sessionFirstSeen, nil, ids, 500)
+    chunked('HDEL', sessionToolCalls, nil, ids, 500)
+  end
+  local ids = {}
+  for i, s in ipairs(p.sessions) do ids[i] = s[1] end
+  local lastSeen, wasEnded = {}, {}
+  for i = 1, ns, 500 do
+    local j = math.min(i + 499, ns)
+    local live = redis.call('ZMSCORE', activeSessions, unpack(ids, i, j))
+    local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
+    for k = 1, j - i + 1 do
+      lastSeen[i + k - 1] = live[k] and tonumber(live[k]) or nil
+      wasEnded[i + k - 1] = ended[k] and tonumber(ended[k]) or nil
+    end
+  end
+  local staleLive, staleEnded = {}, {}
+  for i, id in ipairs(ids) do
+    if lastSeen[i] and lastSeen[i] < cutoff then staleLive[#staleLive + 1] = id end
+    if wasEnded[i] and wasEnded[i] < cutoff then staleEnded[#staleEnded + 1] = id; wasEnded[i] = nil end
+  end
+  forget(activeSessions, staleLive)
+  forget(endedSessions, staleEnded)
+  local firsts, lasts, ends, endedNow = {}, {}, {}, {}
+  for i, s in ipairs(p.sessions) do
+    local id, first, last, tools, ended = s[1], s[2], s[3], s[4], s[5]
+    firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
+    if tools > 0 then redis.call('HINCRBYFLOAT', sessionToolCalls, id, tools) end
+    if ended >= 0 or wasEnded[i] then
+      ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
+      if not wasEnded[i] then endedNow[#endedNow + 1] = id end
+    else
+      lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
+    end
+  end
+  chunked('ZADD', sessionFirstSeen, 'LT', firsts, 1000)
+  chunked('ZADD', activeSessions, 'GT', lasts, 1000)
+  chunked('ZADD', endedSessions, 'GT', ends, 1000)
+  chunked('ZREM', activeSessions, nil, endedNow, 500)
+  for _, set in ipairs({activeSessions, endedSessions}) do
+    forget(set, redis.call('ZRANGEBYSCORE', set, '-inf', '(' .. cutoff, 'LIMIT', 0, 2000))
+  end
 end
 for _, d in ipairs(p.dead) do
   local fields = {'error', d[2], 'failed_at', p.nowText, 'deliveries', d[3], 'original_id', d[1]}

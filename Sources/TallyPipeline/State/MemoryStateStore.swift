@@ -69,7 +69,9 @@ public final class MemoryStateStore: StateStore {
             }
             let timeout = Double(configuration.sessionTimeoutSeconds)
             for (id, change) in delta.sessions {
-                var session = s.sessions[id] ?? SessionSnapshot(id: id, firstSeen: change.firstSeen, lastSeen: change.lastSeen, toolCalls: 0, endedAt: nil)
+                // A session quiet past the timeout is gone, even before a sweep: a returning id starts afresh.
+                let held = s.sessions[id].flatMap { $0.lastSeen + timeout >= now ? $0 : nil }
+                var session = held ?? SessionSnapshot(id: id, firstSeen: change.firstSeen, lastSeen: change.lastSeen, toolCalls: 0, endedAt: nil)
                 session.firstSeen = min(session.firstSeen, change.firstSeen)
                 session.lastSeen = max(session.lastSeen, change.lastSeen)
                 session.toolCalls += change.toolCalls

@@ -29,10 +29,14 @@ public struct RedisKeys: Sendable, Hashable {
     public var knownCodes: String { tag + ":codes:known" }
     /// Hash code → client errors since the state began.
     public var codeTotals: String { tag + ":codes:total" }
-    /// Hash of one session: `first`, `last`, `tools`, `end`.
-    public func session(_ id: String) -> String { tag + ":s:" + id }
     /// Sorted set of sessions not ended, scored by their last event time.
     public var activeSessions: String { tag + ":sessions" }
+    /// Sorted set of live and recently ended sessions, scored by their first event time.
+    public var sessionFirstSeen: String { tag + ":sessions:first" }
+    /// Hash session → tool calls, for live and recently ended sessions.
+    public var sessionToolCalls: String { tag + ":sessions:tools" }
+    /// Sorted set of ended sessions, scored by their last event (or end) time, kept for the session timeout.
+    public var endedSessions: String { tag + ":sessions:ended" }
     /// Hash of the composite score: `value`, `computed_at`, `token`.
     public var score: String { tag + ":score" }
     /// The leader lock (value: the leader's node id).

@@ -20,7 +20,7 @@ public struct RedisStateStore: StateStore {
 
     public func apply(_ delta: StateDelta, now: Double) async throws {
         let payload = ApplyPayload(delta: delta, acknowledged: [], deadLetters: [], group: "", consumer: "", now: now, keys: keys, configuration: configuration)
-        _ = try await client.evalScript(ApplyScript.script, keys: [keys.events, keys.deadLetters], arguments: [.string(payload.json)])
+        _ = try await client.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(payload.json)])
     }
 
     public func window(now: Double) async throws -> WindowSnapshot {
@@ -77,12 +77,22 @@ public struct RedisStateStore: StateStore {
         let reply = try await client.send(RedisCommand("ZRANGEBYSCORE", .string(keys.activeSessions), .string(String(since)), "+inf"))
         let ids = (reply.array ?? []).compactMap(\.string)
         guard !ids.isEmpty else { return [] }
-        let replies = try await client.send(batch: ids.map { RedisCommand("HMGET", .string(keys.session($0)), "first", "last", "tools", "end") })
+        let members = ids.map { RedisArgument.string($0) }
+        let replies = try await client.send(batch: [
+            RedisCommand("ZMSCORE", arguments: [.string(keys.activeSessions)] + members),
+            RedisCommand("ZMSCORE", arguments: [.string(keys.sessionFirstSeen)] + members),
+            RedisCommand("HMGET", arguments: [.string(keys.sessionToolCalls)] + members),
+        ])
+        for reply in replies {
+            if case .error(let message) = reply { throw RedisError.server(command: "ZMSCORE", message: message) }
+        }
+        let lasts = replies[0].array ?? [], firsts = replies[1].array ?? [], tools = replies[2].array ?? []
         var sessions: [SessionSnapshot] = []
-        for (id, reply) in zip(ids, replies) {
-            let values = (reply.array ?? []).map { $0.string.flatMap(Double.init) }
-            guard values.count == 4, let first = values[0], let last = values[1], values[3] == nil else { continue }
-            sessions.append(SessionSnapshot(id: id, firstSeen: first, lastSeen: last, toolCalls: values[2] ?? 0, endedAt: nil))
+        for (index, id) in ids.enumerated() where index < lasts.count && index < firsts.count {
+            // A session that ended or timed out between the two reads has no scores any more.
+            guard let last = lasts[index].double, let first = firsts[index].double else { continue }
+            let toolCalls = index < tools.count ? tools[index].double ?? 0 : 0
+            sessions.append(SessionSnapshot(id: id, firstSeen: first, lastSeen: last, toolCalls: toolCalls, endedAt: nil))
         }
         return sessions.sorted { $0.id < $1.id }
     }

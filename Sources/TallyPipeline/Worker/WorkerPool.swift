@@ -9,14 +9,23 @@ import Logging
 /// Entries a stopped worker did not commit stay pending for the others.
 public final class WorkerPool: Sendable {
     public let workers: [PipelineWorker]
+    /// Where the workers run (nil: Swift's shared cooperative pool).
+    public let executor: (any TaskExecutor)?
     private let stopRequested = StopSignal()
+    private let metrics: PipelineMetrics?
 
-    /// - Parameter consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
+    /// - Parameters:
+    ///   - consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
+    ///   - executor: where the workers run, e.g. a ``DedicatedThreadExecutor`` so that batch work never
+    ///     queues ahead of HTTP requests on the shared pool; nil for the shared pool.
     public init(log: any EventLog, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
                 consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
+                executor: (any TaskExecutor)? = nil,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         let signal = stopRequested
+        self.metrics = metrics
+        self.executor = executor
         self.workers = (0..<max(1, concurrency)).map { index in
             PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
                            metrics: metrics, logger: logger, now: now, stopRequested: signal)
@@ -28,11 +37,19 @@ public final class WorkerPool: Sendable {
         "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     }
 
-    /// Runs every worker until `stop()` or cancellation.
+    /// Runs every worker until `stop()` or cancellation; `tally_workers_running`
+    /// counts the workers whose loop is running.
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            for worker in workers {
-                group.addTask { await worker.run() }
+        let running = metrics?.workersRunning
+        await withTaskExecutorPreference(executor) {
+            await withDiscardingTaskGroup { group in
+                for worker in workers {
+                    group.addTask {
+                        running?.add(1)
+                        defer { running?.subtract(1) }
+                        await worker.run()
+                    }
+                }
             }
         }
     }

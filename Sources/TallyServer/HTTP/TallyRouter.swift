@@ -4,7 +4,7 @@ import TallyMetrics
 import TallyPipeline
 
 /// The HTTP API of a Tally node on Hummingbird's router: ingest, `/metrics`,
-/// health, derived metrics as JSON and the debug rings. The service's own
+/// health, derived metrics as JSON, the debug rings and the status page. The service's own
 /// request metrics go through Hummingbird's `MetricsMiddleware` into the
 /// registry (route templates as labels, never raw paths).
 public enum TallyRouter {
@@ -43,6 +43,18 @@ public enum TallyRouter {
         router.get("/health") { _, _ in
             let report = await node.health()
             return JSONResponse.make(report.ready ? .ok : .serviceUnavailable, report)
+        }
+        // Self-contained status page: it reads /v1/metrics and /metrics from the browser.
+        router.get("/") { _, _ in
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    .contentSecurityPolicy: StatusPage.contentSecurityPolicy,
+                    .cacheControl: "no-store",
+                ],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html))
+            )
         }
         router.get("/v1/debug/recent") { _, _ in
             JSONResponse.make(.ok, RecentActivity(requests: node.rings.requests.snapshot(), errors: node.rings.errors.snapshot()))

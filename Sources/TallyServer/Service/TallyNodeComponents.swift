@@ -16,6 +16,8 @@ public final class TallyNodeComponents: Sendable {
     public let pipelineMetrics: PipelineMetrics
     public let exporter: DerivedMetricsExporter
     public let workers: WorkerPool
+    /// The workers' own thread, so that batch work never queues ahead of HTTP requests.
+    let workerExecutor: DedicatedThreadExecutor
     public let ingest: IngestHandler
     public let rings = DebugRings()
     /// Sheds load at ingest under overload; nil when sampling is off.
@@ -66,7 +68,8 @@ public final class TallyNodeComponents: Sendable {
             ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipelineMetrics.sampler)
             : nil
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
-        self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics)
+        self.workerExecutor = DedicatedThreadExecutor(threads: 1)
+        self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
         self.ingest = IngestHandler(
             ingestor: EventIngestor(log: self.log, sampler: self.sampler, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
@@ -114,5 +117,6 @@ public final class TallyNodeComponents: Sendable {
     /// Closes the Redis connections, if any.
     public func close() async {
         await self.redis?.close()
+        await self.workerExecutor.shutdown()
     }
 }

@@ -28,6 +28,10 @@ import Testing
         let event = try #require(try decode(#"{"type":"session_start","session_id":"s1"}"#).first)
         #expect(event.timestamp == Self.now)
         #expect(!event.id.isEmpty && event.id.count <= 64)
+        // Every assigned id is distinct, within a batch and across batches.
+        let line = #"{"type":"session_start","session_id":"s1"}"#
+        let ids = try (0..<10).flatMap { _ in try decoder.decodeBatch(Array(Array(repeating: line, count: 1000).joined(separator: "\n").utf8), format: .ndjson).map(\.id) }
+        #expect(Set(ids).count == 10_000)
     }
 
     @Test func rfc3339TimestampsWithAndWithoutFractionsAndOffsetsParse() throws {

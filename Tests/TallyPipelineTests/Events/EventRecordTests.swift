@@ -10,6 +10,14 @@ import Testing
         #expect(EventRecord(event: event).fields.count == 1)
     }
 
+    @Test func stringsThatNeedEscapingRoundTrip() throws {
+        let awkward = "quote \" backslash \\ newline \n tab \t bell \u{07} é 😀"
+        let event = TelemetryEvent(id: awkward, type: .error, sessionID: "s\"1", timestamp: 5, code: "c\\d", attributes: [awkward: awkward])
+        let record = EventRecord(event: event)
+        #expect(record.fields[0].value.contains(#"\u0007"#))
+        #expect(try EventRecord(entryFields: record.fields) == record)
+    }
+
     @Test func theStoredJSONIsNormalisedWithSortedKeys() {
         let json = EventRecord.encode(.sessionStart(id: "e", session: "s", at: 5))
         #expect(json == #"{"id":"e","session_id":"s","ts":5,"type":"session_start"}"#)

@@ -30,6 +30,22 @@ import TallyTesting
     }
 
     @Test(arguments: Backend.allCases)
+    func theOldestPendingEntrysAgeCountsFromItsAppendAndIsZeroWhenNothingIsPending(backend: Backend) async throws {
+        try await backend.with { log, _, _ in
+            #expect(try await log.figures().oldestPendingAgeSeconds == 0)
+            try await log.append(Self.events(2))
+            // Appended but not delivered: lag, not pending.
+            #expect(try await log.figures().oldestPendingAgeSeconds == 0)
+            try await Task.sleep(for: .milliseconds(300))
+            let read = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
+            let age = try await log.figures().oldestPendingAgeSeconds
+            #expect(age >= 0.25 && age < 30, "age \(age)")
+            #expect(try await log.commit(Self.commit(read), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.figures().oldestPendingAgeSeconds == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func aBlockedReadWakesWhenEntriesArrive(backend: Backend) async throws {
         try await backend.with { log, _, _ in
             async let read = log.read(consumer: "a", from: .new, count: 10, block: .seconds(20))

@@ -61,4 +61,82 @@ import Testing
             }
         }
     }
+
+    /// A million events over 200,000 sessions, 5,000 tool names and 1,000 error codes, spread over
+    /// the last 50 minutes (the last tenth live), go through the workers on Redis: the key count stays within the caps,
+    /// the window and the session timeout, the stream is trimmed, and Redis's memory ends where a
+    /// small state puts it, not where a million entries or 200,000 sessions would.
+    @Test func aMillionEventsLeaveABoundedKeyCountAndMemoryInRedis() async throws {
+        var configuration = StateConfiguration()
+        configuration.windowSeconds = 60
+        configuration.sessionTimeoutSeconds = 30
+        try await Backend.redis.with(configuration: configuration) { log, store, harness in
+            let pool = try #require(harness.pool)
+            func usedMemory() async throws -> Int {
+                let info = try await pool.send(RedisCommand("INFO", "memory")).string ?? ""
+                let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+                return Int(line?.dropFirst("used_memory:".count) ?? "") ?? -1
+            }
+            let baseline = try await usedMemory()
+            var workerConfiguration = WorkerPoolTests.fastConfiguration()
+            workerConfiguration.batchSize = 1000
+            workerConfiguration.trimInterval = .milliseconds(100)
+            let workers = WorkerPool(log: log, concurrency: 2, bucketSeconds: configuration.bucketSeconds, configuration: workerConfiguration, consumerPrefix: "w")
+            let running = Task { await workers.run() }
+
+            let total = 1_000_000
+            let span = 3000.0
+            var peakLength = 0
+            var toolCalls = 0.0
+            for phase in 0..<10 {
+                // Each phase's events end `span × (9 − phase) / 10` before the phase starts: the last phase is live.
+                let start = unixNow() - span
+                var batch: [TelemetryEvent] = []
+                batch.reserveCapacity(1000)
+                for i in phase * total / 10..<(phase + 1) * total / 10 {
+                    let ts = start + Double(i) * span / Double(total)
+                    let session = "s\(i / 5)"
+                    switch i % 4 {
+                    case 0:
+                        batch.append(.toolCall(id: "e\(i)", session: session, at: ts, tool: "tool-\(i % 5000)", success: i % 3 != 0))
+                        toolCalls += 1
+                    case 1: batch.append(.clientError(id: "e\(i)", session: session, at: ts, code: "code-\(i % 1000)"))
+                    default: batch.append(.completion(id: "e\(i)", session: session, at: ts, latencyMilliseconds: Double(1 + i % 2000), accepted: i % 2 == 0))
+                    }
+                    if batch.count == 1000 {
+                        try await log.append(batch.records)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                peakLength = max(peakLength, try await log.figures().length)
+                // Let the workers catch up between phases so that the stream itself stays short.
+                try await waitUntil(timeout: .seconds(300)) {
+                    let f = try await log.figures()
+                    return f.pending == 0 && f.lag == 0
+                }
+            }
+            try await waitUntil(timeout: .seconds(30)) { try await log.figures().length <= 1 }
+            workers.stop()
+            await running.value
+
+            let totals = try await store.toolCallTotals()
+            #expect(totals.count == configuration.maxTools + 1)
+            #expect(totals.values.map(\.total).reduce(0, +) == toolCalls)
+            #expect(try await store.errorCodeTotals().count == configuration.maxErrorCodes + 1)
+            // The last 40 s of a 3,000 s span (30 s timeout plus the test's own time), 5 events a session.
+            let recentSessions = Int((Double(total) * 40 / span / 5).rounded(.up)) + 1
+            let keys = try await pool.send(RedisCommand("DBSIZE")).int ?? 0
+            // Stream, tool and code sets and totals, the session sets, and the window's buckets (plus one being written).
+            #expect(keys <= 11 + configuration.bucketCount + 1, "\(keys) keys")
+            let redisKeys = RedisKeys()
+            for (command, key) in [("ZCARD", redisKeys.activeSessions), ("ZCARD", redisKeys.sessionFirstSeen), ("HLEN", redisKeys.sessionToolCalls)] {
+                let held = try await pool.send(RedisCommand(command, .string(key))).int ?? -1
+                #expect(held <= recentSessions, "\(key) holds \(held) sessions")
+            }
+            let grown = try await usedMemory() - baseline
+            print("1,000,000 events: \(keys) keys, \(try await store.activeSessions(now: unixNow()).count) live sessions, Redis used_memory grew by \(grown / 1024) KiB, stream peaked at \(peakLength) entries")
+            // 200,000 session hashes alone would take well over 16 MiB; a million stream entries over 100 MiB.
+            #expect(grown < 16 << 20, "used_memory grew by \(grown) bytes")
+        }
+    }
 }

@@ -90,6 +90,30 @@ import TallyPipeline
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func aSessionThatReturnsAfterGoingQuietStartsAfresh(backend: Backend) async throws {
+        var configuration = StateConfiguration()
+        configuration.sessionTimeoutSeconds = 600
+        try await backend.with(configuration: configuration) { _, store, _ in
+            let now = Self.now
+            try await apply([
+                .sessionStart(id: "1", session: "back", at: now - 2000),
+                .toolCall(id: "2", session: "back", at: now - 1990, tool: "grep", success: true),
+                .sessionStart(id: "3", session: "done", at: now - 2000),
+                .sessionEnd(id: "4", session: "done", at: now - 1990),
+            ], to: store, now: now - 1900)
+            // 1,900 s later, past the 600 s timeout, both ids come back: new sessions, nothing carried over.
+            try await apply([
+                .toolCall(id: "5", session: "back", at: now - 60, tool: "edit", success: true),
+                .toolCall(id: "6", session: "done", at: now - 30, tool: "edit", success: true),
+            ], to: store)
+            let sessions = try await store.activeSessions(now: now)
+            #expect(sessions.map(\.id) == ["back", "done"])
+            #expect(sessions.map(\.firstSeen) == [now - 60, now - 30])
+            #expect(sessions.map(\.toolCalls) == [1, 1])
+        }
+    }
+
     /// The seeds' bug #4: tools per minute was always 0 because tool calls never reached the session.
     @Test(arguments: Backend.allCases)
     func toolsPerMinuteIsToolCallsOverSessionMinutes(backend: Backend) async throws {

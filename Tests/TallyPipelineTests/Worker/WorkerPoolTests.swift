@@ -32,7 +32,19 @@ import Testing
         EventType.allCases.map { metrics.processed.labels($0.rawValue).value }.reduce(0, +)
     }
 
-    @Test(arguments: Backend.allCases, [20_000])
+    @Test func theRunningWorkersGaugeCountsLiveLoopsAndFallsToZeroOnStop() async throws {
+        let log = MemoryEventLog(store: MemoryStateStore())
+        let metrics = try PipelineMetrics(registry: MetricsRegistry())
+        #expect(metrics.workersRunning.value == 0)
+        let pool = WorkerPool(log: log, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge")
+        let running = Task { await pool.run() }
+        try await waitUntil(timeout: .seconds(10)) { metrics.workersRunning.value == 3 }
+        pool.stop()
+        await running.value
+        #expect(metrics.workersRunning.value == 0)
+    }
+
+    @Test(arguments: Backend.allCases, [100_000])
     func threeWorkersComputeExactlyWhatTheEventsSay(backend: Backend, eventCount: Int) async throws {
         try await backend.with { log, store, _ in
             var generator = SessionGenerator(seed: 42, now: unixNow())
