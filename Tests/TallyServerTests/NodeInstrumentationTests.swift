@@ -38,6 +38,20 @@ import Testing
         await redis.stop()
     }
 
+    @Test func anEmbeddedNodeExportsTheEventsQueueWithWaitTimes() async throws {
+        try await withTestNode { node, client in
+            #expect(try await client.postEvents(EndToEndTests.events, contentType: "application/x-ndjson").status == .accepted)
+            #expect(try await eventually { node.pipelineMetrics.queue.consumed.value == 10 })
+            await node.monitorLoad()
+            let samples = ExpositionSamples(try await client.execute(uri: "/metrics", method: .get).text)
+            #expect(samples[#"queue_enqueued_total{queue="events"}"#] == 10)
+            #expect(samples[#"queue_message_wait_seconds_count{queue="events"}"#] == 10)
+            #expect(samples[#"queue_depth_messages{queue="events"}"#] == 0)
+            #expect(samples[#"queue_oldest_message_age_seconds{queue="events"}"#] == 0)
+            #expect(samples["db_pool_connections"] == nil)
+        }
+    }
+
     @Test func aLaggingLogMakesTheNodeSampleButKeepCriticalEvents() async throws {
         var configuration = TallyServerConfiguration()
         configuration.samplingMaxLag = 10
@@ -52,6 +66,7 @@ import Testing
             let probability = try #require(node.sampler?.probability)
             #expect(probability < 0.2)
             #expect(node.pipelineMetrics.queue.depth.value == 100)
+            #expect(node.pipelineMetrics.queue.oldestAge.value >= 0 && node.pipelineMetrics.queue.oldestAge.value < 60)
             let failures = (0..<200).map { _ in #"{"type":"tool_call","session_id":"s","tool":"grep","success":false}"# }
             #expect(try await client.postEvents((completions + failures).joined(separator: "\n"), contentType: "application/x-ndjson").status == .accepted)
             let length = try await node.log.figures().length

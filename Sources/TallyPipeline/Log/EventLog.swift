@@ -40,13 +40,13 @@ public protocol EventLog: Sendable {
     /// Deletes every dead letter; returns how many.
     @discardableResult
     func purgeDeadLetters() async throws -> Int
-    /// When the entry `id` was appended (unix seconds), if its id says so (nil by default).
-    func appendTime(ofEntry id: String) -> Double?
+    /// When these entries were appended (unix seconds), for those the log can tell (none by default).
+    func appendTimes(ofEntries ids: [String]) async throws -> [String: Double]
     /// When the oldest entry not yet acknowledged (pending or undelivered) was appended, if the log can tell (nil by default).
     func oldestWaitingAppendTime() async throws -> Double?
 }
 
 extension EventLog {
-    public func appendTime(ofEntry id: String) -> Double? { nil }
+    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] { [:] }
     public func oldestWaitingAppendTime() async throws -> Double? { nil }
 }

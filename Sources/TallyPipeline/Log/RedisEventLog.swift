@@ -132,9 +132,13 @@ public struct RedisEventLog: EventLog {
         return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead, oldestPendingAgeSeconds: oldestAge)
     }
 
-    /// Stream ids start with the append time in milliseconds (Redis's clock).
-    public func appendTime(ofEntry id: String) -> Double? {
-        StreamID(id).map { Double($0.ms) / 1000 }
+    /// Stream ids start with the append time in milliseconds (Redis's clock): no round trip.
+    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] {
+        var times: [String: Double] = [:]
+        for id in ids {
+            if let streamID = StreamID(id) { times[id] = Double(streamID.ms) / 1000 }
+        }
+        return times
     }
 
     /// The smaller of the oldest pending id and the first entry after the group's last-delivered id.
