@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TallyMetrics", targets: ["TallyMetrics"]),
         .library(name: "TallyRedis", targets: ["TallyRedis"]),
         .library(name: "TallyTesting", targets: ["TallyTesting"]),
+        .library(name: "TallyKit", targets: ["TallyKit"]),
         .library(name: "TallyPipeline", targets: ["TallyPipeline"]),
         .library(name: "TallyServer", targets: ["TallyServer"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
@@ -63,11 +64,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // Ready-made metrics over the core (database, cache, LLM, WebSocket, messaging, queues) and a bounded buffer: no I/O.
+        .target(
+            name: "TallyKit",
+            dependencies: [
+                "TallyMetrics",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // Events → log → workers → global derived metrics: event model, EventLog/StateStore, workers.
         .target(
             name: "TallyPipeline",
             dependencies: [
+                "CTallyAtomics",
                 "TallyMetrics",
+                "TallyKit",
                 "TallyRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -127,6 +139,11 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyKitTests",
+            dependencies: ["TallyKit", "TallyTesting"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -20,6 +20,16 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The adaptive sampler's decision cost, the WebSocket facade in the seeds'
+        // overhead case (exact and sampled), and the sampling estimation error.
+        .executableTarget(
+            name: "KitBenchmarks",
+            dependencies: [
+                .product(name: "TallyPipeline", package: "tally"),
+                .product(name: "TallyKit", package: "tally"),
+                .product(name: "TallyMetrics", package: "tally"),
+            ]
+        ),
         // TallyRedis against redis-benchmark on the same throwaway redis-server.
         .executableTarget(
             name: "RedisBenchmarks",

@@ -1,6 +1,27 @@
 #include "CTallyAtomics.h"
 
 #include <pthread.h>
+#include <time.h>
+
+_Thread_local uint64_t c_tally_thread_random_state = 0;
+
+/// Distinguishes threads seeded within the same clock tick.
+static uint64_t random_seed_counter = 0;
+
+uint64_t c_tally_seed_thread_random(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t z = ((uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec)
+        ^ (uint64_t)(uintptr_t)&c_tally_thread_random_state
+        ^ (__atomic_fetch_add(&random_seed_counter, 1, __ATOMIC_RELAXED) * 0x9E3779B97F4A7C15ULL);
+    // SplitMix64 finaliser, so neighbouring seeds give unrelated states.
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    if (z == 0) z = 0x9E3779B97F4A7C15ULL;
+    c_tally_thread_random_state = z;
+    return z;
+}
 
 _Thread_local uint32_t c_tally_thread_slot_plus_one = 0;
 

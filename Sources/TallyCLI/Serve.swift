@@ -27,7 +27,30 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (TALLY_MAX_BODY_BYTES).")
     var maxBodyBytes = Int(environment("MAX_BODY_BYTES") ?? "") ?? (1 << 20)
 
+    @Option(help: "Sample at ingest under overload: on or off (TALLY_SAMPLING). Everything is kept while the lag stays low.")
+    var sampling = environment("SAMPLING") ?? "on"
+
+    @Option(help: "Lag (entries not yet delivered to workers) that counts as full; sampling lowers its probability above 80 % of it, raises it below 30 % (TALLY_SAMPLING_MAX_LAG).")
+    var samplingMaxLag = Int(environment("SAMPLING_MAX_LAG") ?? "") ?? 100_000
+
+    @Option(help: "Lowest sampling probability (TALLY_SAMPLING_MIN_PROBABILITY).")
+    var samplingMinProbability = Double(environment("SAMPLING_MIN_PROBABILITY") ?? "") ?? 0.01
+
+    @Option(help: "Highest sampling probability (TALLY_SAMPLING_MAX_PROBABILITY).")
+    var samplingMaxProbability = Double(environment("SAMPLING_MAX_PROBABILITY") ?? "") ?? 1
+
+    @Option(help: "Seconds between sampling adjustments, which also refresh the queue gauges (TALLY_SAMPLING_INTERVAL).")
+    var samplingInterval = Double(environment("SAMPLING_INTERVAL") ?? "") ?? 1
+
     func validate() throws {
+        guard ["on", "off"].contains(self.sampling) else { throw ValidationError("--sampling must be on or off, got \(self.sampling)") }
+        guard self.samplingMaxLag >= 1 else { throw ValidationError("--sampling-max-lag must be at least 1, got \(self.samplingMaxLag)") }
+        guard self.samplingMinProbability > 0, self.samplingMinProbability <= self.samplingMaxProbability, self.samplingMaxProbability <= 1 else {
+            throw ValidationError("sampling probabilities must satisfy 0 < --sampling-min-probability ≤ --sampling-max-probability ≤ 1, got \(self.samplingMinProbability) and \(self.samplingMaxProbability)")
+        }
+        guard self.samplingInterval >= 0.01, self.samplingInterval <= 3600 else {
+            throw ValidationError("--sampling-interval must be 0.01…3600 seconds, got \(self.samplingInterval)")
+        }
         guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
         guard self.workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(self.workers)") }
         guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
@@ -41,6 +64,11 @@ struct Serve: AsyncParsableCommand {
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
+        configuration.sampling = self.sampling == "on"
+        configuration.samplingMaxLag = self.samplingMaxLag
+        configuration.samplingMinProbability = self.samplingMinProbability
+        configuration.samplingMaxProbability = self.samplingMaxProbability
+        configuration.samplingInterval = .milliseconds(Int64((self.samplingInterval * 1000).rounded()))
         if let url = configuration.redisURL {
             try await requireRedis(url)
         }

@@ -110,6 +110,30 @@ static inline void *_Nullable c_tally_publish_pointer(void *_Nullable *_Nonnull 
     return expected;
 }
 
+
+// MARK: - Per-thread random numbers (sampling decisions)
+
+/// The calling thread's wyrand state; 0 until the thread first draws.
+extern _Thread_local uint64_t c_tally_thread_random_state;
+
+/// Seeds the calling thread's random state (from the clock, the thread and a
+/// global counter, never 0) and returns it.
+uint64_t c_tally_seed_thread_random(void);
+
+/// wyrand (Wang Yi): one add and one 64×64→128 multiply per number. Each
+/// thread has its own state, so drawing takes no lock and no atomic
+/// instruction; not cryptographic.
+static inline uint64_t c_tally_thread_random(void) {
+    uint64_t state = c_tally_thread_random_state;
+    if (__builtin_expect(state == 0, 0)) {
+        state = c_tally_seed_thread_random();
+    }
+    state += 0xa0761d6478bd642fULL;
+    c_tally_thread_random_state = state;
+    __uint128_t product = (__uint128_t)state * (state ^ 0xe7037ed1a0b428dbULL);
+    return (uint64_t)(product >> 64) ^ (uint64_t)product;
+}
+
 #pragma clang assume_nonnull end
 
 #endif

@@ -1,3 +1,4 @@
+import TallyKit
 import TallyMetrics
 
 /// This process's pipeline figures, registered in a ``MetricsRegistry`` under
@@ -11,9 +12,14 @@ public final class PipelineMetrics: Sendable {
     public let retried: Counter
     public let reclaimed: Counter
     public let deadLettered: Counter
-    public let sampledOut: Counter
-    public let samplingProbability: Gauge
+    /// The sampler's meta-metrics (give them to the ingest ``AdaptiveSampler``).
+    public let sampler: SamplerMetrics
+    public var sampledOut: Counter { sampler.sampledOut }
+    public var samplingProbability: Gauge { sampler.probability }
     public let ownershipLost: Counter
+    /// The log as a queue (`queue="events"`): enqueued at ingest, consumed and waited by the workers;
+    /// depth and oldest age are set by whoever reads the log's figures.
+    public let queue: QueueMetrics
     public let batchDuration: Histogram
     public let workersRunning: Gauge
 
@@ -26,11 +32,10 @@ public final class PipelineMetrics: Sendable {
         retried = try registry.register(Counter.self, name: "tally_events_retried_total", help: "Entries that failed processing and were left pending for another delivery.")
         reclaimed = try registry.register(Counter.self, name: "tally_events_reclaimed_total", help: "Idle pending entries claimed from other consumers (XAUTOCLAIM), deleted ones included.")
         deadLettered = try registry.register(Counter.self, name: "tally_events_dead_lettered_total", help: "Entries moved to the dead-letter stream by this process.")
-        sampledOut = try registry.register(Counter.self, name: "tally_events_sampled_out_total", help: "Events dropped by ingest sampling under overload.")
-        samplingProbability = try registry.register(Gauge.self, name: "tally_sampling_probability", help: "Current ingest sampling probability (1 = every event kept).")
-        samplingProbability.set(1)
+        sampler = try SamplerMetrics(registry: registry)
         ownershipLost = try registry.register(Counter.self, name: "tally_events_ownership_lost_total",
                                               help: "Entries this process's workers had read but another consumer claimed before the commit (applied by that consumer instead).")
+        queue = try QueueMetrics(registry: registry, queue: "events")
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
                                               options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
         workersRunning = try registry.register(Gauge.self, name: "tally_workers_running", help: "Pipeline workers of this process currently running their read-process-commit loop.")

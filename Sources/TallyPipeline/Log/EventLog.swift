@@ -40,4 +40,13 @@ public protocol EventLog: Sendable {
     /// Deletes every dead letter; returns how many.
     @discardableResult
     func purgeDeadLetters() async throws -> Int
+    /// When these entries were appended (unix seconds), for those the log can tell (none by default).
+    func appendTimes(ofEntries ids: [String]) async throws -> [String: Double]
+    /// When the oldest entry not yet acknowledged (pending or undelivered) was appended, if the log can tell (nil by default).
+    func oldestWaitingAppendTime() async throws -> Double?
+}
+
+extension EventLog {
+    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] { [:] }
+    public func oldestWaitingAppendTime() async throws -> Double? { nil }
 }

@@ -158,6 +158,21 @@ public actor MemoryEventLog: EventLog {
         return result
     }
 
+    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] {
+        var times: [String: Double] = [:]
+        for id in ids {
+            if let sequence = Self.sequence(id), let time = entries.appendedAt(sequence) { times[id] = time }
+        }
+        return times
+    }
+
+    /// The oldest pending entry or the first undelivered one, whichever is older.
+    public func oldestWaitingAppendTime() async throws -> Double? {
+        var oldest = pending.keys.min()
+        if nextSequence - 1 > lastDelivered { oldest = min(oldest ?? Int.max, lastDelivered + 1) }
+        return oldest.flatMap { entries.appendedAt($0) }
+    }
+
     public func figures() async throws -> LogFigures {
         // Only trimming removes entries, and only below the last delivered one.
         let undelivered = nextSequence - 1 - lastDelivered

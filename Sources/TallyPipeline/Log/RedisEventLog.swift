@@ -132,6 +132,25 @@ public struct RedisEventLog: EventLog {
         return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead, oldestPendingAgeSeconds: oldestAge)
     }
 
+    /// Stream ids start with the append time in milliseconds (Redis's clock): no round trip.
+    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] {
+        var times: [String: Double] = [:]
+        for id in ids {
+            if let streamID = StreamID(id) { times[id] = Double(streamID.ms) / 1000 }
+        }
+        return times
+    }
+
+    /// The smaller of the oldest pending id and the first entry after the group's last-delivered id.
+    public func oldestWaitingAppendTime() async throws -> Double? {
+        var oldest = try await client.xpending(keys.events, group: keys.group).smallestID.flatMap(StreamID.init)
+        if let group = try await client.xinfoGroups(keys.events).first(where: { $0.name == keys.group }),
+           let next = try await client.xrange(keys.events, from: "(" + group.lastDeliveredID, count: 1).first {
+            oldest = StreamID.min(oldest, StreamID(next.id))
+        }
+        return oldest.map { Double($0.ms) / 1000 }
+    }
+
     @discardableResult
     public func trim() async throws -> Int {
         var floor: StreamID? = nil

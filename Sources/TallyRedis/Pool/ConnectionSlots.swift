@@ -128,6 +128,11 @@ final class ConnectionSlots: Sendable {
     /// Callers currently waiting for a connection (for tests and diagnostics).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 
+    /// Open, idle and waiting counts, read together.
+    var statistics: RedisPoolStatistics {
+        state.withLock { RedisPoolStatistics(open: $0.open, idle: $0.idle.count, waiting: $0.waiters.count, maximum: maximum) }
+    }
+
     // MARK: internals
 
     /// An idle connection if still alive (and answering PING when it sat idle long); otherwise drops it.

@@ -9,18 +9,22 @@ import NIOPosix
 /// of dedicated connections so they never hold a shared one. Waiting is
 /// FIFO-fair, dead connections are replaced with backoff, and a cancelled
 /// caller never leaves a connection out of step with its replies.
-/// Thread-safe (`Sendable`).
+/// Thread-safe (`Sendable`). An optional ``RedisPoolObserver`` hears about
+/// leases and commands on the shared connections.
 public final class RedisConnectionPool: RedisClient {
     public let configuration: RedisPoolConfiguration
+    public let observer: (any RedisPoolObserver)?
     private let shared: ConnectionSlots
     private let blocking: ConnectionSlots
 
     public init(
         configuration: RedisPoolConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "tally.redis")
+        logger: Logger = Logger(label: "tally.redis"),
+        observer: (any RedisPoolObserver)? = nil
     ) {
         self.configuration = configuration
+        self.observer = observer
         self.shared = ConnectionSlots(kind: "shared", maximum: configuration.maximumConnections, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         self.blocking = ConnectionSlots(kind: "blocking", maximum: configuration.maximumBlockingConnections, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
@@ -34,16 +38,40 @@ public final class RedisConnectionPool: RedisClient {
     // MARK: RedisClient
 
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        let connection = try await shared.lease(for: command.name)
-        defer { shared.release(connection) }
-        return try await connection.send(command)
+        try await observed(command) { connection in try await connection.send(command) }
     }
 
     public func send(batch commands: [RedisCommand]) async throws -> [RESPValue] {
         guard let first = commands.first else { return [] }
-        let connection = try await shared.lease(for: first.name)
+        return try await observed(first) { connection in try await connection.send(batch: commands) }
+    }
+
+    /// Leases a shared connection, runs `body` on it and tells the observer how long each part took.
+    private func observed<T: Sendable>(_ command: RedisCommand, _ body: (RedisConnection) async throws -> T) async throws -> T {
+        guard let observer else {
+            let connection = try await shared.lease(for: command.name)
+            defer { shared.release(connection) }
+            return try await body(connection)
+        }
+        let leaseStarted = ContinuousClock.now
+        let connection: RedisConnection
+        do {
+            connection = try await shared.lease(for: command.name)
+        } catch {
+            observer.connectionLeaseFailed(waited: ContinuousClock.now - leaseStarted, error: error)
+            throw error
+        }
         defer { shared.release(connection) }
-        return try await connection.send(batch: commands)
+        let started = ContinuousClock.now
+        observer.connectionLeased(waited: started - leaseStarted)
+        do {
+            let result = try await body(connection)
+            observer.commandFinished(command.name, duration: ContinuousClock.now - started, failed: false)
+            return result
+        } catch {
+            observer.commandFinished(command.name, duration: ContinuousClock.now - started, failed: true)
+            throw error
+        }
     }
 
     public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
@@ -56,8 +84,17 @@ public final class RedisConnectionPool: RedisClient {
 
     /// Runs `body` with a shared connection leased exclusively (for `WATCH`/`MULTI`/`EXEC`
     /// or a sequence that must share a connection). Do not run blocking commands on it.
+    /// Its lease is reported to the observer; the commands run on it are not.
     public func withConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
-        let connection = try await shared.lease(for: "lease")
+        let leaseStarted = ContinuousClock.now
+        let connection: RedisConnection
+        do {
+            connection = try await shared.lease(for: "lease")
+        } catch {
+            observer?.connectionLeaseFailed(waited: ContinuousClock.now - leaseStarted, error: error)
+            throw error
+        }
+        observer?.connectionLeased(waited: ContinuousClock.now - leaseStarted)
         defer { shared.release(connection) }
         return try await body(connection)
     }
@@ -82,6 +119,9 @@ public final class RedisConnectionPool: RedisClient {
 
     /// Callers waiting for a shared connection right now.
     public var waitingForConnection: Int { shared.waiterCount }
+
+    /// The shared connections now: open, idle, waiting callers and the bound.
+    public var statistics: RedisPoolStatistics { shared.statistics }
 
     /// Closes every idle connection and refuses new leases; leased connections close when returned.
     public func close() async {

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import TallyPipeline
 
 /// Runs a node: HTTP server, in-process workers, the productivity-score
-/// leader election and the derived-metrics refresher, under one `ServiceGroup`. SIGTERM/SIGINT stop accepting
+/// leader election, the derived-metrics refresher and the load monitor (ingest
+/// sampling, queue gauges), under one `ServiceGroup`. SIGTERM/SIGINT stop accepting
 /// requests, let in-flight requests and batches finish, then stop workers
 /// (which acknowledge what they applied), release the leader lock and close the store.
 public struct TallyNode: Sendable {
@@ -28,12 +29,14 @@ public struct TallyNode: Sendable {
         let workers = WorkerService(pool: self.components.workers)
         let refresher = RefreshService(exporter: self.components.exporter, interval: configuration.refreshInterval)
         let leader = ScoreLeaderService(leader: ScoreLeader(store: self.components.store))
+        let loadMonitor = LoadMonitorService(components: self.components)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: workers),
                     .init(service: refresher),
                     .init(service: leader),
+                    .init(service: loadMonitor),
                     .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -6,7 +6,8 @@ import TallyRedis
 
 /// The parts of one Tally node, wired together: the log and state (Redis or
 /// embedded memory), the registry with the pipeline's and the derived
-/// metrics, the workers, the ingest handler and the debug rings.
+/// metrics, the workers, the ingest handler with its sampler, the Redis
+/// pool's instrumentation and the debug rings.
 public final class TallyNodeComponents: Sendable {
     public let configuration: TallyServerConfiguration
     public let log: any EventLog
@@ -19,6 +20,11 @@ public final class TallyNodeComponents: Sendable {
     let workerExecutor: DedicatedThreadExecutor
     public let ingest: IngestHandler
     public let rings = DebugRings()
+    /// Sheds load at ingest under overload; nil when sampling is off.
+    public let sampler: AdaptiveSampler?
+    /// Tally's Redis pool and commands as `db_pool_*` / `db_query_*{pool="redis"}` (Redis backend only).
+    public let redisPoolMetrics: RedisPoolMetrics?
+    let redisServerMetrics: RedisServerMetrics?
     let redis: RedisConnectionPool?
     let logger: Logger
 
@@ -33,26 +39,39 @@ public final class TallyNodeComponents: Sendable {
         self.logger = logger
         if let url = configuration.redisURL {
             // One dedicated connection per worker for its blocking reads, besides the shared ones.
-            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
-                connection: try RedisConfiguration(url: url),
-                maximumConnections: max(4, configuration.workers + 2),
-                maximumBlockingConnections: configuration.workers + 1
-            ))
+            let maximumConnections = max(4, configuration.workers + 2)
+            let poolMetrics = try RedisPoolMetrics(registry: registry, maxConnections: maximumConnections)
+            let pool = RedisConnectionPool(
+                configuration: RedisPoolConfiguration(
+                    connection: try RedisConfiguration(url: url),
+                    maximumConnections: maximumConnections,
+                    maximumBlockingConnections: configuration.workers + 1
+                ),
+                observer: poolMetrics
+            )
+            poolMetrics.collect(from: pool, registry: registry)
             self.redis = pool
+            self.redisPoolMetrics = poolMetrics
+            self.redisServerMetrics = try RedisServerMetrics(registry: registry)
             self.log = RedisEventLog(client: pool)
             self.store = RedisStateStore(client: pool)
         } else {
             let store = MemoryStateStore()
             self.redis = nil
+            self.redisPoolMetrics = nil
+            self.redisServerMetrics = nil
             self.store = store
             self.log = MemoryEventLog(store: store)
         }
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
+        self.sampler = configuration.sampling
+            ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipelineMetrics.sampler)
+            : nil
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
         self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
         self.ingest = IngestHandler(
-            ingestor: EventIngestor(log: self.log, metrics: self.pipelineMetrics),
+            ingestor: EventIngestor(log: self.log, sampler: self.sampler, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
             retryAfterSeconds: configuration.retryAfterSeconds,

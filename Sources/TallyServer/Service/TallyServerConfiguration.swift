@@ -1,3 +1,5 @@
+import TallyPipeline
+
 /// Everything `tally serve` can be told; every field has a default a demanding
 /// user would pick for a single node on loopback.
 public struct TallyServerConfiguration: Sendable {
@@ -18,8 +20,25 @@ public struct TallyServerConfiguration: Sendable {
     /// How often the derived metrics are read back from the store; `/metrics`
     /// shows the last read (`/v1/metrics` always reads afresh).
     public var refreshInterval: Duration = .seconds(1)
+    /// Whether ingest may sample under overload (it keeps everything while the lag stays low).
+    public var sampling = true
+    /// The lag (entries not yet delivered to the workers) that counts as a full
+    /// log: the sampler's pressure is lag / this; it lowers the probability above
+    /// 80 % of it and raises it again below 30 %.
+    public var samplingMaxLag = 100_000
+    /// The sampling probability's floor and ceiling.
+    public var samplingMinProbability = 0.01
+    public var samplingMaxProbability = 1.0
+    /// How often the lag is read and the probability adjusted (also the queue gauges' refresh).
+    public var samplingInterval: Duration = .seconds(1)
 
     public init() {}
+
+    /// The ingest sampler's configuration; throws for values that cannot work.
+    public func samplerConfiguration() throws -> SamplerConfiguration {
+        try SamplerConfiguration(minimumProbability: self.samplingMinProbability, maximumProbability: self.samplingMaxProbability,
+                                 interval: self.samplingInterval)
+    }
 
     /// The configuration for a start-up log line, secrets masked.
     public var loggable: String {
@@ -27,7 +46,7 @@ public struct TallyServerConfiguration: Sendable {
         if let redisURL {
             redis = Self.maskingPassword(in: redisURL)
         }
-        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers) token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes)"
+        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers) token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
     }
 
     /// `redis://user:pw@host` → `redis://***@host`.

@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TallyPipeline
+import TallyRedis
+
+/// Reads the log's figures every sampling interval and acts on them: adjusts
+/// the ingest sampler from the lag (pressure = lag / max lag), sets the
+/// `queue_*{queue="events"}` depth and oldest-age gauges, and reads Redis's
+/// INFO figures. A failed read changes nothing (the sampler holds its
+/// probability). Cancelled on graceful shutdown.
+struct LoadMonitorService: Service {
+    let components: TallyNodeComponents
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.components.monitorLoad()
+                do {
+                    try await Task.sleep(for: self.components.configuration.samplingInterval)
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+}
+
+extension TallyNodeComponents {
+    /// One round of ``LoadMonitorService``.
+    public func monitorLoad() async {
+        do {
+            let figures = try await self.log.figures()
+            if let sampler = self.sampler {
+                sampler.adjust(pressure: Double(figures.lag) / Double(max(1, self.configuration.samplingMaxLag)))
+            }
+            let depth = figures.lag + figures.pending
+            let oldest = depth == 0 ? nil : try await self.log.oldestWaitingAppendTime()
+            self.pipelineMetrics.queue.setDepth(depth, oldestAgeSeconds: oldest.map { max(0, Date().timeIntervalSince1970 - $0) })
+        } catch {
+            self.logger.debug("load monitor: the log's figures are unavailable", metadata: ["error": "\(error)"])
+        }
+        if let redis = self.redis, let redisServer = self.redisServerMetrics {
+            try? await redisServer.refresh(from: redis)
+        }
+    }
+}
