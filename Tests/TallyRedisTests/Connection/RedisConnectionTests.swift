@@ -157,7 +157,8 @@ import Testing
         _ = try await RedisConnection.connect(RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), connectTimeout: .milliseconds(300)))
     }
     #expect(error == .connectTimeout(endpoint: "127.0.0.1:\(port)", timeout: .milliseconds(300)))
-    #expect(ContinuousClock.now - start < .seconds(5))
+    // Bounded, not hanging: generous, because a loaded test machine can delay the timer by seconds.
+    #expect(ContinuousClock.now - start < .seconds(30))
     try await silent.close()
 }
 
