@@ -118,12 +118,19 @@ struct JSONWriter {
     /// A finite number (validated events never hold NaN or infinities).
     mutating func number(_ value: Double) {
         separate()
-        if value.rounded() == value, abs(value) < 0x1p53 {
-            bytes.append(contentsOf: String(Int64(value)).utf8)
-        } else {
-            bytes.append(contentsOf: value.description.utf8)
-        }
+        bytes.append(contentsOf: Self.decimal(value).utf8)
         needsComma = true
+    }
+
+    /// A number as a JSON string: for values a Lua script only passes on to Redis, which then needs
+    /// neither Lua's number parsing nor its number formatting.
+    mutating func numberText(_ value: Double) {
+        string(Self.decimal(value))
+    }
+
+    /// Integers without a fraction, others in Swift's shortest round-tripping form.
+    static func decimal(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 0x1p53 ? String(Int64(value)) : value.description
     }
 
     private mutating func separate() {

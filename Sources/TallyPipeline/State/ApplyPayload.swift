@@ -52,9 +52,10 @@ struct ApplyPayload {
             w.key("zero"); w.number(bucket.latency.zeroCount)
             w.key("bins")
             w.beginArray()
-            // Flat `[index, count, index, count, …]`: one Lua table where pairs would take one each.
+            // Flat `["b<index>", count, …]`: one Lua table where pairs would take one each, and the
+            // field names ready-made.
             for (index, count) in bucket.latency.positiveBins.sorted(by: { $0.key < $1.key }) {
-                w.number(Double(index)); w.number(count)
+                w.string("b\(index)"); w.number(count)
             }
             w.endArray()
             w.key("tools")
@@ -73,9 +74,10 @@ struct ApplyPayload {
         w.endArray()
         w.key("sessions")
         w.beginArray()
-        // Flat, five values a session: id, first, last, tool calls, end (-1 when not ended).
+        // Flat, five values a session: id, first and last (as text: they only become ZADD scores),
+        // tool calls, end (-1 when not ended).
         for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
-            w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+            w.string(id); w.numberText(s.firstSeen); w.numberText(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
         }
         w.endArray()
         w.end()

@@ -71,8 +71,13 @@ local function chunked(command, key, option, args, step)
     end
   end
 end
+-- Integers as integers; other doubles with '%.17g', which reads back exactly.
+local function decimal(v)
+  if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format('%d', v) end
+  return string.format('%.17g', v)
+end
 -- Adds amounts to the fields of one hash with one HMGET and one HSET, where HINCRBYFLOAT would take a
--- call per field. '%.17g' writes every double so that it reads back exactly.
+-- call per field.
 local function addToHash(key, amounts)
   local fields = {}
   for field, amount in pairs(amounts) do
@@ -85,7 +90,7 @@ local function addToHash(key, amounts)
     local current = redis.call('HMGET', key, unpack(fields, i, j))
     for k = i, j do
       args[#args + 1] = fields[k]
-      args[#args + 1] = string.format('%.17g', (tonumber(current[k - i + 1]) or 0) + amounts[fields[k]])
+      args[#args + 1] = decimal((tonumber(current[k - i + 1]) or 0) + amounts[fields[k]])
     end
   end
   chunked('HSET', key, nil, args, 1000)
@@ -101,7 +106,7 @@ for _, b in ipairs(p.buckets) do
   add(amounts, 'sum', b.sum)
   add(amounts, 'zero', b.zero)
   local bins = b.bins
-  for i = 1, #bins, 2 do add(amounts, 'b' .. bins[i], bins[i + 1]) end
+  for i = 1, #bins, 2 do add(amounts, bins[i], bins[i + 1]) end
   for _, t in ipairs(b.tools) do
     local name = capped(knownTools, t[1])
     add(amounts, 'ts:' .. name, t[2])
@@ -124,33 +129,31 @@ addToHash(codeTotals, codes)
 local sessions = p.sessions
 local ns = #sessions / 5
 if ns > 0 then
-  local cutoff = p.now - p.sessionTimeout
-  -- Sessions quiet for longer than the timeout (live or ended) leave every session key: first those of
-  -- this batch, so that a returning id starts afresh, then a bounded number of the others.
-  local function forget(set, ids)
-    chunked('ZREM', set, nil, ids, 500)
-    chunked('ZREM', sessionFirstSeen, nil, ids, 500)
-    chunked('HDEL', sessionToolCalls, nil, ids, 500)
-  end
-  local ids = {}
-  for i = 1, ns do ids[i] = sessions[5 * i - 4] end
-  local lastSeen, wasEnded = {}, {}
-  for i = 1, ns, 500 do
-    local j = math.min(i + 499, ns)
-    local live = redis.call('ZMSCORE', activeSessions, unpack(ids, i, j))
-    local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
-    for k = 1, j - i + 1 do
-      lastSeen[i + k - 1] = live[k] and tonumber(live[k]) or nil
-      wasEnded[i + k - 1] = ended[k] and tonumber(ended[k]) or nil
+  local cutoff = '(' .. (p.now - p.sessionTimeout)
+  -- Sessions quiet for longer than the timeout (live or ended) leave every session key, up to
+  -- `rounds` × 2,000 of them from each set.
+  local function forgetQuiet(rounds)
+    for _, set in ipairs({activeSessions, endedSessions}) do
+      for _ = 1, rounds do
+        local gone = redis.call('ZRANGEBYSCORE', set, '-inf', cutoff, 'LIMIT', 0, 2000)
+        chunked('ZREM', set, nil, gone, 500)
+        chunked('ZREM', sessionFirstSeen, nil, gone, 500)
+        chunked('HDEL', sessionToolCalls, nil, gone, 500)
+        if #gone < 2000 then break end
+      end
     end
   end
-  local staleLive, staleEnded = {}, {}
-  for i, id in ipairs(ids) do
-    if lastSeen[i] and lastSeen[i] < cutoff then staleLive[#staleLive + 1] = id end
-    if wasEnded[i] and wasEnded[i] < cutoff then staleEnded[#staleEnded + 1] = id; wasEnded[i] = nil end
+  -- Before this batch's changes, so that a returning id starts afresh.
+  forgetQuiet(10)
+  local ids = {}
+  for i = 1, ns do ids[i] = sessions[5 * i - 4] end
+  -- Which of them ended before (nil replies for the others, the common case, cost next to nothing).
+  local wasEnded = {}
+  for i = 1, ns, 500 do
+    local j = math.min(i + 499, ns)
+    local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
+    for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] end
   end
-  forget(activeSessions, staleLive)
-  forget(endedSessions, staleEnded)
   local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
   for i = 1, ns do
     local o = 5 * i - 5
@@ -158,7 +161,7 @@ if ns > 0 then
     firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
     add(toolCalls, id, tools)
     if ended >= 0 or wasEnded[i] then
-      ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
+      ends[#ends + 1] = decimal(math.max(tonumber(last), ended)); ends[#ends + 1] = id
       if not wasEnded[i] then endedNow[#endedNow + 1] = id end
     else
       lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
@@ -169,9 +172,8 @@ if ns > 0 then
   chunked('ZADD', activeSessions, 'GT', lasts, 1000)
   chunked('ZADD', endedSessions, 'GT', ends, 1000)
   chunked('ZREM', activeSessions, nil, endedNow, 500)
-  for _, set in ipairs({activeSessions, endedSessions}) do
-    forget(set, redis.call('ZRANGEBYSCORE', set, '-inf', '(' .. cutoff, 'LIMIT', 0, 2000))
-  end
+  -- Events older than the timeout (a backfill) leave nothing behind either.
+  forgetQuiet(1)
 end
 for _, d in ipairs(p.dead) do
   local fields = {'error', d[2], 'failed_at', p.nowText, 'deliveries', d[3], 'original_id', d[1]}
