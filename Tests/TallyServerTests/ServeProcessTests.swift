@@ -42,7 +42,7 @@ import TallyTesting
     }
 
     static func get(_ url: String, client: HTTPClient) async throws -> (status: Int, body: String) {
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(20))
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), String(buffer: body))
     }
