@@ -32,30 +32,52 @@ public final class ScoreLeader: Sendable {
         self.now = now
     }
 
+    /// What one round did.
+    enum Round {
+        case notLeader
+        /// The leader found nothing to score yet.
+        case noData
+        case stored(CompositeScore)
+        /// A newer leader has written since this node's lock was taken.
+        case refused
+    }
+
     /// One round: returns the score written, or nil when this node is not the leader (or there is no data).
     @discardableResult
     public func runOnce() async throws -> CompositeScore? {
-        guard let token = try await store.acquireLeadership(node: node, ttl: lockTTL) else { return nil }
+        if case .stored(let score) = try await round() { return score }
+        return nil
+    }
+
+    func round() async throws -> Round {
+        guard let token = try await store.acquireLeadership(node: node, ttl: lockTTL) else { return .notLeader }
         let at = now()
-        guard let value = formula.score(for: try await store.window(now: at)) else { return nil }
+        guard let value = formula.score(for: try await store.window(now: at)) else { return .noData }
         let score = CompositeScore(value: value, computedAt: at, token: token)
         guard try await store.storeScore(score) else {
             logger.warning("score from \(node) with fencing token \(token) refused: a newer leader has written")
-            return nil
+            return .refused
         }
-        return score
+        return .stored(score)
     }
 
+    /// How long the leader waits before looking again while there is nothing to score: the
+    /// first score appears about a second after the first events, not a whole period later.
+    static let retryWithoutData = Duration.seconds(1)
+
     /// Runs rounds every `period` until the task is cancelled, then gives the lock up.
+    /// While it leads and the window is empty it looks again every second (one window read),
+    /// so the first score does not wait for a whole period.
     public func run() async {
         while !Task.isCancelled {
+            var wait = period
             do {
-                try await runOnce()
+                if case .noData = try await round() { wait = min(period, Self.retryWithoutData) }
             } catch {
                 logger.error("score round on \(node) failed: \(error)")
             }
             do {
-                try await Task.sleep(for: period)
+                try await Task.sleep(for: wait)
             } catch {
                 break
             }

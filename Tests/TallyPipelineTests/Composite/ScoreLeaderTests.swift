@@ -48,4 +48,22 @@ import Testing
             #expect(try await store.score()?.value == first.value)
         }
     }
+
+    /// The first events are scored within about a second, not a whole period after the leader started.
+    @Test(arguments: Backend.allCases)
+    func theFirstScoreFollowsTheFirstEventsWithoutWaitingAPeriod(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let leader = ScoreLeader(store: store, node: "a", period: .seconds(3600), lockTTL: .seconds(7200))
+            let running = Task { await leader.run() }
+            try await Task.sleep(for: .milliseconds(200))  // a round on the empty store has run
+            #expect(try await store.score() == nil)
+            let now = unixNow()
+            try await store.apply(DeltaCalculator.delta(for: [
+                TelemetryEvent.completion(id: "1", session: "s", at: now, latencyMilliseconds: 100, accepted: true),
+            ].records, bucketSeconds: 10), now: now)
+            try await waitUntil(timeout: .seconds(30)) { try await store.score() != nil }
+            running.cancel()
+            await running.value
+        }
+    }
 }
