@@ -1,4 +1,5 @@
 import ArgumentParser
+import Hummingbird
 import Logging
 import ServiceLifecycle
 import TallyMetrics
@@ -18,7 +19,14 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Seconds an entry stays pending before another worker may claim it (TALLY_CLAIM_IDLE).")
     var claimIdle = Double(environment("CLAIM_IDLE") ?? "") ?? 30
 
+    @Option(help: "Serve this process's /metrics and /health/live on this port; 0 serves nothing (TALLY_METRICS_PORT).")
+    var metricsPort = Int(environment("METRICS_PORT") ?? "") ?? 0
+
+    @Option(help: "Address for --metrics-port (TALLY_METRICS_HOST).")
+    var metricsHost = environment("METRICS_HOST") ?? "127.0.0.1"
+
     func validate() throws {
+        guard (0...65_535).contains(self.metricsPort) else { throw ValidationError("--metrics-port must be 0 (off) or a TCP port") }
         guard self.claimIdle > 0 else { throw ValidationError("--claim-idle must be positive") }
         guard !self.redis.isEmpty else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -27,11 +35,17 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "tally.worker")
         try await requireRedis(self.redis)
-        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
-            connection: try RedisConfiguration(url: self.redis),
-            maximumConnections: self.concurrency + 2,
-            maximumBlockingConnections: self.concurrency + 1
-        ))
+        let registry = MetricsRegistry()
+        let poolMetrics = try RedisPoolMetrics(registry: registry, maxConnections: self.concurrency + 2)
+        let pool = RedisConnectionPool(
+            configuration: RedisPoolConfiguration(
+                connection: try RedisConfiguration(url: self.redis),
+                maximumConnections: self.concurrency + 2,
+                maximumBlockingConnections: self.concurrency + 1
+            ),
+            observer: poolMetrics
+        )
+        poolMetrics.collect(from: pool, registry: registry)
         let log = RedisEventLog(client: pool)
         do {
             try await log.prepare()
@@ -39,14 +53,27 @@ struct Worker: AsyncParsableCommand {
             await pool.close()
             throw fail("cannot prepare the event log on Redis: \(error)")
         }
-        let metrics = try PipelineMetrics(registry: MetricsRegistry())
+        let metrics = try PipelineMetrics(registry: registry)
         var configuration = WorkerConfiguration()
         configuration.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
         configuration.claimInterval = min(configuration.claimInterval, configuration.claimMinIdle)
         let workers = WorkerPool(log: log, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
-        logger.info("tally worker starting", metadata: ["concurrency": "\(self.concurrency)"])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WorkerService(pool: workers))]
+        if self.metricsPort > 0 {
+            // The process's own figures (processed, batch duration, workers running, Redis pool) for Prometheus.
+            let app = Application(
+                router: TallyRouter.buildMetricsOnly(registry: registry),
+                configuration: .init(address: .hostname(self.metricsHost, port: self.metricsPort)),
+                logger: logger
+            )
+            services.append(.init(service: app))
+        }
+        logger.info("tally worker starting", metadata: [
+            "concurrency": "\(self.concurrency)",
+            "metrics": "\(self.metricsPort > 0 ? "http://\(self.metricsHost):\(self.metricsPort)/metrics" : "off")",
+        ])
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: WorkerService(pool: workers))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         await pool.close()

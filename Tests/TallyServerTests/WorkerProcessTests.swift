@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Testing
 import TallyPipeline
@@ -81,6 +82,50 @@ import TallyTesting
             worker.terminate()
             worker.waitUntilExit()
         }
+        await pool.close()
+        await redis.stop()
+    }
+
+    /// `tally worker --metrics-port` serves the process's own figures: what it processed, its
+    /// workers and its Redis pool, in valid exposition.
+    @Test func aWorkerProcessServesItsOwnMetrics() async throws {
+        let redis = try await RedisServer.start()
+        let pool = try RedisConnectionPool(url: redis.url)
+        let log = RedisEventLog(client: pool)
+        try await log.prepare()
+        var generator = SessionEventGenerator(sessions: 20, seed: 11)
+        let events = try EventDecoder().decodeBatch(Array(generator.batch(500).utf8), format: .ndjson)
+        try await log.append(events.map { EventRecord(event: $0) })
+
+        let port = ServeProcessTests.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+        process.arguments = ["worker", "--redis", redis.url, "--concurrency", "2", "--metrics-port", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let base = "http://127.0.0.1:\(port)"
+        #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
+        let drained = try await eventually(seconds: 60) {
+            let figures = try await log.figures()
+            return figures.lag == 0 && figures.pending == 0
+        }
+        #expect(drained)
+
+        let (status, body) = try await ServeProcessTests.get(base + "/metrics", client: client)
+        #expect(status == 200)
+        let samples = ExpositionSamples(body)
+        let processed = samples.values.filter { $0.key.hasPrefix("tally_events_processed_total{") }.values.reduce(0, +)
+        #expect(processed == Double(events.count))
+        #expect(samples["tally_workers_running"] == 2)
+        #expect(samples[#"db_pool_max_connections{pool="redis"}"#] == 4)
+        #expect(try await ExpositionCheckers.promtoolProblems(Array(body.utf8)) == "")
+
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        try await client.shutdown()
         await pool.close()
         await redis.stop()
     }

@@ -18,13 +18,7 @@ public enum TallyRouter {
         }
         // Renders what the refresher last read from the store: a scrape never waits on Redis.
         router.get("/metrics") { request, _ in
-            let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
-            let bytes = node.registry.render(format: format)
-            return Response(
-                status: .ok,
-                headers: [.contentType: format.contentType],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-            )
+            Self.metrics(node.registry, request)
         }
         router.get("/v1/metrics") { _, _ in
             do {
@@ -60,6 +54,28 @@ public enum TallyRouter {
             JSONResponse.make(.ok, RecentActivity(requests: node.rings.requests.snapshot(), errors: node.rings.errors.snapshot()))
         }
         return router
+    }
+
+    /// `GET /metrics` and `GET /health/live` alone: what a `tally worker` process serves.
+    public static func buildMetricsOnly(registry: MetricsRegistry) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { request, _ in
+            Self.metrics(registry, request)
+        }
+        router.get("/health/live") { _, _ in
+            JSONResponse.make(.ok, ["status": "live"])
+        }
+        return router
+    }
+
+    /// The registry in the format the `Accept` header asks for (Prometheus text or OpenMetrics).
+    static func metrics(_ registry: MetricsRegistry, _ request: Request) -> Response {
+        let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.render(format: format)))
+        )
     }
 }
 
