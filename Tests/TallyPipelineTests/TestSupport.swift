@@ -52,13 +52,8 @@ struct Harness: Sendable {
 
 /// Polls `condition` every 10 ms until it holds; fails after `timeout`.
 func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let giveUpAt = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < giveUpAt else {
-            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
+    if try await !poll(timeout: timeout, condition) {
+        Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
     }
 }
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import TallyMetrics
 import TallyPipeline
+import TallyTesting
 @testable import TallyServer
 
 /// A node on the embedded backend (or Redis) behind Hummingbird's test client, with its workers running.
@@ -54,10 +55,5 @@ extension TestResponse {
 
 /// Polls `condition` every 20 ms for up to `seconds`.
 func eventually(seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
+    try await poll(timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(20), condition)
 }

@@ -1,6 +1,7 @@
 import Synchronization
 import TallyKit
 import TallyMetrics
+import TallyTesting
 import Testing
 
 @Suite struct BoundedBufferTests {
@@ -62,13 +63,8 @@ import Testing
     }
 
     func waitFor(_ condition: () -> Bool) async throws {
-        let giveUp = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < giveUp else {
-                Issue.record("condition not met in 10 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        if try await !poll(timeout: .seconds(10), every: .milliseconds(5), { condition() }) {
+            Issue.record("condition not met in 10 s")
         }
     }
 }

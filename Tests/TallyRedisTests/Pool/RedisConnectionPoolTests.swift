@@ -78,16 +78,18 @@ import Testing
 }
 
 @Test func cancelledCommandDoesNotPoisonASharedConnection() async throws {
-    try await withPool(maximumConnections: 1) { (_, pool) async throws in
+    try await withPool(maximumConnections: 1) { (server, pool) async throws in
         try await pool.set("k", to: "v")
-        let slow = Task { try await pool.send(RedisCommand("BLPOP", "queue", "0.5")) }
-        try await Task.sleep(for: .milliseconds(50))
+        let observer = try await RedisConnection.connect(server.configuration())
+        let slow = Task { try await pool.send(RedisCommand("BLPOP", "queue", "2")) }
+        // Cancelled while the server holds it blocked (however slow the machine is).
+        try await waitUntil { try await blockedClients(observer) == 1 }
         slow.cancel()
         await #expect(throws: CancellationError.self) { _ = try await slow.value }
-        // Same (only) connection: its BLPOP reply (null after 0.3 s) is discarded, in order.
+        // Same (only) connection: its BLPOP reply (null after 2 s) is discarded, in order.
         for _ in 0..<20 { #expect(try await pool.get("k") == "v") }
-        try await Task.sleep(for: .milliseconds(400))
         #expect(try await pool.get("k") == "v")
+        await observer.close()
     }
 }
 
