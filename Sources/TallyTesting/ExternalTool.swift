@@ -90,3 +90,14 @@ private final class OutputCollector: @unchecked Sendable {
         return String(decoding: self.err, as: UTF8.self)
     }
 }
+
+extension Process {
+    /// Waits for the process to exit without holding a thread: `waitUntilExit()` blocks a
+    /// cooperative thread, and with two of them on a 2-core machine two such waits stall every
+    /// other task of the test process (connects then time out).
+    public func exited() async {
+        while self.isRunning {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

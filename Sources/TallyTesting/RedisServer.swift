@@ -43,9 +43,13 @@ public final class RedisServer: Sendable {
         "unix://\(unixSocketPath)" + (password.map { "?password=\($0)" } ?? "")
     }
 
-    /// A TCP connection configuration for this server.
+    /// A TCP connection configuration for this server. The connect timeout is generous: on a loaded
+    /// 2-core test machine a loopback connect has been seen to wait more than 5 s for its event loop.
     public func configuration(commandTimeout: Duration = .seconds(10)) -> RedisConfiguration {
-        RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), password: password, commandTimeout: commandTimeout)
+        RedisConfiguration(
+            endpoint: .tcp(host: "127.0.0.1", port: port), password: password,
+            connectTimeout: .seconds(30), commandTimeout: commandTimeout
+        )
     }
 
     /// Starts a server on a free port and waits until it answers `PING`.

@@ -88,7 +88,7 @@ import TallyTesting
         #expect(problems.isEmpty, "\(problems)")
 
         serve.terminate()  // SIGTERM
-        serve.waitUntilExit()
+        await serve.exited()
         #expect(serve.terminationStatus == 0)
         try await client.shutdown()
     }
@@ -104,7 +104,7 @@ import TallyTesting
         async let load = ExternalTool.run(Self.tallyPath, ["loadgen", "--url", base, "--rate", "3000", "--duration", "3", "--seed", "9"])
         try await Task.sleep(for: .milliseconds(1500))
         first.terminate()  // SIGTERM in the middle of the load
-        first.waitUntilExit()
+        await first.exited()
         #expect(first.terminationStatus == 0)
         let summary = try await load.stdout
         let accepted = summary.split(separator: ";").compactMap { part -> Int? in
@@ -131,7 +131,7 @@ import TallyTesting
         let applied = Self.appliedCounts(try await Self.metricsJSON(base, client: client))
         #expect(counted, "expected \(expected) applied events of \(accepted) accepted, applied \(applied)")
         second.terminate()
-        second.waitUntilExit()
+        await second.exited()
         try await client.shutdown()
         await redis.stop()
     }
@@ -192,7 +192,7 @@ import TallyTesting
         let (status, _) = try await Self.get(base + "/health/live", client: client)
         #expect(status == 200)
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.exited()
         try await client.shutdown()
     }
 }

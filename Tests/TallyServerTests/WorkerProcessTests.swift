@@ -59,7 +59,7 @@ import TallyTesting
                 // SIGKILL one worker at a random moment and start a new one in its place.
                 let victim = Int(random.next() % 3)
                 kill(workers[victim].processIdentifier, SIGKILL)
-                workers[victim].waitUntilExit()
+                await workers[victim].exited()
                 workers[victim] = try Self.startWorker(redis: redis.url)
             }
             try await Task.sleep(for: .milliseconds(Int(random.next() % 10)))
@@ -80,7 +80,7 @@ import TallyTesting
 
         for worker in workers {
             worker.terminate()
-            worker.waitUntilExit()
+            await worker.exited()
         }
         await pool.close()
         await redis.stop()
@@ -123,7 +123,7 @@ import TallyTesting
         #expect(try await ExpositionCheckers.promtoolProblems(Array(body.utf8)) == "")
 
         process.terminate()
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 0)
         try await client.shutdown()
         await pool.close()

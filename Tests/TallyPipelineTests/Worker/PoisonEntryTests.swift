@@ -2,6 +2,7 @@ import Foundation
 import TallyMetrics
 import TallyPipeline
 import TallyRedis
+import TallyTesting
 import Testing
 
 @Suite struct PoisonEntryTests {
@@ -48,7 +49,7 @@ import Testing
                 cli.standardOutput = output
                 try cli.run()
                 let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                cli.waitUntilExit()
+                await cli.exited()
                 #expect(text.contains("failed_at") && text.contains("session_id") && text.contains("deliveries"))
             }
 

@@ -22,7 +22,7 @@ import TallyTesting
         let (status, text) = try await ServeProcessTests.get(base + "/metrics", client: client)
         #expect(status == 200)
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.exited()
         try await client.shutdown()
         await redis.stop()
         return Set(ExpositionSamples(text).values.keys.map { String($0.prefix { $0 != "{" }) })

@@ -53,10 +53,16 @@ import TallyTesting
             (try? String(contentsOf: folder.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
         }
 
+        /// SIGTERM without waiting (for `defer`); ``stopAndWait()`` also waits for the exit.
         func stop() {
+            if process.isRunning { process.terminate() }
+            try? FileManager.default.removeItem(at: folder)
+        }
+
+        func stopAndWait() async {
             if process.isRunning {
                 process.terminate()
-                process.waitUntilExit()
+                await process.exited()
             }
             try? FileManager.default.removeItem(at: folder)
         }
@@ -154,9 +160,9 @@ import TallyTesting
         #expect(alerts.status == "success")
         #expect(alerts.samples.isEmpty, "alerts: \(alerts.samples.map(\.0))")
 
-        prometheus.stop()
+        await prometheus.stopAndWait()
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.exited()
         try await client.shutdown()
     }
 }

@@ -69,7 +69,7 @@ import TallyTesting
         #expect(!dom.contains("<img"))
 
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.exited()
         try await client.shutdown()
     }
 }
