@@ -11,10 +11,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
+        // Timing loops and optimiser barriers shared by the benchmark executables.
+        .target(name: "BenchmarkHarness"),
         // TallyMetrics against swift-prometheus 2.4.1.
         .executableTarget(
             name: "MetricsBenchmarks",
             dependencies: [
+                "BenchmarkHarness",
                 .product(name: "TallyMetrics", package: "tally"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -25,6 +28,7 @@ let package = Package(
         .executableTarget(
             name: "KitBenchmarks",
             dependencies: [
+                "BenchmarkHarness",
                 .product(name: "TallyPipeline", package: "tally"),
                 .product(name: "TallyKit", package: "tally"),
                 .product(name: "TallyMetrics", package: "tally"),

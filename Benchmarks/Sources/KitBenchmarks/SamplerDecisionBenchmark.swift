@@ -1,3 +1,4 @@
+import BenchmarkHarness
 import TallyMetrics
 import TallyPipeline
 
@@ -9,7 +10,7 @@ enum SamplerDecisionBenchmark {
         let n = quick ? 5_000_000 : 50_000_000
         print("Sampler decision (target <= 5 ns), \(n) decisions per run, median of 7:")
         func measure(_ name: String, _ sampler: AdaptiveSampler) {
-            let ns = nanosecondsPerOperation(iterations: n) { count in
+            let ns = Harness.nanosecondsPerOperation(iterations: n) { count in
                 var total = 0.0
                 for _ in 0..<count { total += sampler.shouldKeep() ?? 0 }
                 blackHole(total.bitPattern)
@@ -28,7 +29,7 @@ enum SamplerDecisionBenchmark {
         measure("p = 1, with meta-metrics (seen, kept)", metered)
         metered.setProbability(0.1)
         measure("p = 0.1, per-thread generator, with meta-metrics", metered)
-        let two = parallelNanosecondsPerOperation(threads: 2, iterations: n) { count in
+        let two = Harness.parallelNanosecondsPerOperation(threads: 2, iterations: n) { count in
             var total = 0.0
             for _ in 0..<count { total += metered.shouldKeep() ?? 0 }
             blackHole(total.bitPattern)

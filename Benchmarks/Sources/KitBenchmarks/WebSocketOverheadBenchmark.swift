@@ -1,4 +1,5 @@
 import TallyKit
+import BenchmarkHarness
 import TallyMetrics
 import TallyPipeline
 
@@ -7,16 +8,6 @@ import TallyPipeline
 /// with `recordMessageSent(bytes:)` (a counter and a histogram), then recording
 /// only what a sampler at p = 0.1 and 0.01 keeps.
 enum WebSocketOverheadBenchmark {
-    /// A dependent multiply chain; its round count is calibrated at run time.
-    @inline(never)
-    static func work(_ seed: UInt64, rounds: Int) -> UInt64 {
-        var x = seed
-        for _ in 0..<rounds {
-            x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        }
-        return x
-    }
-
     static func run(quick: Bool) {
         let n = quick ? 2_000_000 : 20_000_000
         // Calibrate the rounds until the bare loop itself, measured as below, takes 50–60 ns.
@@ -24,18 +15,18 @@ enum WebSocketOverheadBenchmark {
         var bare = 0.0
         for _ in 0..<12 {
             let candidate = rounds
-            bare = nanosecondsPerOperation(iterations: n / 4, runs: 5) { count in
+            bare = Harness.nanosecondsPerOperation(iterations: n / 4, runs: 5) { count in
                 var acc: UInt64 = 0
-                for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: candidate) }
+                for i in 0..<count { acc = dependentWork(acc ^ UInt64(i), rounds: candidate) }
                 blackHole(acc)
             }
             if bare >= 50, bare <= 60 { break }
             rounds = opaque(max(1, Int((Double(rounds) * 55 / bare).rounded())))
         }
         let r = rounds
-        bare = nanosecondsPerOperation(iterations: n) { count in
+        bare = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
-            for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: r) }
+            for i in 0..<count { acc = dependentWork(acc ^ UInt64(i), rounds: r) }
             blackHole(acc)
         }
         let registry = MetricsRegistry()
@@ -43,10 +34,10 @@ enum WebSocketOverheadBenchmark {
         let sentBefore = { () -> Double in
             Double(ExpositionValue.read(registry, "websocket_messages_sent_total") ?? 0)
         }
-        let exact = nanosecondsPerOperation(iterations: n) { count in
+        let exact = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
             for i in 0..<count {
-                let result = work(acc ^ UInt64(i), rounds: r)
+                let result = dependentWork(acc ^ UInt64(i), rounds: r)
                 acc = result
                 socket.recordMessageSent(bytes: Int(result & 0xFFFF))
             }
@@ -64,10 +55,10 @@ enum WebSocketOverheadBenchmark {
             let sampledSocket = try! WebSocketMetrics(registry: sampledRegistry)
             let sampler = AdaptiveSampler()
             sampler.setProbability(p)
-            let sampled = nanosecondsPerOperation(iterations: n) { count in
+            let sampled = Harness.nanosecondsPerOperation(iterations: n) { count in
                 var acc: UInt64 = 0
                 for i in 0..<count {
-                    let result = work(acc ^ UInt64(i), rounds: r)
+                    let result = dependentWork(acc ^ UInt64(i), rounds: r)
                     acc = result
                     if sampler.shouldKeep() != nil { sampledSocket.recordMessageSent(bytes: Int(result & 0xFFFF)) }
                 }
@@ -82,14 +73,14 @@ enum WebSocketOverheadBenchmark {
         // CPU when it cannot hide behind the work, exact and behind a sampler.
         let isolatedRegistry = MetricsRegistry()
         let isolatedSocket = try! WebSocketMetrics(registry: isolatedRegistry)
-        let isolatedExact = nanosecondsPerOperation(iterations: n) { count in
+        let isolatedExact = Harness.nanosecondsPerOperation(iterations: n) { count in
             for i in 0..<count { isolatedSocket.recordMessageSent(bytes: i & 0xFFFF) }
         }
         var line = String(format: "  recording alone (no work in the loop): exact %.2f ns/op", isolatedExact)
         for p in [0.1, 0.01] {
             let sampler = AdaptiveSampler()
             sampler.setProbability(p)
-            let isolatedSampled = nanosecondsPerOperation(iterations: n) { count in
+            let isolatedSampled = Harness.nanosecondsPerOperation(iterations: n) { count in
                 for i in 0..<count where sampler.shouldKeep() != nil { isolatedSocket.recordMessageSent(bytes: i & 0xFFFF) }
             }
             line += String(format: " | decision + record at p = %.2f: %.2f ns/op (%+.2f ns)", p, isolatedSampled, isolatedSampled - isolatedExact)

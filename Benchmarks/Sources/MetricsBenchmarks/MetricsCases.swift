@@ -1,3 +1,4 @@
+import BenchmarkHarness
 import CoreMetrics
 import Foundation
 import Prometheus

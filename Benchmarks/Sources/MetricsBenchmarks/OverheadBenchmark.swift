@@ -1,21 +1,12 @@
 import Foundation
 import Prometheus
+import BenchmarkHarness
 import TallyMetrics
 
 /// The seeds' overhead case: a loop whose body does ~50–60 ns of work, run
 /// bare and with one counter increment and one histogram observation per
 /// iteration. Every operation is recorded (no sampling).
 enum OverheadBenchmark {
-    /// A dependent multiply chain; its round count is calibrated at run time.
-    @inline(never)
-    static func work(_ seed: UInt64, rounds: Int) -> UInt64 {
-        var x = seed
-        for _ in 0..<rounds {
-            x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        }
-        return x
-    }
-
     static func run(quick: Bool) {
         let n = quick ? 2_000_000 : 20_000_000
         // Each iteration's work depends on the previous result, as one request
@@ -27,7 +18,7 @@ enum OverheadBenchmark {
             let candidate = rounds
             let measured = Harness.nanosecondsPerOperation(iterations: n / 20, runs: 3) { count in
                 var acc: UInt64 = 0
-                for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: candidate) }
+                for i in 0..<count { acc = dependentWork(acc ^ UInt64(i), rounds: candidate) }
                 blackHole(acc)
             }
             if measured >= 50, measured <= 60 { break }
@@ -43,13 +34,13 @@ enum OverheadBenchmark {
         let r = rounds
         let bareTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
-            for i in 0..<count { acc = work(acc ^ UInt64(i), rounds: r) }
+            for i in 0..<count { acc = dependentWork(acc ^ UInt64(i), rounds: r) }
             blackHole(acc)
         }
         let tallyTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
             for i in 0..<count {
-                let result = work(acc ^ UInt64(i), rounds: r)
+                let result = dependentWork(acc ^ UInt64(i), rounds: r)
                 acc = result
                 counter.increment()
                 histogram.observe(Double(result & 0xFFFF) * 1e-5)
@@ -59,7 +50,7 @@ enum OverheadBenchmark {
         let peerTime = Harness.nanosecondsPerOperation(iterations: n) { count in
             var acc: UInt64 = 0
             for i in 0..<count {
-                let result = work(acc ^ UInt64(i), rounds: r)
+                let result = dependentWork(acc ^ UInt64(i), rounds: r)
                 acc = result
                 peerCounter.increment()
                 peerHistogram.record(Double(result & 0xFFFF) * 1e-5)
@@ -76,10 +67,4 @@ enum OverheadBenchmark {
         let expected = Int64(n) * 7 + Int64(min(n, 10_000))  // 7 timed runs + 1 warm-up
         print("  every operation recorded: counter = \(recorded), expected \(expected): \(recorded == expected ? "exact" : "MISMATCH")")
     }
-}
-
-/// Hides a value from the optimiser so the work loop is not specialised on it.
-@inline(never)
-func opaque(_ value: Int) -> Int {
-    value
 }

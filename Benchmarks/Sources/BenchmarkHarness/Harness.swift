@@ -1,17 +1,20 @@
 import Foundation
 import Synchronization
 
-/// Times closures and prints side-by-side tables. Every figure is a median of
+/// Times closures for every benchmark executable (inlinable, so each timed
+/// closure is specialised into its loop as it was when this lived in each executable). Every figure is a median of
 /// several runs of a loop inside the closure, so call overhead is amortised.
-enum Harness {
-    static func now() -> UInt64 {
+public enum Harness {
+    @inlinable
+    public static func now() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Median nanoseconds per operation of `body(iterations)` over `runs` runs.
-    static func nanosecondsPerOperation(iterations: Int, runs: Int = 7, _ body: (Int) -> Void) -> Double {
+    @inlinable
+    public static func nanosecondsPerOperation(iterations: Int, runs: Int = 7, _ body: (Int) -> Void) -> Double {
         body(min(iterations, 10_000))  // warm-up
         var samples: [Double] = []
         for _ in 0..<runs {
@@ -23,7 +26,8 @@ enum Harness {
     }
 
     /// Median nanoseconds per operation when `threads` threads each run `body(iterations / threads)` at once.
-    static func parallelNanosecondsPerOperation(threads: Int, iterations: Int, runs: Int = 5, _ body: @escaping @Sendable (Int) -> Void) -> Double {
+    @inlinable
+    public static func parallelNanosecondsPerOperation(threads: Int, iterations: Int, runs: Int = 5, _ body: @escaping @Sendable (Int) -> Void) -> Double {
         var samples: [Double] = []
         for _ in 0..<runs {
             let group = DispatchGroup()
@@ -42,7 +46,8 @@ enum Harness {
     }
 
     /// Median milliseconds of one call of `body`.
-    static func milliseconds(runs: Int = 7, _ body: () -> Void) -> Double {
+    @inlinable
+    public static func milliseconds(runs: Int = 7, _ body: () -> Void) -> Double {
         body()
         var samples: [Double] = []
         for _ in 0..<runs {
@@ -54,46 +59,33 @@ enum Harness {
     }
 }
 
-/// One line of the comparison table.
-struct Comparison {
-    let name: String
-    let unit: String
-    let tally: Double
-    let peer: Double
-    /// How many times faster Tally must be (1.0: not slower).
-    let requiredSpeedup: Double
-
-    var speedup: Double { self.peer / self.tally }
-    var met: Bool { self.speedup >= self.requiredSpeedup }
-}
-
-func printTable(_ rows: [Comparison]) {
-    func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-    print(pad("case", 50) + pad("Tally", 14) + pad("swift-prometheus", 18) + pad("speedup", 10) + pad("target", 9) + "met")
-    for row in rows {
-        print(
-            pad(row.name, 50)
-                + pad(String(format: "%.2f ", row.tally) + row.unit, 14)
-                + pad(String(format: "%.2f ", row.peer) + row.unit, 18)
-                + pad(String(format: "%.2fx", row.speedup), 10)
-                + pad(">=" + String(format: "%.1fx", row.requiredSpeedup), 9)
-                + (row.met ? "yes" : "NO")
-        )
-    }
-}
-
 /// Keeps the optimiser from deleting work whose result is otherwise unused.
-@inline(never)
-func blackHole<T>(_ value: T) {
+@inlinable @inline(never)
+public func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
 }
 
 /// An atomic store the optimiser cannot remove, so a pure loop's result must be computed.
-let integerSink = Atomic<UInt64>(0)
+@usableFromInline let integerSink = Atomic<UInt64>(0)
 
-@inline(never)
-func blackHole(_ value: UInt64) {
+@inlinable @inline(never)
+public func blackHole(_ value: UInt64) {
     integerSink.store(value, ordering: .relaxed)
+}
+
+/// Hides a value from the optimiser.
+@inlinable @inline(never)
+public func opaque<T>(_ value: T) -> T {
+    value
+}
+
+/// The seeds' overhead case's unit of work: a dependent multiply chain, so the CPU cannot
+/// overlap iterations; callers calibrate `rounds` to the time they want per operation.
+@inlinable @inline(never)
+public func dependentWork(_ seed: UInt64, rounds: Int) -> UInt64 {
+    var x = seed
+    for _ in 0..<rounds {
+        x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
+    }
+    return x
 }
