@@ -36,16 +36,14 @@ struct Worker: AsyncParsableCommand {
         let logger = Logger(label: "tally.worker")
         try await requireRedis(self.redis)
         let registry = MetricsRegistry()
-        let poolMetrics = try RedisPoolMetrics(registry: registry, maxConnections: self.concurrency + 2)
-        let pool = RedisConnectionPool(
-            configuration: RedisPoolConfiguration(
+        let (pool, _) = try RedisPoolMetrics.instrumentedPool(
+            RedisPoolConfiguration(
                 connection: try RedisConfiguration(url: self.redis),
                 maximumConnections: self.concurrency + 2,
                 maximumBlockingConnections: self.concurrency + 1
             ),
-            observer: poolMetrics
+            registry: registry
         )
-        poolMetrics.collect(from: pool, registry: registry)
         let log = RedisEventLog(client: pool)
         do {
             try await log.prepare()

@@ -37,6 +37,17 @@ public final class RedisPoolMetrics: RedisPoolObserver {
         self.queries = try DatabaseQueryMetrics(registry: registry, pool: "redis", queryTypes: Self.commands.map { types[$0]! })
     }
 
+    /// A pool whose connections and commands are recorded into `registry` (as `db_pool_*` and
+    /// `db_query_*{pool="redis"}`), with the figures read before every render.
+    public static func instrumentedPool(
+        _ configuration: RedisPoolConfiguration, registry: MetricsRegistry
+    ) throws -> (pool: RedisConnectionPool, metrics: RedisPoolMetrics) {
+        let metrics = try RedisPoolMetrics(registry: registry, maxConnections: configuration.maximumConnections)
+        let pool = RedisConnectionPool(configuration: configuration, observer: metrics)
+        metrics.collect(from: pool, registry: registry)
+        return (pool, metrics)
+    }
+
     /// Reads the pool's connection figures before every render.
     public func collect(from client: RedisConnectionPool, registry: MetricsRegistry) {
         registry.addCollectHook { [pool] in

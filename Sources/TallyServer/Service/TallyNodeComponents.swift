@@ -39,17 +39,14 @@ public final class TallyNodeComponents: Sendable {
         self.logger = logger
         if let url = configuration.redisURL {
             // One dedicated connection per worker for its blocking reads, besides the shared ones.
-            let maximumConnections = max(4, configuration.workers + 2)
-            let poolMetrics = try RedisPoolMetrics(registry: registry, maxConnections: maximumConnections)
-            let pool = RedisConnectionPool(
-                configuration: RedisPoolConfiguration(
+            let (pool, poolMetrics) = try RedisPoolMetrics.instrumentedPool(
+                RedisPoolConfiguration(
                     connection: try RedisConfiguration(url: url),
-                    maximumConnections: maximumConnections,
+                    maximumConnections: max(4, configuration.workers + 2),
                     maximumBlockingConnections: configuration.workers + 1
                 ),
-                observer: poolMetrics
+                registry: registry
             )
-            poolMetrics.collect(from: pool, registry: registry)
             self.redis = pool
             self.redisPoolMetrics = poolMetrics
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
