@@ -41,53 +41,47 @@ public enum ExternalTool {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        let collected = OutputCollector()
-        stdout.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: false) }
-        stderr.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: true) }
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-                return
+        // Each pipe is read to its end by one reader, in order, off the cooperative threads, from
+        // before the process starts (so a full pipe never stalls it) until it closes.
+        async let out = Self.readToEnd(stdout.fileHandleForReading)
+        async let err = Self.readToEnd(stderr.fileHandleForReading)
+        let status: Int32
+        do {
+            status = try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let writer = stdin.fileHandleForWriting
+                DispatchQueue.global().async {
+                    writer.write(Data(input))
+                    try? writer.close()
+                }
             }
-            let writer = stdin.fileHandleForWriting
+        } catch {
+            // Never started: close the write ends so the readers see the end of their pipes.
+            try? stdout.fileHandleForWriting.close()
+            try? stderr.fileHandleForWriting.close()
+            _ = await (out, err)
+            throw error
+        }
+        try? stdout.fileHandleForWriting.close()
+        try? stderr.fileHandleForWriting.close()
+        let (outData, errData) = await (out, err)
+        return Output(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// All of `handle`'s data until end of file, read on a dispatch thread.
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                writer.write(Data(input))
-                try? writer.close()
+                continuation.resume(returning: handle.readDataToEndOfFile())
             }
         }
-        stdout.fileHandleForReading.readabilityHandler = nil
-        stderr.fileHandleForReading.readabilityHandler = nil
-        collected.append(stdout.fileHandleForReading.readDataToEndOfFile(), error: false)
-        collected.append(stderr.fileHandleForReading.readDataToEndOfFile(), error: true)
-        return Output(status: status, stdout: collected.stdout, stderr: collected.stderr)
-    }
-}
-
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
-
-    func append(_ data: Data, error: Bool) {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        if error { self.err.append(data) } else { self.out.append(data) }
-    }
-
-    var stdout: String {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return String(decoding: self.out, as: UTF8.self)
-    }
-
-    var stderr: String {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return String(decoding: self.err, as: UTF8.self)
     }
 }
 
