@@ -150,6 +150,9 @@ import TallyTesting
         let workerWithoutRedis = try await ExternalTool.run(Self.tallyPath, ["worker"])
         #expect(workerWithoutRedis.status != 0)
         #expect(workerWithoutRedis.stderr.contains("--redis is required"), "\(workerWithoutRedis.stderr)")
+        let badMetricsPort = try await ExternalTool.run(Self.tallyPath, ["worker", "--redis", "redis://127.0.0.1:1", "--metrics-port", "70000"])
+        #expect(badMetricsPort.status != 0)
+        #expect(badMetricsPort.stderr.contains("--metrics-port must be 0 (off) or a TCP port"), "\(badMetricsPort.stderr)")
     }
 
     /// Resident memory of a process, from /proc/PID/statm.
