@@ -27,6 +27,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (TALLY_MAX_BODY_BYTES).")
     var maxBodyBytes = Int(environment("MAX_BODY_BYTES") ?? "") ?? (1 << 20)
 
+    @Option(help: "Seconds an Idempotency-Key is remembered, shared by every node through the log (TALLY_IDEMPOTENCY_WINDOW).")
+    var idempotencyWindow = Double(environment("IDEMPOTENCY_WINDOW") ?? "") ?? 86_400
+
+    @Option(help: "Most Idempotency-Keys remembered; past it the oldest are forgotten early and counted (TALLY_IDEMPOTENCY_MAX_KEYS).")
+    var idempotencyMaxKeys = Int(environment("IDEMPOTENCY_MAX_KEYS") ?? "") ?? 1_000_000
+
+    @Option(help: "Seconds a client event id is remembered: a resent event with the same id is acknowledged, not stored again; 0 = off (TALLY_DEDUPE_WINDOW).")
+    var dedupeWindow = Double(environment("DEDUPE_WINDOW") ?? "") ?? 0
+
+    @Option(help: "Seconds a request may wait on the event log before it is answered 503 (TALLY_APPEND_TIMEOUT).")
+    var appendTimeout = Double(environment("APPEND_TIMEOUT") ?? "") ?? 1
+
     @Option(help: "Sample at ingest under overload: on or off (TALLY_SAMPLING). Everything is kept while the lag stays low.")
     var sampling = environment("SAMPLING") ?? "on"
 
@@ -51,6 +63,16 @@ struct Serve: AsyncParsableCommand {
         guard self.samplingInterval >= 0.01, self.samplingInterval <= 3600 else {
             throw ValidationError("--sampling-interval must be 0.01…3600 seconds, got \(self.samplingInterval)")
         }
+        guard self.idempotencyWindow >= 1, self.idempotencyWindow <= 30 * 86_400 else {
+            throw ValidationError("--idempotency-window must be 1…2592000 seconds (30 days), got \(self.idempotencyWindow)")
+        }
+        guard self.idempotencyMaxKeys >= 1 else { throw ValidationError("--idempotency-max-keys must be at least 1, got \(self.idempotencyMaxKeys)") }
+        guard self.dedupeWindow == 0 || (self.dedupeWindow >= 1 && self.dedupeWindow <= 86_400) else {
+            throw ValidationError("--dedupe-window must be 0 (off) or 1…86400 seconds, got \(self.dedupeWindow)")
+        }
+        guard self.appendTimeout >= 0.05, self.appendTimeout <= 60 else {
+            throw ValidationError("--append-timeout must be 0.05…60 seconds, got \(self.appendTimeout)")
+        }
         guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
         guard self.workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(self.workers)") }
         guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
@@ -64,6 +86,10 @@ struct Serve: AsyncParsableCommand {
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
+        configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
+        configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
+        configuration.dedupeWindow = .milliseconds(Int64((self.dedupeWindow * 1000).rounded()))
+        configuration.appendTimeout = .milliseconds(Int64((self.appendTimeout * 1000).rounded()))
         configuration.sampling = self.sampling == "on"
         configuration.samplingMaxLag = self.samplingMaxLag
         configuration.samplingMinProbability = self.samplingMinProbability

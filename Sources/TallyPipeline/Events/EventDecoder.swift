@@ -29,6 +29,22 @@ public struct EventDecoder: Sendable {
 
     /// Decodes a request body into a batch.
     public func decodeBatch(_ body: some Collection<UInt8>, format: Format = .json) throws(EventBatchError) -> [TelemetryEvent] {
+        try decodeItems(try parseItems(body, format: format))
+    }
+
+    /// Decodes a request body into a batch and says, per event, whether the client gave its `id`
+    /// (only those can be deduplicated; the others get a fresh server id).
+    public func decodeBatchMarkingClientIDs(_ body: some Collection<UInt8>, format: Format = .json) throws(EventBatchError) -> (events: [TelemetryEvent], clientIDs: [Bool]) {
+        let items = try parseItems(body, format: format)
+        let clientIDs = items.map { item -> Bool in
+            if case .object(let object) = item, case .string? = object["id"] { return true }
+            return false
+        }
+        return (try decodeItems(items), clientIDs)
+    }
+
+    /// The body's items as JSON values, before validation.
+    private func parseItems(_ body: some Collection<UInt8>, format: Format) throws(EventBatchError) -> [JSONValue] {
         let data = Array(body)
         // Strings must be valid UTF-8; refuse the batch rather than store replacement characters.
         if String(validating: data, as: UTF8.self) == nil {
@@ -50,10 +66,8 @@ public struct EventDecoder: Sendable {
             } catch {
                 throw EventBatchError(index: 0, error: .malformedJSON(detail: error.description))
             }
-            if case .array(let items) = value {
-                return try decodeItems(items)
-            }
-            return try decodeItems([value])
+            if case .array(let items) = value { return items }
+            return [value]
         case .ndjson:
             var items: [JSONValue] = []
             // Blank lines are skipped; `index` counts items (non-blank lines).
@@ -66,7 +80,7 @@ public struct EventDecoder: Sendable {
                     throw EventBatchError(index: items.count, error: .malformedJSON(detail: error.description))
                 }
             }
-            return try decodeItems(items)
+            return items
         }
     }
 

@@ -17,6 +17,8 @@ public final class PipelineMetrics: Sendable {
     public var sampledOut: Counter { sampler.sampledOut }
     public var samplingProbability: Gauge { sampler.probability }
     public let ownershipLost: Counter
+    /// Events acknowledged at ingest but not stored again: their client id was appended within the dedupe window.
+    public let deduplicated: Counter
     /// The log as a queue (`queue="events"`): enqueued at ingest, consumed and waited by the workers;
     /// depth and oldest age are set by whoever reads the log's figures.
     public let queue: QueueMetrics
@@ -35,6 +37,8 @@ public final class PipelineMetrics: Sendable {
         sampler = try SamplerMetrics(registry: registry)
         ownershipLost = try registry.register(Counter.self, name: "tally_events_ownership_lost_total",
                                               help: "Entries this process's workers had read but another consumer claimed before the commit (applied by that consumer instead).")
+        deduplicated = try registry.register(Counter.self, name: "tally_events_deduplicated_total",
+                                             help: "Events acknowledged by this process's ingest but not stored again: their client id was appended within the dedupe window.")
         queue = try QueueMetrics(registry: registry, queue: "events")
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
                                               options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))

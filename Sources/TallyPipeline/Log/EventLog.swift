@@ -13,6 +13,14 @@ public protocol EventLog: Sendable {
     /// Appends the records in one atomic step; returns their ids in order.
     @discardableResult
     func append(_ records: [EventRecord]) async throws -> [String]
+    /// Appends an ingest batch in one atomic step together with its retry-safety records: an
+    /// `Idempotency-Key` already recorded answers `.replayed` or `.conflict` and stores nothing;
+    /// records whose client id was appended within the dedupe window are left out and counted.
+    func append(_ request: AppendRequest) async throws -> AppendOutcome
+    /// Throws when the log cannot be reached: one cheap round trip (the ingest breaker's probe).
+    func checkReachable() async throws
+    /// How many idempotency keys and dedupe ids the log remembers now.
+    func appendRecordFigures() async throws -> AppendRecordFigures
     /// Appends raw entries in one atomic step (replay, and tests that write poison entries).
     @discardableResult
     func append(entries: [[(name: String, value: String)]]) async throws -> [String]

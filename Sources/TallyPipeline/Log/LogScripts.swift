@@ -11,6 +11,114 @@ end
 return ids
 """#)
 
+    /// An ingest batch with its retry-safety records, in one atomic step on Redis's clock (`TIME`).
+    ///
+    /// KEYS: 1 stream, 2 idempotency hash (key → "fingerprint count"), 3 idempotency expiry zset
+    /// (key → expiry ms), 4 evicted-keys counter, 5 dedupe slice map (ring position → slice number),
+    /// 6… the dedupe ring's sets of event ids.
+    /// ARGV: 1 JSON array of flat [name, value, …] entries; 2 JSON array, per entry, of its client id
+    /// or ""; 3 JSON array of accepted-but-unstored client ids; 4 idempotency key or ""; 5 fingerprint;
+    /// 6 accepted count; 7 idempotency window ms; 8 key bound; 9 dedupe slice ms (0 = off).
+    /// Replies {1, count} for a replay, {2, count} for a conflict, otherwise {0, {left-out entry
+    /// positions, 0-based}, id…} with the ids of the stored entries in order.
+    /// Every read comes before the first write; the writes are XADD, SADD, HSET, ZADD and their
+    /// housekeeping on keys of the right type, which cannot fail on any payload.
+    static let appendOnce = RedisScript(#"""
+local function chunked(command, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local key = ARGV[4]
+if key ~= '' then
+  local held = redis.call('HGET', KEYS[2], key)
+  local expires = tonumber(redis.call('ZSCORE', KEYS[3], key))
+  if held and expires and expires > now then
+    local space = string.find(held, ' ', 1, true)
+    local count = tonumber(string.sub(held, space + 1))
+    if string.sub(held, 1, space - 1) == ARGV[5] then return {1, count} end
+    return {2, count}
+  end
+end
+local entries = cjson.decode(ARGV[1])
+local sliceMs = tonumber(ARGV[9])
+local skip, fresh, dups = {}, {}, {}
+local ring, slice, current, currentHeld
+if sliceMs > 0 then
+  ring = #KEYS - 5
+  slice = math.floor(now / sliceMs)
+  local positions = {}
+  for pos = 0, ring - 1 do positions[#positions + 1] = pos end
+  local held = redis.call('HMGET', KEYS[5], unpack(positions))
+  currentHeld = tonumber(held[slice % ring + 1])
+  current = KEYS[6 + slice % ring]
+  local ids = cjson.decode(ARGV[2])
+  local candidates = {}
+  for _, id in ipairs(ids) do if id ~= '' then candidates[#candidates + 1] = id end end
+  local seen = {}
+  for pos = 0, ring - 1 do
+    local s = tonumber(held[pos + 1])
+    if s and s > slice - ring and s <= slice and #candidates > 0 then
+      for i = 1, #candidates, 1000 do
+        local part = {unpack(candidates, i, math.min(i + 999, #candidates))}
+        local found = redis.call('SMISMEMBER', KEYS[6 + pos], unpack(part))
+        for j, f in ipairs(found) do if f == 1 then seen[part[j]] = true end end
+      end
+    end
+  end
+  for i, id in ipairs(ids) do
+    if id ~= '' then
+      if seen[id] then
+        skip[i] = true
+        dups[#dups + 1] = i - 1
+      else
+        seen[id] = true
+        fresh[#fresh + 1] = id
+      end
+    end
+  end
+  for _, id in ipairs(cjson.decode(ARGV[3])) do
+    if not seen[id] then
+      seen[id] = true
+      fresh[#fresh + 1] = id
+    end
+  end
+end
+local reply = {0, dups}
+for i, fields in ipairs(entries) do
+  if not skip[i] then reply[#reply + 1] = redis.call('XADD', KEYS[1], '*', unpack(fields)) end
+end
+if sliceMs > 0 then
+  if currentHeld ~= slice then
+    redis.call('DEL', current)
+    redis.call('HSET', KEYS[5], slice % ring, slice)
+  end
+  if #fresh > 0 then chunked('SADD', current, fresh) end
+  redis.call('PEXPIRE', current, sliceMs * (ring + 1))
+  redis.call('PEXPIRE', KEYS[5], sliceMs * (ring + 1))
+end
+if key ~= '' then
+  redis.call('HSET', KEYS[2], key, ARGV[5] .. ' ' .. ARGV[6])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), key)
+  local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8])
+  if over > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[3], over)
+    local gone = {}
+    for i = 1, #popped, 2 do gone[#gone + 1] = popped[i] end
+    chunked('HDEL', KEYS[2], gone)
+    redis.call('INCRBY', KEYS[4], over)
+  end
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
+if #expired > 0 then
+  redis.call('HDEL', KEYS[2], unpack(expired))
+  redis.call('ZREM', KEYS[3], unpack(expired))
+end
+return reply
+"""#)
+
     /// KEYS: dead-letter stream, event stream. ARGV: dead-letter ids. Moves each back to the event stream
     /// as a new entry with its original fields (a fresh delivery count) and deletes it; returns how many.
     static let replay = RedisScript(#"""

@@ -26,8 +26,15 @@ public actor MemoryEventLog: EventLog {
         var deliveredAt: ContinuousClock.Instant
     }
 
-    public init(store: MemoryStateStore) {
+    private var appendRecords: AppendRecords
+    /// Unix seconds: decides idempotency and dedupe windows (one process, one clock).
+    private let clock: @Sendable () -> Double
+
+    public init(store: MemoryStateStore, appendPolicy: AppendPolicy = .default,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
+        self.appendRecords = AppendRecords(policy: appendPolicy)
+        self.clock = clock
     }
 
     public func prepare() async throws {}
@@ -50,6 +57,27 @@ public actor MemoryEventLog: EventLog {
             entries.append(fields)
             return Self.id(sequence)
         }
+    }
+
+    /// The idempotency check, the dedupe check, the append and both records, without suspending.
+    public func append(_ request: AppendRequest) async throws -> AppendOutcome {
+        let now = Int64((clock() * 1000).rounded(.down))
+        if let claim = request.idempotency, let earlier = appendRecords.earlierOutcome(of: claim, now: now) {
+            return earlier
+        }
+        let duplicates = appendRecords.duplicates(in: request, now: now)
+        let leftOut = Set(duplicates)
+        let kept = request.records.indices.filter { !leftOut.contains($0) }.map { request.records[$0].fields }
+        let ids = appendNow(kept)
+        appendRecords.record(request, now: now)
+        return .appended(ids: ids, duplicates: duplicates)
+    }
+
+    /// Always reachable: the log lives in this process.
+    public func checkReachable() async throws {}
+
+    public func appendRecordFigures() async throws -> AppendRecordFigures {
+        appendRecords.figures(now: Int64((clock() * 1000).rounded(.down)))
     }
 
     public func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry] {

@@ -14,13 +14,16 @@ public struct RedisEventLog: EventLog {
     public let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
+    /// Idempotency and dedupe windows for ``append(_:)-(AppendRequest)``.
+    public let appendPolicy: AppendPolicy
     public let logger: Logger
 
     public init(client: any RedisClient, keys: RedisKeys = RedisKeys(), configuration: StateConfiguration = .default,
-                logger: Logger = Logger(label: "tally.pipeline.log")) {
+                appendPolicy: AppendPolicy = .default, logger: Logger = Logger(label: "tally.pipeline.log")) {
         self.client = client
         self.keys = keys
         self.configuration = configuration
+        self.appendPolicy = appendPolicy
         self.logger = logger
     }
 
@@ -58,6 +61,76 @@ public struct RedisEventLog: EventLog {
         w.endArray()
         let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(w.text)])
         return (reply.array ?? []).compactMap(\.string)
+    }
+
+    /// One `EVALSHA` of ``LogScripts/appendOnce``: the idempotency check, the dedupe check, the
+    /// append and both records, on Redis's clock.
+    public func append(_ request: AppendRequest) async throws -> AppendOutcome {
+        let dedupe = appendPolicy.dedupeSliceMilliseconds > 0
+        var entries = JSONWriter()
+        entries.beginArray()
+        for record in request.records {
+            entries.beginArray()
+            for field in record.fields {
+                entries.string(field.name)
+                entries.string(field.value)
+            }
+            entries.endArray()
+        }
+        entries.endArray()
+        var ids = JSONWriter()
+        var unstored = JSONWriter()
+        ids.beginArray()
+        unstored.beginArray()
+        if dedupe {
+            for id in request.deduplicationIDs { ids.string(id ?? "") }
+            for id in request.acceptedUnstoredIDs { unstored.string(id) }
+        }
+        ids.endArray()
+        unstored.endArray()
+        let claim = request.idempotency
+        var scriptKeys: [String] = [keys.events, keys.idempotencyKeys, keys.idempotencyExpiry, keys.idempotencyEvicted, keys.dedupeSlices]
+        for position in 0...AppendPolicy.dedupeSlices { scriptKeys.append(keys.dedupeSlice(position)) }
+        var arguments: [RedisArgument] = [.string(entries.text), .string(ids.text), .string(unstored.text)]
+        arguments.append(.string(claim?.key ?? ""))
+        arguments.append(.string(claim?.fingerprint ?? ""))
+        arguments.append(.integer(claim?.acceptedCount ?? 0))
+        arguments.append(.integer(Int(appendPolicy.idempotencyWindowMilliseconds)))
+        arguments.append(.integer(Int(appendPolicy.maxIdempotencyKeys)))
+        arguments.append(.integer(Int(appendPolicy.dedupeSliceMilliseconds)))
+        let reply = try await client.evalScript(LogScripts.appendOnce, keys: scriptKeys, arguments: arguments)
+        guard let parts = reply.array, parts.count >= 2, let status = parts[0].int else {
+            throw RedisError.unexpectedReply(command: "EVALSHA append", reply: reply.description)
+        }
+        switch status {
+        case 1: return .replayed(acceptedCount: parts[1].int ?? 0)
+        case 2: return .conflict(acceptedCount: parts[1].int ?? 0)
+        default:
+            let ids: [String] = parts.dropFirst(2).compactMap { $0.string }
+            let duplicates: [Int] = (parts[1].array ?? []).compactMap { $0.int }
+            return .appended(ids: ids, duplicates: duplicates)
+        }
+    }
+
+    /// A `PING` through the client (the ingest breaker's probe).
+    public func checkReachable() async throws {
+        _ = try await client.ping()
+    }
+
+    /// Remembered idempotency keys, early evictions and dedupe ids (`ZCARD`, `GET`, `SCARD` of the ring).
+    public func appendRecordFigures() async throws -> AppendRecordFigures {
+        let replies = try await client.send(batch: [
+            RedisCommand("ZCARD", .string(keys.idempotencyExpiry)),
+            RedisCommand("GET", .string(keys.idempotencyEvicted)),
+        ] + (0...AppendPolicy.dedupeSlices).map { RedisCommand("SCARD", .string(keys.dedupeSlice($0))) })
+        if let failed = replies.first(where: { if case .error = $0 { return true } else { return false } }) {
+            throw RedisError.unexpectedReply(command: "ZCARD/SCARD", reply: failed.description)
+        }
+        return AppendRecordFigures(
+            idempotencyKeys: replies[0].int ?? 0,
+            idempotencyKeysEvicted: replies[1].string.flatMap { Int($0) } ?? 0,
+            dedupeIDs: replies.dropFirst(2).reduce(0) { $0 + ($1.int ?? 0) }
+        )
     }
 
     public func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry] {

@@ -17,6 +17,16 @@ public struct RedisKeys: Sendable, Hashable {
     public var events: String { tag + ":events" }
     /// The dead-letter stream.
     public var deadLetters: String { tag + ":dlq" }
+    /// Hash idempotency key → "fingerprint accepted-count", for keys within their window.
+    public var idempotencyKeys: String { tag + ":idempotency" }
+    /// Sorted set idempotency key → expiry (unix ms, Redis's clock).
+    public var idempotencyExpiry: String { tag + ":idempotency:expiry" }
+    /// Counter of idempotency keys forgotten early because the key bound was reached.
+    public var idempotencyEvicted: String { tag + ":idempotency:evicted" }
+    /// Hash dedupe ring position → the time slice its set holds now.
+    public var dedupeSlices: String { tag + ":dedupe:slices" }
+    /// Set of client event ids appended during one dedupe slice, at ring `position`.
+    public func dedupeSlice(_ position: Int) -> String { tag + ":dedupe:\(position)" }
     /// Hash of one window bucket starting at `start` (unix seconds).
     public func bucket(_ start: Int) -> String { tag + ":w:\(start)" }
     /// Set of admitted tool names (capped).

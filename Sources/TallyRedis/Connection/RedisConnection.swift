@@ -148,6 +148,7 @@ public final class RedisConnection: RedisClient {
 
     /// Writes all commands in one flush, with one deadline for the whole batch.
     public func send(batch commands: [RedisCommand], timeout: Duration) async throws -> [RESPValue] {
+        try Task.checkCancellation()  // a cancelled caller sends nothing
         let handler = self.handler
         let eventLoop = channel.eventLoop
         let promise = eventLoop.makePromise(of: [RESPValue].self)
@@ -168,6 +169,7 @@ public final class RedisConnection: RedisClient {
     }
 
     private static func send(_ command: RedisCommand, handler: NIOLoopBound<RedisCommandHandler>, timeout: Duration) async throws -> RESPValue {
+        try Task.checkCancellation()  // a cancelled caller sends nothing
         let eventLoop = handler.eventLoop
         let promise = eventLoop.makePromise(of: RESPValue.self)
         if eventLoop.inEventLoop {

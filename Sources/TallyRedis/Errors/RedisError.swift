@@ -25,6 +25,11 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case tlsNotSupported(url: String)
     /// The pool was shut down.
     case poolClosed(command: String)
+    /// No connection could be leased within the pool's `leaseTimeout`; the command was not sent.
+    case leaseTimedOut(command: String, waited: Duration)
+    /// The server counts as down (its last connect failed) and the pool is backing off before
+    /// it tries again; the command was not sent.
+    case serverUnavailable(endpoint: String, reason: String, retryIn: Duration)
 
     /// The first word of a server error message (`ERR`, `WRONGTYPE`, `NOSCRIPT`, `BUSYGROUP`…), if this is one.
     public var serverErrorCode: String? {
@@ -33,6 +38,18 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             return message.split(separator: " ", maxSplits: 1).first.map(String.init)
         default:
             return nil
+        }
+    }
+
+    /// True when the command certainly never reached the server: the pool could not
+    /// lease or open a connection for it. Other failures (a timeout, a connection lost
+    /// mid-command) leave its effect unknown.
+    public var wasNotSent: Bool {
+        switch self {
+        case .leaseTimedOut, .serverUnavailable, .poolClosed, .connectFailed, .connectTimeout, .authenticationFailed, .invalidURL, .tlsNotSupported:
+            return true
+        default:
+            return false
         }
     }
 
@@ -62,6 +79,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             return "TLS is not supported yet by TallyRedis ('\(url)'); use redis:// on a trusted network or unix://"
         case .poolClosed(let command):
             return "Redis \(command) failed: the connection pool is closed"
+        case .leaseTimedOut(let command, let waited):
+            return "Redis \(command) was not sent: no connection could be had within \(waited)"
+        case .serverUnavailable(let endpoint, let reason, let retryIn):
+            return "Redis at \(endpoint) is unavailable (\(reason)); the pool tries again in \(retryIn)"
         }
     }
 }

@@ -6,10 +6,11 @@ import Synchronization
 /// A bounded set of connections leased exclusively, one caller at a time.
 ///
 /// At most `maximum` connections exist (open or connecting). Past that,
-/// callers wait in strict FIFO order; a cancelled waiter leaves the queue
-/// without taking a connection. Dead connections are dropped on release and
-/// their slot goes to the next waiter, which reconnects with exponential
-/// backoff. Thread-safe: state lives behind one `Mutex`, never held across
+/// callers wait in strict FIFO order, each until its lease deadline; a
+/// cancelled or timed-out waiter leaves the queue without taking a
+/// connection. Dead connections are dropped on release and their slot goes
+/// to the next waiter. A failed connect marks the server down: callers fail
+/// fast during an exponential backoff, then one of them tries again. Thread-safe: state lives behind one `Mutex`, never held across
 /// an `await`.
 final class ConnectionSlots: Sendable {
     private enum Handoff: Sendable {
@@ -27,12 +28,22 @@ final class ConnectionSlots: Sendable {
         let continuation: CheckedContinuation<Handoff, any Error>
     }
 
+    /// The server's last connect failed: callers needing a new connection fail fast until `until`.
+    private struct Outage {
+        var until: ContinuousClock.Instant
+        var reason: String
+        var backoff: Duration
+        /// One caller is trying to connect again; the others keep failing fast meanwhile.
+        var probing: Bool
+    }
+
     private struct State {
         var idle: [Idle] = []
         var waiters: Deque<Waiter> = []
         var open = 0
         var nextWaiterID: UInt64 = 0
         var closed = false
+        var outage: Outage?
     }
 
     private enum Action {
@@ -56,13 +67,19 @@ final class ConnectionSlots: Sendable {
         self.logger = logger
     }
 
-    /// Leases a healthy connection; the caller must `release` it.
+    /// Leases a healthy connection within the configured `leaseTimeout`; the caller must `release` it.
+    ///
+    /// Fails fast, without sending anything: `leaseTimedOut` when no connection could be had in time,
+    /// `serverUnavailable` while the server counts as down (one caller at a time probes it again once
+    /// the backoff has passed), the connect error itself when that probe fails.
     func lease(for command: @autoclosure () -> String) async throws -> RedisConnection {
+        let deadline = ContinuousClock.now + configuration.leaseTimeout
         while true {
             let action: Action = try state.withLock { s in
                 if s.closed { throw RedisError.poolClosed(command: command()) }
                 if let idle = s.idle.popLast() { return .use(idle) }
                 if s.open < maximum {
+                    try self.claimConnectAttempt(&s)
                     s.open += 1
                     return .connect
                 }
@@ -72,17 +89,36 @@ final class ConnectionSlots: Sendable {
             case .use(let idle):
                 if let connection = await checked(idle) { return connection }
             case .connect:
-                return try await connect()
+                return try await connect(deadline: deadline)
             case .wait:
-                switch try await waitForTurn(command: command()) {
+                switch try await waitForTurn(command: command(), deadline: deadline) {
                 case .connection(let connection):
                     if connection.isActive { return connection }
                     slotFreed()
                 case .connectSlot:
-                    return try await connect()
+                    do {
+                        try state.withLock { s in try self.claimConnectAttempt(&s) }
+                    } catch {
+                        slotFreed()
+                        throw error
+                    }
+                    return try await connect(deadline: deadline)
                 }
             }
         }
+    }
+
+    /// Throws `serverUnavailable` while the server counts as down and it is not this caller's turn
+    /// to try it again; otherwise lets the caller connect (as the one probe after an outage).
+    private func claimConnectAttempt(_ s: inout State) throws {
+        guard var outage = s.outage else { return }
+        let now = ContinuousClock.now
+        if outage.probing || now < outage.until {
+            throw RedisError.serverUnavailable(endpoint: configuration.connection.endpoint.description, reason: outage.reason,
+                                               retryIn: outage.probing ? .zero : outage.until - now)
+        }
+        outage.probing = true
+        s.outage = outage
     }
 
     /// Returns a leased connection: to the next waiter, to the idle set, or closes it when dead or the pool is closed.
@@ -153,27 +189,39 @@ final class ConnectionSlots: Sendable {
         }
     }
 
-    private func waitForTurn(command: String) async throws -> Handoff {
+    private func waitForTurn(command: String, deadline: ContinuousClock.Instant) async throws -> Handoff {
         let id = state.withLock { s in
             s.nextWaiterID += 1
             return s.nextWaiterID
         }
+        let waited = configuration.leaseTimeout
+        // Gives up on the caller's behalf at the lease deadline (cancelled as soon as it is served).
+        let timer = Task { [self] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            guard !Task.isCancelled else { return }
+            removeWaiter(id)?.continuation.resume(throwing: RedisError.leaseTimedOut(command: command, waited: waited))
+        }
+        defer { timer.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Handoff, any Error>) in
                 let refused: (any Error)? = state.withLock { s in
                     if s.closed { return RedisError.poolClosed(command: command) }
                     if Task.isCancelled { return CancellationError() }
+                    if ContinuousClock.now >= deadline { return RedisError.leaseTimedOut(command: command, waited: waited) }
                     s.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }
                 if let refused { continuation.resume(throwing: refused) }
             }
         } onCancel: {
-            let waiter = state.withLock { s -> Waiter? in
-                guard let index = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return s.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
+            removeWaiter(id)?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    private func removeWaiter(_ id: UInt64) -> Waiter? {
+        state.withLock { s -> Waiter? in
+            guard let index = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waiters.remove(at: index)
         }
     }
 
@@ -188,38 +236,37 @@ final class ConnectionSlots: Sendable {
         waiter?.continuation.resume(returning: .connectSlot)
     }
 
-    /// Connects within a held slot, retrying with exponential backoff until `reconnectTimeout`.
-    private func connect() async throws -> RedisConnection {
-        let giveUpAt = ContinuousClock.now + configuration.reconnectTimeout
-        var delay = configuration.reconnectInitialBackoff
-        var attempt = 1
-        while true {
-            do {
-                let connection = try await RedisConnection.connect(configuration.connection, eventLoop: eventLoopGroup.any(), logger: logger)
-                if attempt > 1 { logger.info("redis reconnected", metadata: ["attempts": "\(attempt)", "pool": "\(kind)"]) }
-                return connection
-            } catch {
-                let permanent: Bool
-                switch error {
-                case RedisError.authenticationFailed, RedisError.server, is CancellationError: permanent = true
-                default: permanent = false
-                }
-                if permanent || Task.isCancelled || ContinuousClock.now + delay > giveUpAt {
-                    slotFreed()
-                    throw error
-                }
-                logger.warning("redis connect failed; retrying", metadata: [
-                    "error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)", "pool": "\(kind)",
-                ])
-                do {
-                    try await Task.sleep(for: delay)
-                } catch {
-                    slotFreed()
-                    throw error
-                }
-                delay = min(delay * 2, configuration.reconnectMaximumBackoff)
-                attempt += 1
+    /// Connects once within a held slot, bounded by the lease deadline. A failure marks the server
+    /// down for a backoff that doubles with each further failure; a success clears it.
+    private func connect(deadline: ContinuousClock.Instant) async throws -> RedisConnection {
+        var connection = configuration.connection
+        connection.connectTimeout = min(connection.connectTimeout, max(deadline - ContinuousClock.now, .milliseconds(10)))
+        do {
+            let opened = try await RedisConnection.connect(connection, eventLoop: eventLoopGroup.any(), logger: logger)
+            let recovered = state.withLock { s in
+                defer { s.outage = nil }
+                return s.outage != nil
             }
+            if recovered { logger.info("redis reachable again", metadata: ["pool": "\(kind)"]) }
+            return opened
+        } catch {
+            if !(error is CancellationError) && !Task.isCancelled {
+                let (backoff, first) = state.withLock { s in
+                    let backoff = s.outage.map { min($0.backoff * 2, configuration.reconnectMaximumBackoff) } ?? configuration.reconnectInitialBackoff
+                    let first = s.outage == nil
+                    s.outage = Outage(until: .now + backoff, reason: "\(error)", backoff: backoff, probing: false)
+                    return (backoff, first)
+                }
+                if first {
+                    logger.warning("redis connect failed; failing fast and retrying with backoff", metadata: [
+                        "error": "\(error)", "retry_in": "\(backoff)", "pool": "\(kind)",
+                    ])
+                }
+            } else {
+                state.withLock { s in s.outage?.probing = false }
+            }
+            slotFreed()
+            throw error
         }
     }
 }

@@ -7,8 +7,10 @@ import NIOPosix
 /// Ordinary commands lease a shared connection for one round trip; blocking
 /// commands (`sendBlocking`, `xreadgroup` with `block`) run on a separate set
 /// of dedicated connections so they never hold a shared one. Waiting is
-/// FIFO-fair, dead connections are replaced with backoff, and a cancelled
-/// caller never leaves a connection out of step with its replies.
+/// FIFO-fair and bounded by a lease deadline; a server that is down is
+/// reported at once (`serverUnavailable`) while one caller at a time probes
+/// it with backoff; a cancelled caller sends nothing and never leaves a
+/// connection out of step with its replies.
 /// Thread-safe (`Sendable`). An optional ``RedisPoolObserver`` hears about
 /// leases and commands on the shared connections.
 public final class RedisConnectionPool: RedisClient {
@@ -51,6 +53,7 @@ public final class RedisConnectionPool: RedisClient {
         guard let observer else {
             let connection = try await shared.lease(for: command.name)
             defer { shared.release(connection) }
+            try Task.checkCancellation()
             return try await body(connection)
         }
         let leaseStarted = ContinuousClock.now
@@ -64,6 +67,8 @@ public final class RedisConnectionPool: RedisClient {
         defer { shared.release(connection) }
         let started = ContinuousClock.now
         observer.connectionLeased(waited: started - leaseStarted)
+        // A caller cancelled while it waited (its own deadline passed) must not send anything now.
+        try Task.checkCancellation()
         do {
             let result = try await body(connection)
             observer.commandFinished(command.name, duration: ContinuousClock.now - started, failed: false)
@@ -96,6 +101,7 @@ public final class RedisConnectionPool: RedisClient {
         }
         observer?.connectionLeased(waited: ContinuousClock.now - leaseStarted)
         defer { shared.release(connection) }
+        try Task.checkCancellation()
         return try await body(connection)
     }
 

@@ -2,7 +2,8 @@
 ///
 /// The pool never opens more than `maximumConnections` shared connections
 /// plus `maximumBlockingConnections` dedicated ones; callers past the bound
-/// wait in FIFO order.
+/// wait in FIFO order,
+/// each for at most `leaseTimeout`.
 public struct RedisPoolConfiguration: Sendable {
     /// How each connection connects, authenticates and times out.
     public var connection: RedisConfiguration
@@ -12,29 +13,34 @@ public struct RedisPoolConfiguration: Sendable {
     public var maximumBlockingConnections: Int
     /// An idle connection unused for longer than this is checked with `PING` before it is handed out.
     public var healthCheckInterval: Duration
-    /// First delay between reconnection attempts after a failed connect; doubles each time.
+    /// How long a caller may wait for a connection (a free slot, or connecting one) before
+    /// it gets ``RedisError/leaseTimedOut(command:waited:)``. Keep it well under the caller's
+    /// own deadline: a server that is down must be reported, not waited for.
+    public var leaseTimeout: Duration
+    /// After a failed connect the server counts as down for this long; the delay doubles
+    /// with each further failure. While it is down, callers that need a new connection fail
+    /// at once with ``RedisError/serverUnavailable(endpoint:reason:retryIn:)``, and only one
+    /// caller at a time tries to connect again once the delay has passed.
     public var reconnectInitialBackoff: Duration
     /// Upper bound of the reconnection delay.
     public var reconnectMaximumBackoff: Duration
-    /// How long a caller keeps retrying to connect (server restarting) before the connect error is thrown.
-    public var reconnectTimeout: Duration
 
     public init(
         connection: RedisConfiguration,
         maximumConnections: Int = 8,
         maximumBlockingConnections: Int = 8,
         healthCheckInterval: Duration = .seconds(30),
+        leaseTimeout: Duration = .milliseconds(500),
         reconnectInitialBackoff: Duration = .milliseconds(50),
-        reconnectMaximumBackoff: Duration = .seconds(2),
-        reconnectTimeout: Duration = .seconds(10)
+        reconnectMaximumBackoff: Duration = .seconds(1)
     ) {
         precondition(maximumConnections > 0 && maximumBlockingConnections > 0, "a pool needs at least one connection of each kind")
         self.connection = connection
         self.maximumConnections = maximumConnections
         self.maximumBlockingConnections = maximumBlockingConnections
         self.healthCheckInterval = healthCheckInterval
+        self.leaseTimeout = leaseTimeout
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaximumBackoff = reconnectMaximumBackoff
-        self.reconnectTimeout = reconnectTimeout
     }
 }

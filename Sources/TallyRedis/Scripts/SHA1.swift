@@ -1,6 +1,6 @@
 /// SHA-1 of a byte string, as Redis names scripts (`EVALSHA`). Not for security.
-enum SHA1 {
-    static func hexDigest(_ message: some Collection<UInt8>) -> String {
+package enum SHA1 {
+    package static func hexDigest(_ message: some Collection<UInt8>) -> String {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         var bytes = Array(message)
         let bitLength = UInt64(bytes.count) * 8

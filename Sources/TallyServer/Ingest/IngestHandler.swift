@@ -1,16 +1,25 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import TallyPipeline
+import TallyRedis
 
 /// `POST /v1/events`: one object, a JSON array or NDJSON, all-or-nothing.
 ///
 /// 202 `{"accepted": n}` only once the log has every event; 400 naming the
-/// first bad item (`index`, `field`, `message`); 401 without a valid token
-/// when one is configured; 413 past the body limit (checked while the body
-/// streams in); 415 for another content type; 503 with `Retry-After` when the
-/// log cannot be reached. A batch repeated with the same `Idempotency-Key`
-/// within the window is acknowledged again without being stored twice.
+/// first bad item (`index`, `field`, `message`) or a malformed
+/// `Idempotency-Key`; 401 without a valid token when one is configured; 413
+/// past the body limit (checked while the body streams in); 415 for another
+/// content type; 422 for an `Idempotency-Key` reused with another body; 503
+/// with `Retry-After` when the log cannot be reached, within the append
+/// deadline, saying whether the batch was certainly not stored or whether its
+/// outcome is unknown (then a retry with the same key is safe).
+///
+/// The key is recorded in the log in the same atomic step as the append, so
+/// a copy sent to any node while or after the first is stored gets the first
+/// answer again (`Idempotent-Replayed: true`) and stores nothing: concurrent
+/// copies are serialised by that step, so none ever sees a copy "in flight".
 public struct IngestHandler: Sendable {
     struct BadEvent: Encodable {
         let error: String
@@ -21,13 +30,25 @@ public struct IngestHandler: Sendable {
 
     struct Accepted: Encodable {
         let accepted: Int
+        /// Present when some events were already appended and not stored again.
+        let deduplicated: Int?
+    }
+
+    struct Unavailable: Encodable {
+        let error: String
+        /// `not_stored`: nothing was appended. `unknown`: the append may have happened; retrying
+        /// with the same `Idempotency-Key` (or the same event ids under dedupe) is safe.
+        let outcome: String
     }
 
     let ingestor: EventIngestor
     let token: BearerToken?
     let maxBodyBytes: Int
     let retryAfterSeconds: Int
-    let idempotency: IdempotencyCache
+    /// How long one request may wait on the log before it is answered 503 (outcome unknown).
+    let appendTimeout: Duration
+    let breaker: LogCircuitBreaker
+    let metrics: IngestMetrics?
     let rings: DebugRings
     let logger: Logger
 
@@ -43,6 +64,13 @@ public struct IngestHandler: Sendable {
         case let other:
             return self.reject(.unsupportedMediaType, "content type '\(other)' is not accepted; use application/json or application/x-ndjson", path: path)
         }
+        var idempotencyKey: String?
+        if let given = request.headers[Self.idempotencyKeyField] {
+            if let problem = Self.problem(withIdempotencyKey: given) {
+                return self.reject(.badRequest, "the Idempotency-Key header \(problem)", path: path)
+            }
+            idempotencyKey = self.token.map { "\($0.scope):\(given)" } ?? given
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: self.maxBodyBytes)
@@ -52,30 +80,78 @@ public struct IngestHandler: Sendable {
         guard body.readableBytes > 0 else {
             return self.reject(.badRequest, "the body is empty; send one event object, a JSON array or NDJSON", path: path)
         }
-        let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
-        if let idempotencyKey, let count = self.idempotency.acceptedCount(for: idempotencyKey) {
-            return JSONResponse.make(.accepted, Accepted(accepted: count))
+        switch self.breaker.admit() {
+        case .admitted:
+            break
+        case .open(let reason):
+            self.metrics?.refused(.breakerOpen)
+            return self.unavailable("the event log is unreachable (\(reason)); nothing was stored", outcome: "not_stored", path: path)
+        case .saturated:
+            self.metrics?.refused(.saturated)
+            return self.unavailable("\(self.breaker.configuration.maxWaiting) requests are already waiting on the event log; nothing was stored",
+                                    outcome: "not_stored", path: path)
         }
-        let events: [TelemetryEvent]
+        let ingestor = self.ingestor
+        let key = idempotencyKey
+        let result: (events: [TelemetryEvent], outcome: EventIngestor.Outcome)
         do {
-            events = try await self.ingestor.ingest(body.readableBytesView, format: format)
+            result = try await withDeadline(self.appendTimeout) {
+                try await ingestor.ingest(body.readableBytesView, format: format, idempotencyKey: key)
+            }
+            self.breaker.finish(succeeded: true)
         } catch let error as EventBatchError {
+            self.breaker.finish(succeeded: true)
             self.rings.recordError(path: path, status: 400, message: error.description)
             return JSONResponse.make(.badRequest, BadEvent(error: error.description, index: error.index, field: error.field, message: error.message))
         } catch {
-            self.logger.warning("event log unavailable; batch refused", metadata: ["error": "\(error)"])
-            return self.reject(
-                .serviceUnavailable, "the event log is unavailable, nothing was stored: \(error)", path: path,
-                headers: [.retryAfter: String(self.retryAfterSeconds)]
+            self.breaker.finish(succeeded: false, reason: "\(error)")
+            let notStored = (error as? RedisError).map { $0.wasNotSent || $0.serverErrorCode != nil } ?? false
+            self.metrics?.refused(notStored ? .logError : .outcomeUnknown)
+            self.logger.warning("event log unavailable; batch refused", metadata: ["error": "\(error)", "stored": "\(notStored ? "no" : "unknown")"])
+            if notStored {
+                return self.unavailable("the event log is unavailable, nothing was stored: \(error)", outcome: "not_stored", path: path)
+            }
+            return self.unavailable(
+                "the event log did not confirm the append (\(error)): the batch may or may not have been stored; "
+                    + "retrying with the same Idempotency-Key (or the same event ids under dedupe) is safe",
+                outcome: "unknown", path: path
             )
         }
-        guard !events.isEmpty else {
-            return self.reject(.badRequest, "the batch holds no events", path: path)
+        switch result.outcome {
+        case .accepted(let count, let deduplicated):
+            guard count > 0 else { return self.reject(.badRequest, "the batch holds no events", path: path) }
+            return JSONResponse.make(.accepted, Accepted(accepted: count, deduplicated: deduplicated > 0 ? deduplicated : nil))
+        case .replayed(let count):
+            self.metrics?.replayed.increment()
+            return JSONResponse.make(.accepted, Accepted(accepted: count, deduplicated: nil), headers: [Self.replayedField: "true"])
+        case .conflict(let count):
+            self.metrics?.conflicts.increment()
+            return self.reject(
+                .unprocessableContent,
+                "the Idempotency-Key was first used with a different body (then \(count) events were accepted); nothing was stored. Use a new key for a new batch",
+                path: path
+            )
         }
-        if let idempotencyKey {
-            self.idempotency.remember(idempotencyKey, accepted: events.count)
+    }
+
+    static let idempotencyKeyField = HTTPField.Name("Idempotency-Key")!
+    static let replayedField = HTTPField.Name("Idempotent-Replayed")!
+
+    /// Why a key is refused, or nil: 1…255 bytes of printable ASCII.
+    static func problem(withIdempotencyKey key: String) -> String? {
+        let bytes = key.utf8
+        if bytes.isEmpty { return "is empty" }
+        if bytes.count > AppendPolicy.maxIdempotencyKeyBytes {
+            return "is \(bytes.count) bytes long; the limit is \(AppendPolicy.maxIdempotencyKeyBytes)"
         }
-        return JSONResponse.make(.accepted, Accepted(accepted: events.count))
+        if !bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "must be printable ASCII" }
+        return nil
+    }
+
+    private func unavailable(_ message: String, outcome: String, path: String) -> Response {
+        self.rings.recordError(path: path, status: 503, message: message)
+        return JSONResponse.make(.serviceUnavailable, Unavailable(error: message, outcome: outcome),
+                                 headers: [.retryAfter: String(self.retryAfterSeconds)])
     }
 
     private func reject(_ status: HTTPResponse.Status, _ message: String, path: String, headers: HTTPFields = [:]) -> Response {

@@ -37,6 +37,7 @@ extension TallyNodeComponents {
             let depth = figures.lag + figures.pending
             let oldest = depth == 0 ? nil : try await self.log.oldestWaitingAppendTime()
             self.pipelineMetrics.queue.setDepth(depth, oldestAgeSeconds: oldest.map { max(0, Date().timeIntervalSince1970 - $0) })
+            self.ingestMetrics.update(from: try await self.log.appendRecordFigures())
         } catch {
             self.logger.debug("load monitor: the log's figures are unavailable", metadata: ["error": "\(error)"])
         }

@@ -19,6 +19,9 @@ public final class TallyNodeComponents: Sendable {
     /// The workers' own thread, so that batch work never queues ahead of HTTP requests.
     let workerExecutor: DedicatedThreadExecutor
     public let ingest: IngestHandler
+    /// Turns ingest away at once while the log keeps failing (see ``LogCircuitBreaker``).
+    public let breaker: LogCircuitBreaker
+    let ingestMetrics: IngestMetrics
     public let rings = DebugRings()
     /// Sheds load at ingest under overload; nil when sampling is off.
     public let sampler: AdaptiveSampler?
@@ -50,7 +53,7 @@ public final class TallyNodeComponents: Sendable {
             self.redis = pool
             self.redisPoolMetrics = poolMetrics
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            self.log = RedisEventLog(client: pool)
+            self.log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy)
             self.store = RedisStateStore(client: pool)
         } else {
             let store = MemoryStateStore()
@@ -58,7 +61,7 @@ public final class TallyNodeComponents: Sendable {
             self.redisPoolMetrics = nil
             self.redisServerMetrics = nil
             self.store = store
-            self.log = MemoryEventLog(store: store)
+            self.log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
         }
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
         self.sampler = configuration.sampling
@@ -67,12 +70,26 @@ public final class TallyNodeComponents: Sendable {
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
         self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
+        let ingestMetrics = try IngestMetrics(registry: registry)
+        self.ingestMetrics = ingestMetrics
+        let log = self.log
+        let breakerLogger = logger
+        self.breaker = LogCircuitBreaker(configuration: configuration.breaker, probe: { try await log.checkReachable() }) { open in
+            ingestMetrics.breakerOpen.set(open ? 1 : 0)
+            if open {
+                breakerLogger.error("ingest breaker open: the event log failed repeatedly; answering 503 at once while probing it")
+            } else {
+                breakerLogger.info("ingest breaker closed: the event log answers again")
+            }
+        }
         self.ingest = IngestHandler(
-            ingestor: EventIngestor(log: self.log, sampler: self.sampler, metrics: self.pipelineMetrics),
+            ingestor: EventIngestor(log: self.log, sampler: self.sampler, deduplicates: configuration.dedupeWindow > .zero, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
             retryAfterSeconds: configuration.retryAfterSeconds,
-            idempotency: IdempotencyCache(window: configuration.idempotencyWindow),
+            appendTimeout: configuration.appendTimeout,
+            breaker: self.breaker,
+            metrics: ingestMetrics,
             rings: self.rings,
             logger: logger
         )

@@ -13,8 +13,16 @@ public struct TallyServerConfiguration: Sendable {
     public var token: String?
     /// The largest request body accepted, in bytes; enforced while the body streams in.
     public var maxBodyBytes = 1 << 20
-    /// How long an `Idempotency-Key` is remembered.
-    public var idempotencyWindow: Duration = .seconds(600)
+    /// How long an `Idempotency-Key` is remembered (in the log, shared by every node).
+    public var idempotencyWindow: Duration = .seconds(86_400)
+    /// Bound on remembered idempotency keys; past it the oldest are forgotten early (and counted).
+    public var idempotencyMaxKeys = 1_000_000
+    /// How long a client event id is remembered for dedupe; zero turns dedupe off.
+    public var dedupeWindow: Duration = .zero
+    /// How long a request may wait on the log before it is answered 503 (outcome unknown).
+    public var appendTimeout: Duration = .seconds(1)
+    /// When ingest stops waiting on a log that keeps failing, and how many appends may wait at once.
+    public var breaker = LogCircuitBreaker.Configuration()
     /// `Retry-After` sent with a 503 when the log is unreachable.
     public var retryAfterSeconds = 1
     /// How often the derived metrics are read back from the store; `/metrics`
@@ -34,6 +42,11 @@ public struct TallyServerConfiguration: Sendable {
 
     public init() {}
 
+    /// The log's idempotency and dedupe windows.
+    public var appendPolicy: AppendPolicy {
+        AppendPolicy(idempotencyWindow: self.idempotencyWindow, maxIdempotencyKeys: self.idempotencyMaxKeys, dedupeWindow: self.dedupeWindow)
+    }
+
     /// The ingest sampler's configuration; throws for values that cannot work.
     public func samplerConfiguration() throws -> SamplerConfiguration {
         try SamplerConfiguration(minimumProbability: self.samplingMinProbability, maximumProbability: self.samplingMaxProbability,
@@ -46,7 +59,7 @@ public struct TallyServerConfiguration: Sendable {
         if let redisURL {
             redis = Self.maskingPassword(in: redisURL)
         }
-        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers) token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
+        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
     }
 
     /// `redis://user:pw@host` → `redis://***@host`.
