@@ -19,7 +19,8 @@ struct DeadLetters: AsyncParsableCommand {
 
         func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
             try await requireRedis(self.redis)
-            let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2)
+            // An operator's one-shot command: it may wait for a connection longer than a serving node.
+            let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2, leaseTimeout: .seconds(5))
             defer { Task { await pool.close() } }
             return try await body(RedisEventLog(client: pool))
         }

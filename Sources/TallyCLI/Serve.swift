@@ -18,6 +18,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Redis URL, redis://[user:password@]host:port/db or unix:///path (TALLY_REDIS). Without it the node is not durable.")
     var redis = environment("REDIS") ?? ""
 
+    @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
+    var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
+
     @Option(help: "In-process worker tasks (TALLY_WORKERS).")
     var workers = Int(environment("WORKERS") ?? "") ?? 2
 
@@ -73,6 +76,9 @@ struct Serve: AsyncParsableCommand {
         guard self.appendTimeout >= 0.05, self.appendTimeout <= 60 else {
             throw ValidationError("--append-timeout must be 0.05…60 seconds, got \(self.appendTimeout)")
         }
+        guard self.redisLeaseTimeout >= 0.01, self.redisLeaseTimeout <= 60 else {
+            throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
+        }
         guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
         guard self.workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(self.workers)") }
         guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
@@ -86,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
+        configuration.redisLeaseTimeout = .milliseconds(Int64((self.redisLeaseTimeout * 1000).rounded()))
         configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
         configuration.dedupeWindow = .milliseconds(Int64((self.dedupeWindow * 1000).rounded()))

@@ -19,6 +19,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Seconds an entry stays pending before another worker may claim it (TALLY_CLAIM_IDLE).")
     var claimIdle = Double(environment("CLAIM_IDLE") ?? "") ?? 30
 
+    @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
+    var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
+
     @Option(help: "Serve this process's /metrics and /health/live on this port; 0 serves nothing (TALLY_METRICS_PORT).")
     var metricsPort = Int(environment("METRICS_PORT") ?? "") ?? 0
 
@@ -27,6 +30,9 @@ struct Worker: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(self.metricsPort) else { throw ValidationError("--metrics-port must be 0 (off) or a TCP port") }
+        guard self.redisLeaseTimeout >= 0.01, self.redisLeaseTimeout <= 60 else {
+            throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
+        }
         guard self.claimIdle > 0 else { throw ValidationError("--claim-idle must be positive") }
         guard !self.redis.isEmpty else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -40,7 +46,8 @@ struct Worker: AsyncParsableCommand {
             RedisPoolConfiguration(
                 connection: try RedisConfiguration(url: self.redis),
                 maximumConnections: self.concurrency + 2,
-                maximumBlockingConnections: self.concurrency + 1
+                maximumBlockingConnections: self.concurrency + 1,
+                leaseTimeout: .milliseconds(Int64((self.redisLeaseTimeout * 1000).rounded()))
             ),
             registry: registry
         )

@@ -14,21 +14,22 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// A fresh log and store (and, for Redis, a throwaway server and a pool), torn down afterwards.
     func with<T>(
         configuration: StateConfiguration = .default,
+        appendPolicy: AppendPolicy = .default,
         _ body: (any EventLog, any StateStore, Harness) async throws -> T
     ) async throws -> T {
         switch self {
         case .memory:
             let store = MemoryStateStore(configuration: configuration)
-            let log = MemoryEventLog(store: store)
+            let log = MemoryEventLog(store: store, appendPolicy: appendPolicy)
             try await log.prepare()
             return try await body(log, store, Harness(pool: nil, server: nil))
         case .redis:
             return try await withRedisServer { server in
                 let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
                     connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 8,
-                    reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
+                    leaseTimeout: .seconds(10), reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
                 ))
-                let log = RedisEventLog(client: pool, configuration: configuration)
+                let log = RedisEventLog(client: pool, configuration: configuration, appendPolicy: appendPolicy)
                 let store = RedisStateStore(client: pool, configuration: configuration)
                 do {
                     try await log.prepare()

@@ -30,6 +30,7 @@ func withPool<T>(
     maximumConnections: Int = 4,
     commandTimeout: Duration = .seconds(10),
     protocol preference: RedisConfiguration.ProtocolPreference = .resp3,
+    leaseTimeout: Duration = .seconds(10),
     _ body: (RedisServer, RedisConnectionPool) async throws -> T
 ) async throws -> T {
     try await withRedisServer { server in
@@ -37,7 +38,7 @@ func withPool<T>(
         connection.protocolPreference = preference
         let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
             connection: connection, maximumConnections: maximumConnections, maximumBlockingConnections: 4,
-            reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
+            leaseTimeout: leaseTimeout, reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
         ))
         do {
             let result = try await body(server, pool)

@@ -20,7 +20,7 @@ import TallyTesting
 
     @Test func threeWorkerProcessesKilledAtRandomLoseAndDoubleCountNothing() async throws {
         let redis = try await RedisServer.start()
-        let pool = try RedisConnectionPool(url: redis.url)
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
         let log = RedisEventLog(client: pool)
         let store = RedisStateStore(client: pool)
         try await log.prepare()
@@ -90,7 +90,7 @@ import TallyTesting
     /// workers and its Redis pool, in valid exposition.
     @Test func aWorkerProcessServesItsOwnMetrics() async throws {
         let redis = try await RedisServer.start()
-        let pool = try RedisConnectionPool(url: redis.url)
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
         let log = RedisEventLog(client: pool)
         try await log.prepare()
         var generator = SessionEventGenerator(sessions: 20, seed: 11)

@@ -236,13 +236,35 @@ final class ConnectionSlots: Sendable {
         waiter?.continuation.resume(returning: .connectSlot)
     }
 
-    /// Connects once within a held slot, bounded by the lease deadline. A failure marks the server
-    /// down for a backoff that doubles with each further failure; a success clears it.
+    /// Connects once within a held slot. The attempt runs on its own, bounded by the connect
+    /// timeout: a caller whose lease deadline passes first gets `leaseTimedOut`, and the
+    /// connection, when it opens, goes to the pool (or its slot is freed when it fails).
+    /// A failure marks the server down for a backoff that doubles with each further
+    /// failure; a success clears it.
     private func connect(deadline: ContinuousClock.Instant) async throws -> RedisConnection {
-        var connection = configuration.connection
-        connection.connectTimeout = min(connection.connectTimeout, max(deadline - ContinuousClock.now, .milliseconds(10)))
+        let attempt = Task { try await self.openConnection() }
+        let outcome = await DeadlineRace.value(of: attempt, before: deadline)
+        switch outcome {
+        case .finished(.success(let connection)):
+            return connection
+        case .finished(.failure(let error)):
+            slotFreed()
+            throw error
+        case .deadlinePassed:
+            Task {
+                switch await attempt.result {
+                case .success(let connection): self.release(connection)
+                case .failure: self.slotFreed()
+                }
+            }
+            throw RedisError.leaseTimedOut(command: "connect", waited: configuration.leaseTimeout)
+        }
+    }
+
+    /// One connect attempt; records the server as down (with backoff) or up again.
+    private func openConnection() async throws -> RedisConnection {
         do {
-            let opened = try await RedisConnection.connect(connection, eventLoop: eventLoopGroup.any(), logger: logger)
+            let opened = try await RedisConnection.connect(configuration.connection, eventLoop: eventLoopGroup.any(), logger: logger)
             let recovered = state.withLock { s in
                 defer { s.outage = nil }
                 return s.outage != nil
@@ -250,22 +272,17 @@ final class ConnectionSlots: Sendable {
             if recovered { logger.info("redis reachable again", metadata: ["pool": "\(kind)"]) }
             return opened
         } catch {
-            if !(error is CancellationError) && !Task.isCancelled {
-                let (backoff, first) = state.withLock { s in
-                    let backoff = s.outage.map { min($0.backoff * 2, configuration.reconnectMaximumBackoff) } ?? configuration.reconnectInitialBackoff
-                    let first = s.outage == nil
-                    s.outage = Outage(until: .now + backoff, reason: "\(error)", backoff: backoff, probing: false)
-                    return (backoff, first)
-                }
-                if first {
-                    logger.warning("redis connect failed; failing fast and retrying with backoff", metadata: [
-                        "error": "\(error)", "retry_in": "\(backoff)", "pool": "\(kind)",
-                    ])
-                }
-            } else {
-                state.withLock { s in s.outage?.probing = false }
+            let (backoff, first) = state.withLock { s in
+                let backoff = s.outage.map { min($0.backoff * 2, configuration.reconnectMaximumBackoff) } ?? configuration.reconnectInitialBackoff
+                let first = s.outage == nil
+                s.outage = Outage(until: .now + backoff, reason: "\(error)", backoff: backoff, probing: false)
+                return (backoff, first)
             }
-            slotFreed()
+            if first {
+                logger.warning("redis connect failed; failing fast and retrying with backoff", metadata: [
+                    "error": "\(error)", "retry_in": "\(backoff)", "pool": "\(kind)",
+                ])
+            }
             throw error
         }
     }

@@ -32,9 +32,11 @@ public final class RedisConnectionPool: RedisClient {
     }
 
     /// A pool for `url` (see `RedisConfiguration(url:)`) with default settings otherwise.
-    public convenience init(url: String, maximumConnections: Int = 8, logger: Logger = Logger(label: "tally.redis")) throws {
+    public convenience init(url: String, maximumConnections: Int = 8, leaseTimeout: Duration = .milliseconds(500),
+                            logger: Logger = Logger(label: "tally.redis")) throws {
         let connection = try RedisConfiguration(url: url)
-        self.init(configuration: RedisPoolConfiguration(connection: connection, maximumConnections: maximumConnections), logger: logger)
+        self.init(configuration: RedisPoolConfiguration(connection: connection, maximumConnections: maximumConnections, leaseTimeout: leaseTimeout),
+                  logger: logger)
     }
 
     // MARK: RedisClient

@@ -46,7 +46,8 @@ public final class TallyNodeComponents: Sendable {
                 RedisPoolConfiguration(
                     connection: try RedisConfiguration(url: url),
                     maximumConnections: max(4, configuration.workers + 2),
-                    maximumBlockingConnections: configuration.workers + 1
+                    maximumBlockingConnections: configuration.workers + 1,
+                    leaseTimeout: configuration.redisLeaseTimeout
                 ),
                 registry: registry
             )

@@ -7,6 +7,8 @@ public struct TallyServerConfiguration: Sendable {
     public var port = 8080
     /// `redis://…` or `unix://…`; nil runs on the embedded in-memory log and state (not durable).
     public var redisURL: String?
+    /// How long a caller may wait for a Redis connection before it fails (the pool's lease deadline).
+    public var redisLeaseTimeout: Duration = .milliseconds(500)
     /// In-process worker tasks.
     public var workers = 2
     /// When set, `POST /v1/events` needs `Authorization: Bearer <token>`.

@@ -187,7 +187,7 @@ import TallyTesting
 @Suite struct RedisEventLogTests {
     @Test func theEvictionPolicyIsReportedSoAnEvictingServerCanBeRefused() async throws {
         try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { server in
-            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration()))
+            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), leaseTimeout: .seconds(10)))
             let log = RedisEventLog(client: pool)
             try await log.prepare()  // warns, does not fail
             #expect(try await log.evictionPolicy() == "allkeys-lru")

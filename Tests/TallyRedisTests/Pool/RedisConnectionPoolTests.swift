@@ -94,7 +94,7 @@ import Testing
 }
 
 @Test func recoversAfterTheServerIsKilledAndRestarted() async throws {
-    try await withPool(maximumConnections: 4) { (server, pool) async throws in
+    try await withPool(maximumConnections: 4, leaseTimeout: .milliseconds(500)) { (server, pool) async throws in
         try await pool.set("before", to: "1")
         // Four commands in flight on four shared connections when the server dies.
         let inFlight = (0..<4).map { i in
@@ -113,17 +113,79 @@ import Testing
             #expect(command == "BLPOP")
         }
         #expect(ContinuousClock.now - killedAt < .seconds(20), "in-flight commands must fail promptly, not hang (each BLPOP would block 60 s)")
-        // A command issued while the server is down waits for it with backoff, then succeeds.
-        let during = Task { try await pool.ping() }
-        try await Task.sleep(for: .milliseconds(300))
+        // While the server is down, commands fail fast with an error saying nothing was sent.
+        for _ in 0..<20 {
+            let started = ContinuousClock.now
+            let error = await expectRedisError { _ = try await pool.ping() }
+            #expect(error?.wasNotSent == true, "\(String(describing: error))")
+            #expect(ContinuousClock.now - started < .seconds(2), "a caller must not wait for a server that is down")
+        }
+        // Once it is back, the pool reconnects by itself (after at most one backoff).
         try await server.restart()
-        #expect(try await during.value == "PONG")
+        let recovered = try await poll(timeout: .seconds(20)) { (try? await pool.ping()) == "PONG" }
+        #expect(recovered)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<50 { group.addTask { try await pool.set("after-\(i)", to: .integer(i)) } }
             try await group.waitForAll()
         }
         #expect(try await pool.get("after-49") == "49")
         #expect(try await pool.get("before") == nil, "a fresh server without persistence")
+    }
+}
+
+@Test func aCallerWaitingForABusyPoolGivesUpAtItsLeaseDeadline() async throws {
+    try await withPool(maximumConnections: 1, leaseTimeout: .milliseconds(300)) { (_, pool) async throws in
+        let release = AsyncStream<Void>.makeStream()
+        let holding = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withConnection { _ in
+                holding.continuation.yield()
+                for await _ in release.stream { break }
+            }
+        }
+        for await _ in holding.stream { break }
+        let started = ContinuousClock.now
+        let error = await expectRedisError { try await pool.set("k", to: "never") }
+        let waited = ContinuousClock.now - started
+        guard case .leaseTimedOut(let command, _) = error else {
+            Issue.record("expected leaseTimedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(command == "SET")
+        #expect(waited >= .milliseconds(250) && waited < .seconds(5), "waited \(waited)")
+        #expect(pool.waitingForConnection == 0, "a caller that gave up leaves the queue")
+        release.continuation.yield()
+        try await holder.value
+        // Nothing was sent for the caller that gave up, and the slot is usable again.
+        #expect(try await pool.get("k") == nil)
+        #expect(try await pool.ping() == "PONG")
+    }
+}
+
+@Test func aServerThatIsDownIsTriedByOneCallerAtATime() async throws {
+    try await withRedisServer { (server: RedisServer) async throws in
+        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+            connection: server.configuration(), maximumConnections: 8, leaseTimeout: .seconds(5),
+            reconnectInitialBackoff: .seconds(1), reconnectMaximumBackoff: .seconds(1)
+        ))
+        await server.kill()
+        // The first caller finds the server down; every caller during the backoff fails at once, without connecting.
+        _ = await expectRedisError { _ = try await pool.ping() }
+        let started = ContinuousClock.now
+        let errors = await withTaskGroup(of: RedisError?.self) { group in
+            for _ in 0..<50 { group.addTask { await expectRedisError { _ = try await pool.ping() } } }
+            return await group.reduce(into: [RedisError?]()) { $0.append($1) }
+        }
+        #expect(ContinuousClock.now - started < .seconds(1), "50 callers during the backoff must fail fast")
+        for error in errors {
+            guard case .serverUnavailable = error else {
+                Issue.record("expected serverUnavailable, got \(String(describing: error))")
+                continue
+            }
+        }
+        try await server.restart()
+        #expect(try await poll(timeout: .seconds(20)) { (try? await pool.ping()) == "PONG" })
+        await pool.close()
     }
 }
 
@@ -139,7 +201,7 @@ import Testing
 @Test func connectionsKilledByTheServerAreReplacedTransparently() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
         let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
-            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero
+            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero, leaseTimeout: .seconds(10)
         ))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 { group.addTask { _ = try await pool.ping() } }
