@@ -83,6 +83,17 @@ public final class RedisServer: Sendable {
         await terminate(signal: SIGKILL)
     }
 
+    /// SIGSTOP: the server keeps its connections but answers nothing, as a hung or
+    /// partitioned server would, until ``resume()``.
+    public func pause() {
+        if let p = process.withLock({ $0 }), p.isRunning { Foundation.kill(p.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after ``pause()``: the server runs what it was sent meanwhile.
+    public func resume() {
+        if let p = process.withLock({ $0 }), p.isRunning { Foundation.kill(p.processIdentifier, SIGCONT) }
+    }
+
     /// Stops the server (SIGTERM, then SIGKILL after 2 s) and removes its directory.
     public func stop() async {
         await terminate(signal: SIGTERM)
@@ -135,6 +146,7 @@ public final class RedisServer: Sendable {
     private func terminate(signal: Int32) async {
         guard let p = process.withLock({ p -> Process? in defer { p = nil }; return p }) else { return }
         guard p.isRunning else { return }
+        Foundation.kill(p.processIdentifier, SIGCONT)  // a paused server must be able to act on the signal
         Foundation.kill(p.processIdentifier, signal)
         let escalateAt = ContinuousClock.now + .seconds(2)
         while p.isRunning {

@@ -21,10 +21,10 @@ import TallyTesting
         20_000 + Int.random(in: 0..<20_000)
     }
 
-    static func startServe(port: Int, redis: String? = nil) throws -> Process {
+    static func startServe(port: Int, redis: String? = nil, arguments extra: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.tallyPath)
-        process.arguments = ["serve", "--port", String(port)] + (redis.map { ["--redis", $0] } ?? [])
+        process.arguments = ["serve", "--port", String(port)] + (redis.map { ["--redis", $0] } ?? []) + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -195,8 +195,9 @@ public struct RedisEventLog: EventLog {
         let length = try await client.xlen(keys.events)
         let group = try await client.xinfoGroups(keys.events).first { $0.name == keys.group }
         let pending = group?.pending ?? 0
-        // XINFO GROUPS reports no lag after XDEL: fall back to the pending count.
-        let lag = group?.lag ?? pending
+        // XINFO GROUPS reports no lag after XDEL: fall back to the pending count. Without the group
+        // (a server that lost it), nothing has been delivered: every entry waits.
+        let lag = group == nil ? length : (group?.lag ?? pending)
         let dead = try await client.xlen(keys.deadLetters)
         var oldestAge = 0.0
         if pending > 0, let smallest = try await client.xpending(keys.events, group: keys.group).smallestID, let id = StreamID(smallest) {

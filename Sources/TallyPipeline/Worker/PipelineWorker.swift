@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import TallyMetrics
+import TallyRedis
 
 /// One consumer of the log: reads batches, computes their delta with
 /// ``DeltaCalculator`` and commits delta + acknowledgement in one atomic step.
@@ -100,6 +101,13 @@ public struct PipelineWorker: Sendable {
                 prefetched = nil
                 pendingCursor = "0"
                 if Task.isCancelled { return }
+                if let redisError = error as? RedisError, redisError.serverErrorCode == "NOGROUP" {
+                    // The server lost the group (restarted without persistence, or flushed): create it
+                    // again from the start of the stream, so whatever was appended since is processed.
+                    logger.warning("worker \(consumer): the consumer group is missing; creating it again")
+                    try? await log.prepare()
+                    continue
+                }
                 logger.error("worker \(consumer): \(error); entries stay pending and will be retried")
                 try? await Task.sleep(for: configuration.errorBackoff)
             }
