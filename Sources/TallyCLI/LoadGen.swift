@@ -33,6 +33,12 @@ struct LoadGen: AsyncParsableCommand {
     @Option(help: "Bearer token (TALLY_TOKEN).")
     var token = environment("TOKEN") ?? ""
 
+    @Flag(help: "Send an Idempotency-Key with every request (unique per request), as a client that may retry does.")
+    var idempotencyKeys = false
+
+    @Flag(help: "Give every event a client id (unique per event), which a node with --dedupe-window checks.")
+    var eventIDs = false
+
     func validate() throws {
         guard URL(string: self.url)?.host != nil else { throw ValidationError("--url '\(self.url)' is not a URL like http://127.0.0.1:8080") }
         guard self.rate >= 1 else { throw ValidationError("--rate must be at least 1") }
@@ -51,6 +57,8 @@ struct LoadGen: AsyncParsableCommand {
         let end = start + .seconds(self.duration)
         var next = start
         var lastProgress = start
+        var requestNumber = 0
+        var eventNumber = 0
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             while ContinuousClock.now < end {
@@ -58,8 +66,20 @@ struct LoadGen: AsyncParsableCommand {
                     await group.next()
                     inFlight -= 1
                 }
-                let body = generator.batch(self.batch)
+                let body: String
+                if self.eventIDs {
+                    var lines = ""
+                    for _ in 0..<self.batch {
+                        eventNumber += 1
+                        lines += "{\"id\":\"lg-\(self.seed)-\(eventNumber)\"," + generator.next().dropFirst() + "\n"
+                    }
+                    body = lines
+                } else {
+                    body = generator.batch(self.batch)
+                }
+                requestNumber += 1
                 var request = HTTPClientRequest(url: endpoint)
+                if self.idempotencyKeys { request.headers.add(name: "Idempotency-Key", value: "lg-\(self.seed)-\(requestNumber)") }
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/x-ndjson")
                 if !self.token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(self.token)") }
