@@ -1,15 +1,16 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import TallyPipeline
 
 /// `POST /v1/events`: one object, a JSON array or NDJSON, all-or-nothing.
 ///
 /// 202 `{"accepted": n}` only once the log has every event; 400 naming the
 /// first bad item (`index`, `field`, `message`); 401 without a valid token
-/// when one is configured; 413 past the body limit (checked while the body
-/// streams in); 415 for another content type; 503 with `Retry-After` when the
-/// log cannot be reached. A batch repeated with the same `Idempotency-Key`
+/// when one is configured; 413 past the body limit, answered as soon as the
+/// limit is passed and read by the client (``BoundedBody``); 415 for another
+/// content type; 503 with `Retry-After` when the log cannot be reached. A batch repeated with the same `Idempotency-Key`
 /// within the window is acknowledged again without being stored twice.
 public struct IngestHandler: Sendable {
     struct BadEvent: Encodable {
@@ -26,12 +27,17 @@ public struct IngestHandler: Sendable {
     let ingestor: EventIngestor
     let token: BearerToken?
     let maxBodyBytes: Int
+    /// After a 413, how much more of the body is discarded before the connection is closed.
+    var maxDiscardBytes = 64 << 20
+    /// How long a connection refused past `maxDiscardBytes` is still read after the server's FIN.
+    var discardLinger: Duration = .seconds(2)
     let retryAfterSeconds: Int
     let idempotency: IdempotencyCache
     let rings: DebugRings
     let logger: Logger
 
-    public func handle(_ request: Request) async -> Response {
+    /// - Parameter channel: the request's connection, closed after a 413 once the body is discarded (nil: left open).
+    public func handle(_ request: Request, channel: (any Channel)? = nil) async -> Response {
         let path = request.uri.path
         if let token, !token.accepts(authorization: request.headers[.authorization]) {
             return self.reject(.unauthorized, "missing or invalid bearer token", path: path, headers: [.wwwAuthenticate: "Bearer"])
@@ -44,10 +50,18 @@ public struct IngestHandler: Sendable {
             return self.reject(.unsupportedMediaType, "content type '\(other)' is not accepted; use application/json or application/x-ndjson", path: path)
         }
         let body: ByteBuffer
+        let bounded = BoundedBody(limit: self.maxBodyBytes, maxDiscardBytes: self.maxDiscardBytes, linger: self.discardLinger)
         do {
-            body = try await request.body.collect(upTo: self.maxBodyBytes)
+            switch try await bounded.read(request) {
+            case .complete(let complete):
+                body = complete
+            case .tooLarge(let remainder):
+                let message = "the body is larger than \(self.maxBodyBytes) bytes"
+                self.rings.recordError(path: path, status: Int(HTTPResponse.Status.contentTooLarge.code), message: message)
+                return bounded.refusal(remainder, message: message, channel: channel)
+            }
         } catch {
-            return self.reject(.contentTooLarge, "the body is larger than \(self.maxBodyBytes) bytes", path: path)
+            return self.reject(.badRequest, "the body could not be read: \(error)", path: path)
         }
         guard body.readableBytes > 0 else {
             return self.reject(.badRequest, "the body is empty; send one event object, a JSON array or NDJSON", path: path)

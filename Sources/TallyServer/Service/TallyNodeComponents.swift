@@ -71,6 +71,8 @@ public final class TallyNodeComponents: Sendable {
             ingestor: EventIngestor(log: self.log, sampler: self.sampler, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
+            maxDiscardBytes: configuration.maxDiscardBytes,
+            discardLinger: configuration.discardLinger,
             retryAfterSeconds: configuration.retryAfterSeconds,
             idempotency: IdempotencyCache(window: configuration.idempotencyWindow),
             rings: self.rings,

@@ -13,6 +13,13 @@ public struct TallyServerConfiguration: Sendable {
     public var token: String?
     /// The largest request body accepted, in bytes; enforced while the body streams in.
     public var maxBodyBytes = 1 << 20
+    /// After a 413, how much more of the body is read and discarded so that the
+    /// client, still sending, reads the status instead of a connection reset.
+    /// Past it the connection is closed gracefully (see `discardLinger`).
+    public var maxDiscardBytes = 64 << 20
+    /// How long a connection refused past `maxDiscardBytes` is still read (and
+    /// discarded) after the server's FIN, before it is closed outright.
+    public var discardLinger: Duration = .seconds(2)
     /// How long an `Idempotency-Key` is remembered.
     public var idempotencyWindow: Duration = .seconds(600)
     /// `Retry-After` sent with a 503 when the log is unreachable.
