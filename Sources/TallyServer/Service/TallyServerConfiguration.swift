@@ -1,4 +1,5 @@
 import TallyPipeline
+import TallyRedis
 
 /// Everything `tally serve` can be told; every field has a default a demanding
 /// user would pick for a single node on loopback.
@@ -51,16 +52,8 @@ public struct TallyServerConfiguration: Sendable {
     public var loggable: String {
         var redis = "embedded in-memory (not durable)"
         if let redisURL {
-            redis = Self.maskingPassword(in: redisURL)
+            redis = RedisConfiguration.redacted(redisURL)
         }
         return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers) token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
-    }
-
-    /// `redis://user:pw@host` → `redis://***@host`.
-    public static func maskingPassword(in url: String) -> String {
-        guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex) else {
-            return url
-        }
-        return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at.lowerBound...])
     }
 }
