@@ -91,7 +91,7 @@ import Testing
             let now = unixNow()
             let hostile = Self.hostile(at: now - 1)
             // Values at the edges of the bounds are good entries, not poison.
-            let latencies: [Double] = [0, -0.0, 1e-320, 3_600_000, 50]
+            let latencies: [Double] = [0, -0.0, 0x1p-1063, 3_600_000, 50]  // 0x1p-1063 ≈ 1.1e-320, a subnormal
             var entries: [[(name: String, value: String)]] = []
             var good = 0
             var latencySum = 0.0
