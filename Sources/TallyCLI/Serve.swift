@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
     var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
 
-    @Option(help: "In-process worker tasks (TALLY_WORKERS).")
+    @Option(help: "In-process worker tasks; 0 runs an ingest-only node, which needs --redis and `tally worker` processes (TALLY_WORKERS).")
     var workers = Int(environment("WORKERS") ?? "") ?? 2
 
     @Option(help: "Bearer token required by POST /v1/events (TALLY_TOKEN).")
@@ -80,7 +80,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
         }
         guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
-        guard self.workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(self.workers)") }
+        guard self.workers >= 0 else { throw ValidationError("--workers must be 0 (ingest only) or more, got \(self.workers)") }
+        guard self.workers > 0 || !self.redis.isEmpty else {
+            throw ValidationError("--workers 0 runs an ingest-only node and needs --redis: on the embedded log nothing would ever process its events")
+        }
         guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TallyRedis
 import TallyServer
 
 /// `tally`: the telemetry service and its operator commands.
@@ -31,6 +32,6 @@ func requireRedis(_ url: String) async throws {
     do {
         try await TallyNodeComponents.probeRedis(url: url)
     } catch {
-        throw fail("cannot reach Redis at \(TallyServerConfiguration.maskingPassword(in: url)): \(error)")
+        throw fail("cannot reach Redis at \(RedisConfiguration.redacted(url)): \(error)")
     }
 }

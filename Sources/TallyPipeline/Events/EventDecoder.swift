@@ -5,7 +5,10 @@ import Foundation
 /// Accepts one object, a JSON array or NDJSON; a batch is all-or-nothing and
 /// the error names the index of the first bad item, its field and the
 /// problem. Missing ids get a fresh UUID, missing timestamps the server's
-/// time (`now`). Stateless and `Sendable`.
+/// time (`now`). Every bound of ``EventLimits`` is checked: strings in UTF-8
+/// bytes, label values (`tool`, `code`) printable, numbers finite and in
+/// range, the event's JSON object no larger than `maxEventBytes`. Stateless
+/// and `Sendable`.
 public struct EventDecoder: Sendable {
     public var limits: EventLimits
     /// The server's clock, unix seconds.
@@ -14,6 +17,10 @@ public struct EventDecoder: Sendable {
     public var checksSkew: Bool
     /// Whether `id` and `ts` must be present (stored events always carry both).
     public var requiresIDAndTimestamp = false
+    /// Whether the normalised JSON the log will store is measured against
+    /// `maxEventBytes` too, so that whatever ingest accepts fits when a worker
+    /// reads it back (off when reading stored entries: their bytes are that form).
+    public var measuresNormalisedForm = true
 
     public init(limits: EventLimits = .default, checksSkew: Bool = true, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.limits = limits
@@ -37,14 +44,14 @@ public struct EventDecoder: Sendable {
     public func decodeBatchMarkingClientIDs(_ body: some Collection<UInt8>, format: Format = .json) throws(EventBatchError) -> (events: [TelemetryEvent], clientIDs: [Bool]) {
         let items = try parseItems(body, format: format)
         let clientIDs = items.map { item -> Bool in
-            if case .object(let object) = item, case .string? = object["id"] { return true }
+            if case .object(let object) = item.value, case .string? = object["id"] { return true }
             return false
         }
         return (try decodeItems(items), clientIDs)
     }
 
     /// The body's items as JSON values, before validation.
-    private func parseItems(_ body: some Collection<UInt8>, format: Format) throws(EventBatchError) -> [JSONValue] {
+    private func parseItems(_ body: some Collection<UInt8>, format: Format) throws(EventBatchError) -> [JSONParser.Item] {
         let data = Array(body)
         // Strings must be valid UTF-8; refuse the batch rather than store replacement characters.
         if String(validating: data, as: UTF8.self) == nil {
@@ -60,22 +67,21 @@ public struct EventDecoder: Sendable {
         }
         switch format {
         case .json:
-            let value: JSONValue
+            let items: [JSONParser.Item]
             do {
-                value = try JSONParser.parse(data)
+                items = try JSONParser.parseItems(data)
             } catch {
                 throw EventBatchError(index: 0, error: .malformedJSON(detail: error.description))
             }
-            if case .array(let items) = value { return items }
-            return [value]
+            return items
         case .ndjson:
-            var items: [JSONValue] = []
+            var items: [JSONParser.Item] = []
             // Blank lines are skipped; `index` counts items (non-blank lines).
             for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
                 let blank = line.allSatisfy { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
                 if blank { continue }
                 do {
-                    items.append(try JSONParser.parse(line))
+                    items.append(try JSONParser.parseItem(line))
                 } catch {
                     throw EventBatchError(index: items.count, error: .malformedJSON(detail: error.description))
                 }
@@ -86,21 +92,21 @@ public struct EventDecoder: Sendable {
 
     /// Decodes one JSON object.
     public func decodeEvent(_ json: some Collection<UInt8>) throws(EventValidationError) -> TelemetryEvent {
-        let value: JSONValue
+        let item: JSONParser.Item
         do {
-            value = try JSONParser.parse(json)
+            item = try JSONParser.parseItem(json)
         } catch {
             throw .malformedJSON(detail: error.description)
         }
-        return try decode(value)
+        return try decode(item.value, bytes: item.bytes)
     }
 
-    private func decodeItems(_ items: [JSONValue]) throws(EventBatchError) -> [TelemetryEvent] {
+    private func decodeItems(_ items: [JSONParser.Item]) throws(EventBatchError) -> [TelemetryEvent] {
         var events: [TelemetryEvent] = []
         events.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             do {
-                events.append(try decode(item))
+                events.append(try decode(item.value, bytes: item.bytes))
             } catch {
                 throw EventBatchError(index: index, error: error)
             }
@@ -108,59 +114,83 @@ public struct EventDecoder: Sendable {
         return events
     }
 
-    func decode(_ value: JSONValue) throws(EventValidationError) -> TelemetryEvent {
+    /// Validates one item; `bytes` is the length of its JSON text as received (nil: not measured).
+    func decode(_ value: JSONValue, bytes: Int? = nil) throws(EventValidationError) -> TelemetryEvent {
         guard case .object(let object) = value else { throw .notAnObject(found: value.kind) }
+        if let bytes, bytes > limits.maxEventBytes { throw .eventTooLarge(bytes: bytes, limit: limits.maxEventBytes) }
         let fields = FieldReader(object: object)
         let typeName = try fields.requiredString("type")
         guard let type = EventType(rawValue: typeName) else { throw .unknownType(typeName) }
         let session = try fields.requiredString("session_id")
-        try Self.checkLength("session_id", session, limit: limits.maxSessionIDLength)
+        try Self.checkSize("session_id", session, limit: limits.maxSessionIDBytes)
         if requiresIDAndTimestamp {
-            if fields.value("id") == nil { throw .missingField("id") }
-            if fields.value("ts") == nil { throw .missingField("ts") }
+            if fields.value("id") ?? .null == .null { throw .missingField("id") }
+            if fields.value("ts") ?? .null == .null { throw .missingField("ts") }
         }
         let id = try fields.optionalString("id") ?? EventIDGenerator.shared.next()
-        try Self.checkLength("id", id, limit: limits.maxIDLength)
+        try Self.checkSize("id", id, limit: limits.maxIDBytes)
         var event = TelemetryEvent(id: id, type: type, sessionID: session, timestamp: try timestamp(fields.value("ts")))
         switch type {
         case .completion:
             guard let latency = try fields.optionalNumber("latency_ms") else { throw .missingField("latency_ms") }
-            guard latency.isFinite else { throw .invalidNumber(field: "latency_ms", value: latency, reason: "must be finite") }
-            guard latency >= 0 else { throw .invalidNumber(field: "latency_ms", value: latency, reason: "must be ≥ 0") }
-            event.latencyMilliseconds = latency
+            event.latencyMilliseconds = try self.latency(latency)
             guard let accepted = try fields.optionalBool("accepted") else { throw .missingField("accepted") }
             event.accepted = accepted
         case .toolCall:
             let tool = try fields.requiredString("tool")
-            try Self.checkLength("tool", tool, limit: limits.maxToolLength)
+            try Self.checkSize("tool", tool, limit: limits.maxToolBytes)
+            try Self.checkPrintable("tool", tool)
             event.tool = tool
             guard let success = try fields.optionalBool("success") else { throw .missingField("success") }
             event.success = success
         case .error:
             let code = try fields.requiredString("code")
-            try Self.checkLength("code", code, limit: limits.maxCodeLength)
+            try Self.checkSize("code", code, limit: limits.maxCodeBytes)
+            try Self.checkPrintable("code", code)
             event.code = code
         case .sessionStart, .sessionEnd:
             break
         }
         event.attributes = try attributes(fields.value("attributes"))
+        if measuresNormalisedForm {
+            let stored = EventRecord.encode(event).utf8.count
+            if stored > limits.maxEventBytes { throw .eventTooLarge(bytes: stored, limit: limits.maxEventBytes) }
+        }
         return event
+    }
+
+    /// `latency_ms`: finite, 0…`maxLatencyMilliseconds` (-0 is 0; subnormals are fine).
+    private func latency(_ value: Double) throws(EventValidationError) -> Double {
+        guard value.isFinite else { throw .invalidNumber(field: "latency_ms", value: value, reason: "must be a finite number") }
+        guard value >= 0 else { throw .invalidNumber(field: "latency_ms", value: value, reason: "must be ≥ 0") }
+        guard value <= limits.maxLatencyMilliseconds else {
+            throw .invalidNumber(field: "latency_ms", value: value, reason: "must be at most \(JSONWriter.decimal(limits.maxLatencyMilliseconds)) (ms)")
+        }
+        return value == 0 ? 0 : value
     }
 
     private func timestamp(_ value: JSONValue?) throws(EventValidationError) -> Double {
         let now = self.now()
-        let ts: Double
+        var ts: Double
         switch value {
         case nil, .null?:
             return now
         case .number(let n)?:
-            guard n.isFinite else { throw .invalidNumber(field: "ts", value: n, reason: "must be finite") }
+            guard n.isFinite else { throw .invalidNumber(field: "ts", value: n, reason: "must be a finite number") }
             ts = n
         case .string(let text)?:
             guard let parsed = RFC3339.parse(text) else { throw .invalidTimestamp(text) }
             ts = parsed
         case let other?:
             throw .wrongType(field: "ts", expected: "unix seconds or an RFC 3339 string", found: other.kind)
+        }
+        if ts == 0 { ts = 0 }  // -0 is 0
+        guard limits.timestampRange.contains(ts) else {
+            let range = limits.timestampRange
+            throw .invalidNumber(
+                field: "ts", value: ts,
+                reason: "must be unix seconds from \(JSONWriter.decimal(range.lowerBound)) to \(JSONWriter.decimal(range.upperBound))"
+            )
         }
         if checksSkew {
             if ts > now + limits.maxFutureSkew { throw .timestampOutOfRange(timestamp: ts, now: now, limit: limits.maxFutureSkew) }
@@ -176,11 +206,12 @@ public struct EventDecoder: Sendable {
         case .object(let object)?:
             guard object.count <= limits.maxAttributes else { throw .tooManyAttributes(count: object.count, limit: limits.maxAttributes) }
             var result: [String: String] = [:]
-            for (key, item) in object {
-                let field = "attributes.\(key.prefix(limits.maxAttributeKeyLength))"
-                try Self.checkLength(field, key, limit: limits.maxAttributeKeyLength)
+            // Name order, so the same object always reports the same first bad attribute.
+            for (key, item) in object.sorted(by: { $0.key < $1.key }) {
+                let field = "attributes.\(Self.prefix(of: key, bytes: limits.maxAttributeKeyBytes))"
+                try Self.checkSize(field, key, limit: limits.maxAttributeKeyBytes)
                 guard case .string(let text) = item else { throw .wrongType(field: field, expected: "a string", found: item.kind) }
-                try Self.checkLength(field, text, limit: limits.maxAttributeValueLength, allowEmpty: true)
+                try Self.checkSize(field, text, limit: limits.maxAttributeValueBytes, allowEmpty: true)
                 result[key] = text
             }
             return result
@@ -189,10 +220,47 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    static func checkLength(_ field: String, _ text: String, limit: Int, allowEmpty: Bool = false) throws(EventValidationError) {
+    /// Non-empty (unless allowed) and at most `limit` UTF-8 bytes.
+    static func checkSize(_ field: String, _ text: String, limit: Int, allowEmpty: Bool = false) throws(EventValidationError) {
         if !allowEmpty && text.isEmpty { throw .empty(field: field) }
-        let length = text.count
-        if length > limit { throw .tooLong(field: field, length: length, limit: limit) }
+        let bytes = text.utf8.count
+        if bytes > limit { throw .tooLong(field: field, bytes: bytes, limit: limit) }
+    }
+
+    /// Label values must print as what they are: no control characters (C0,
+    /// DEL, C1), no format characters (zero-width joiners and spaces, bidi
+    /// controls, the BOM, soft hyphen…) and no line or paragraph separators.
+    static func checkPrintable(_ field: String, _ text: String) throws(EventValidationError) {
+        var offset = 0
+        for scalar in text.unicodeScalars {
+            if let kind = Self.unprintableKind(scalar) {
+                throw .unprintable(field: field, scalar: scalar.value, kind: kind, byteOffset: offset)
+            }
+            offset += UTF8.width(scalar)
+        }
+    }
+
+    /// Why `scalar` cannot be part of a label value, or nil when it can.
+    static func unprintableKind(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar.properties.generalCategory {
+        case .control: return "a control character"
+        case .format: return "an invisible format character"
+        case .lineSeparator: return "a line separator"
+        case .paragraphSeparator: return "a paragraph separator"
+        default: return nil
+        }
+    }
+
+    /// The longest prefix of `text` within `bytes` UTF-8 bytes, cut between scalars (for field names in errors).
+    static func prefix(of text: String, bytes: Int) -> String {
+        var used = 0
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            used += UTF8.width(scalar)
+            if used > bytes { break }
+            scalars.append(scalar)
+        }
+        return String(scalars)
     }
 }
 

@@ -20,13 +20,17 @@ public struct EventRecord: Sendable, Hashable {
         return result
     }
 
-    /// Decodes stored fields (id and ts are already filled in, so the skew is not checked again).
+    /// Decodes stored fields with every check of ingest but the skew (id and ts
+    /// are already filled in, and time has passed since): sizes in UTF-8 bytes,
+    /// printable label values, finite numbers in range, the stored JSON within
+    /// `maxEventBytes`.
     public init(entryFields: [(name: String, value: String)], limits: EventLimits = .default) throws(EventValidationError) {
         guard let json = entryFields.first(where: { $0.name == "event" })?.value else {
             throw .malformedEntry(field: "event", reason: "missing")
         }
         var decoder = EventDecoder(limits: limits, checksSkew: false, now: { 0 })
         decoder.requiresIDAndTimestamp = true
+        decoder.measuresNormalisedForm = false
         let event = try decoder.decodeEvent(Array(json.utf8))
         var weight = 1.0
         if let text = entryFields.first(where: { $0.name == "weight" })?.value {

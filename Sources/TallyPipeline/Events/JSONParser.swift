@@ -17,14 +17,50 @@ struct JSONParser {
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// A parsed value and the length of its JSON text in the input, in bytes.
+    struct Item {
+        let value: JSONValue
+        let bytes: Int
+    }
+
     /// Parses exactly one JSON value (surrounded by optional whitespace).
     static func parse(_ input: some Collection<UInt8>) throws(Failure) -> JSONValue {
+        try parseItem(input).value
+    }
+
+    /// Parses exactly one JSON value and measures its text (surrounding whitespace excluded).
+    static func parseItem(_ input: some Collection<UInt8>) throws(Failure) -> Item {
         var parser = JSONParser(Array(input))
         parser.skipWhitespace()
+        let start = parser.index
         let value = try parser.value(depth: 0)
+        let item = Item(value: value, bytes: parser.index - start)
+        try parser.expectEnd()
+        return item
+    }
+
+    /// Parses exactly one JSON value; an array gives its elements, each measured
+    /// (a batch's items), anything else gives itself.
+    static func parseItems(_ input: some Collection<UInt8>) throws(Failure) -> [Item] {
+        var parser = JSONParser(Array(input))
         parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw Failure(offset: parser.index, expected: "the end of the input") }
-        return value
+        let items: [Item]
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "[") {
+            var spans: [Int]? = []
+            let values = try parser.elements(depth: 1, spans: &spans)
+            items = zip(values, spans ?? []).map { Item(value: $0, bytes: $1) }
+        } else {
+            let start = parser.index
+            let value = try parser.value(depth: 0)
+            items = [Item(value: value, bytes: parser.index - start)]
+        }
+        try parser.expectEnd()
+        return items
+    }
+
+    private mutating func expectEnd() throws(Failure) {
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("the end of the input") }
     }
 
     private mutating func skipWhitespace() {
@@ -100,23 +136,31 @@ struct JSONParser {
     }
 
     private mutating func array(depth: Int) throws(Failure) -> JSONValue {
+        var spans: [Int]?
+        return .array(try elements(depth: depth, spans: &spans))
+    }
+
+    /// An array's elements; with `spans`, also each element's length in bytes.
+    private mutating func elements(depth: Int, spans: inout [Int]?) throws(Failure) -> [JSONValue] {
         index += 1
         var result: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(result)
+            return result
         }
         while true {
             skipWhitespace()
+            let start = index
             result.append(try value(depth: depth))
+            spans?.append(index - start)
             skipWhitespace()
             guard index < bytes.count else { throw fail("',' or ']'") }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
             } else if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(result)
+                return result
             } else {
                 throw fail("',' or ']'")
             }

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// N ``PipelineWorker``s of one process, each a task with its own consumer name.
+/// N ``PipelineWorker``s of one process, each a task with its own consumer name
+/// (none for an ingest-only node, whose `run()` returns at once).
 ///
 /// `run()` returns when every worker has stopped: after `stop()` (each
 /// finishes its current batch; a blocked read returns within
@@ -26,7 +27,7 @@ public final class WorkerPool: Sendable {
         let signal = stopRequested
         self.metrics = metrics
         self.executor = executor
-        self.workers = (0..<max(1, concurrency)).map { index in
+        self.workers = (0..<max(0, concurrency)).map { index in
             PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
                            metrics: metrics, logger: logger, now: now, stopRequested: signal)
         }

@@ -72,7 +72,7 @@ public struct RedisConfiguration: Sendable {
     /// (query items `db`, `user`, `password`, `name` are accepted by both) and
     /// rejects `rediss://` with `RedisError.tlsNotSupported`.
     public init(url: String) throws {
-        let redacted = Self.redact(url)
+        let redacted = Self.redacted(url)
         guard let schemeEnd = url.firstRange(of: "://") else {
             throw RedisError.invalidURL(redacted, reason: "expected redis://host:port or unix:///path")
         }
@@ -95,17 +95,23 @@ public struct RedisConfiguration: Sendable {
             }
             self.init(endpoint: .unixSocket(path: Self.percentDecode(Substring(rest))))
         case "redis":
-            var authority = rest
-            var path = ""
-            if let slash = rest.firstIndex(of: "/") {
-                authority = String(rest[..<slash])
-                path = String(rest[rest.index(after: slash)...])
-            }
+            // The user info ends at the last `@` (a path never holds one), so a password with an
+            // unencoded `@` or `/` is still read whole and never shown in an error.
             var user: String?
             var password: String?
-            if let at = authority.lastIndex(of: "@") {
-                let userInfo = authority[..<at]
-                authority = String(authority[authority.index(after: at)...])
+            var hostAndPath = rest
+            var userInfo: Substring?
+            if let at = rest.lastIndex(of: "@") {
+                userInfo = rest[..<at]
+                hostAndPath = String(rest[rest.index(after: at)...])
+            }
+            var authority = hostAndPath
+            var path = ""
+            if let slash = hostAndPath.firstIndex(of: "/") {
+                authority = String(hostAndPath[..<slash])
+                path = String(hostAndPath[hostAndPath.index(after: slash)...])
+            }
+            if let userInfo {
                 if let colon = userInfo.firstIndex(of: ":") {
                     let u = Self.percentDecode(userInfo[..<colon])
                     user = u.isEmpty ? nil : u
@@ -157,20 +163,22 @@ public struct RedisConfiguration: Sendable {
         if let name = query["name"] { self.clientName = name }
     }
 
-    /// The URL with any password replaced by `***`, safe for logs and errors.
-    static func redact(_ url: String) -> String {
+    /// The URL with its credentials replaced by `***`, safe for logs and errors:
+    /// every `password=` query value, then everything between `://` and the
+    /// URL's *last* `@` (user and password alike), so that a password holding
+    /// an unencoded `@` (`redis://u:p@ss@host`) shows no part of itself. An `@`
+    /// elsewhere in the query hides more than needed, never less.
+    public static func redacted(_ url: String) -> String {
         var result = url
-        if let schemeEnd = url.firstRange(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@") {
-            let userInfo = url[schemeEnd.upperBound..<at]
-            if let colon = userInfo.firstIndex(of: ":") {
-                result = String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
-            } else {
-                result = String(url[..<schemeEnd.upperBound]) + "***" + String(url[at...])
-            }
-        }
-        if let range = result.firstRange(of: "password=") {
+        var searchFrom = result.startIndex
+        while let range = result[searchFrom...].firstRange(of: "password=") {
             let end = result[range.upperBound...].firstIndex(of: "&") ?? result.endIndex
             result.replaceSubrange(range.upperBound..<end, with: "***")
+            searchFrom = result.index(range.upperBound, offsetBy: 3)
+        }
+        let start = result.firstRange(of: "://")?.upperBound ?? result.startIndex
+        if let at = result[start...].lastIndex(of: "@") {
+            result.replaceSubrange(start..<at, with: "***")
         }
         return result
     }

@@ -8,13 +8,13 @@ import TallyPipeline
 /// request metrics go through Hummingbird's `MetricsMiddleware` into the
 /// registry (route templates as labels, never raw paths).
 public enum TallyRouter {
-    public static func build(node: TallyNodeComponents) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func build(node: TallyNodeComponents) -> Router<TallyRequestContext> {
+        let router = Router(context: TallyRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RecentRequestsMiddleware(rings: node.rings))
 
-        router.post("/v1/events") { request, _ in
-            await node.ingest.handle(request)
+        router.post("/v1/events") { request, context in
+            await node.ingest.handle(request, channel: context.channel)
         }
         // Renders what the refresher last read from the store: a scrape never waits on Redis.
         router.get("/metrics") { request, _ in

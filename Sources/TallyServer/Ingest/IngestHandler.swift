@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import TallyPipeline
 import TallyRedis
 
@@ -44,6 +45,10 @@ public struct IngestHandler: Sendable {
     let ingestor: EventIngestor
     let token: BearerToken?
     let maxBodyBytes: Int
+    /// After a 413, how much more of the body is discarded before the connection is closed.
+    var maxDiscardBytes = 64 << 20
+    /// How long a connection refused past `maxDiscardBytes` is still read after the server's FIN.
+    var discardLinger: Duration = .seconds(2)
     let retryAfterSeconds: Int
     /// How long one request may wait on the log before it is answered 503 (outcome unknown).
     let appendTimeout: Duration
@@ -52,7 +57,8 @@ public struct IngestHandler: Sendable {
     let rings: DebugRings
     let logger: Logger
 
-    public func handle(_ request: Request) async -> Response {
+    /// - Parameter channel: the request's connection, closed after a 413 once the body is discarded (nil: left open).
+    public func handle(_ request: Request, channel: (any Channel)? = nil) async -> Response {
         let path = request.uri.path
         if let token, !token.accepts(authorization: request.headers[.authorization]) {
             return self.reject(.unauthorized, "missing or invalid bearer token", path: path, headers: [.wwwAuthenticate: "Bearer"])
@@ -72,10 +78,18 @@ public struct IngestHandler: Sendable {
             idempotencyKey = self.token.map { "\($0.scope):\(given)" } ?? given
         }
         let body: ByteBuffer
+        let bounded = BoundedBody(limit: self.maxBodyBytes, maxDiscardBytes: self.maxDiscardBytes, linger: self.discardLinger)
         do {
-            body = try await request.body.collect(upTo: self.maxBodyBytes)
+            switch try await bounded.read(request) {
+            case .complete(let complete):
+                body = complete
+            case .tooLarge(let remainder):
+                let message = "the body is larger than \(self.maxBodyBytes) bytes"
+                self.rings.recordError(path: path, status: Int(HTTPResponse.Status.contentTooLarge.code), message: message)
+                return bounded.refusal(remainder, message: message, channel: channel)
+            }
         } catch {
-            return self.reject(.contentTooLarge, "the body is larger than \(self.maxBodyBytes) bytes", path: path)
+            return self.reject(.badRequest, "the body could not be read: \(error)", path: path)
         }
         guard body.readableBytes > 0 else {
             return self.reject(.badRequest, "the body is empty; send one event object, a JSON array or NDJSON", path: path)

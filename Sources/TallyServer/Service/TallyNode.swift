@@ -30,10 +30,11 @@ public struct TallyNode: Sendable {
         let refresher = RefreshService(exporter: self.components.exporter, interval: configuration.refreshInterval)
         let leader = ScoreLeaderService(leader: ScoreLeader(store: self.components.store))
         let loadMonitor = LoadMonitorService(components: self.components)
+        // An ingest-only node (no workers) runs no worker service: one that returned at once would stop the group.
+        let workerServices: [ServiceGroupConfiguration.ServiceConfiguration] = self.components.isIngestOnly ? [] : [.init(service: workers)]
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: workers),
+                services: workerServices + [
                     .init(service: refresher),
                     .init(service: leader),
                     .init(service: loadMonitor),
@@ -44,6 +45,9 @@ public struct TallyNode: Sendable {
             )
         )
         self.logger.info("tally serve starting", metadata: ["configuration": "\(configuration.loggable)"])
+        if self.components.isIngestOnly {
+            self.logger.info("ingest-only node: no in-process workers; tally worker processes apply the events")
+        }
         if configuration.redisURL == nil {
             self.logger.warning("running on the embedded in-memory log and state: NOT durable, events are lost when the process exits")
         }

@@ -87,6 +87,8 @@ public final class TallyNodeComponents: Sendable {
             ingestor: EventIngestor(log: self.log, sampler: self.sampler, deduplicates: configuration.dedupeWindow > .zero, metrics: self.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
+            maxDiscardBytes: configuration.maxDiscardBytes,
+            discardLinger: configuration.discardLinger,
             retryAfterSeconds: configuration.retryAfterSeconds,
             appendTimeout: configuration.appendTimeout,
             breaker: self.breaker,
@@ -96,17 +98,27 @@ public final class TallyNodeComponents: Sendable {
         )
     }
 
+    /// `--workers 0`: the node appends events and serves metrics; other processes apply the events.
+    public var isIngestOnly: Bool {
+        self.workers.workers.isEmpty
+    }
+
     public var backendName: String {
         self.redis == nil ? "memory" : "redis"
     }
 
-    /// Asks the log for its figures; unreachable means not ready.
+    /// Asks the log for its figures; unreachable means not ready. An ingest-only
+    /// node's readiness depends on the log alone.
     public func health() async -> HealthReport {
+        let workers: HealthReport.Component = self.isIngestOnly
+            ? .init(healthy: true, detail: "none: ingest-only node, tally worker processes apply the events")
+            : .init(healthy: true, detail: "\(self.workers.workers.count) in-process workers")
         var report = HealthReport(
             ready: false,
+            role: self.isIngestOnly ? .ingestOnly : .ingestAndWorkers,
             backend: self.backendName,
             store: .init(healthy: false, detail: ""),
-            workers: .init(healthy: !self.workers.workers.isEmpty, detail: "\(self.workers.workers.count) in-process workers"),
+            workers: workers,
             productivityScoreAgeSeconds: self.exporter.lastMetrics?.productivityScoreAgeSeconds
         )
         do {

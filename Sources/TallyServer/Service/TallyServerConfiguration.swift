@@ -1,4 +1,5 @@
 import TallyPipeline
+import TallyRedis
 
 /// Everything `tally serve` can be told; every field has a default a demanding
 /// user would pick for a single node on loopback.
@@ -15,6 +16,13 @@ public struct TallyServerConfiguration: Sendable {
     public var token: String?
     /// The largest request body accepted, in bytes; enforced while the body streams in.
     public var maxBodyBytes = 1 << 20
+    /// After a 413, how much more of the body is read and discarded so that the
+    /// client, still sending, reads the status instead of a connection reset.
+    /// Past it the connection is closed gracefully (see `discardLinger`).
+    public var maxDiscardBytes = 64 << 20
+    /// How long a connection refused past `maxDiscardBytes` is still read (and
+    /// discarded) after the server's FIN, before it is closed outright.
+    public var discardLinger: Duration = .seconds(2)
     /// How long an `Idempotency-Key` is remembered (in the log, shared by every node).
     public var idempotencyWindow: Duration = .seconds(86_400)
     /// Bound on remembered idempotency keys; past it the oldest are forgotten early (and counted).
@@ -59,16 +67,8 @@ public struct TallyServerConfiguration: Sendable {
     public var loggable: String {
         var redis = "embedded in-memory (not durable)"
         if let redisURL {
-            redis = Self.maskingPassword(in: redisURL)
+            redis = RedisConfiguration.redacted(redisURL)
         }
         return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
-    }
-
-    /// `redis://user:pw@host` → `redis://***@host`.
-    public static func maskingPassword(in url: String) -> String {
-        guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex) else {
-            return url
-        }
-        return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at.lowerBound...])
     }
 }

@@ -23,12 +23,28 @@ import Testing
         #expect(json == #"{"id":"e","session_id":"s","ts":5,"type":"session_start"}"#)
     }
 
+    /// "s" and 64 combining accents: one character, 129 bytes.
+    static let accentedSession = #"{"id":"e","type":"session_start","session_id":"s"# + String(repeating: #"\u0301"#, count: 64) + #"","ts":5}"#
+    static let oversize = #"{"id":"e","type":"session_start","session_id":"s","ts":5,"x":""# + String(repeating: "x", count: 8_200) + #""}"#
+
     @Test(arguments: [
         ([("other", "x")], "event"),
         ([("event", "{not json")], ""),
         ([("event", #"{"type":"session_start","session_id":"s","ts":5}"#)], "id"),
         ([("event", #"{"id":"e","type":"session_start","session_id":"s"}"#)], "ts"),
         ([("event", #"{"id":"e","type":"session_start","session_id":"s","ts":5}"#), ("weight", "0.5")], "weight"),
+        ([("event", #"{"id":"e","type":"session_start","session_id":"s","ts":null}"#)], "ts"),
+        ([("event", #"{"id":null,"type":"session_start","session_id":"s","ts":5}"#)], "id"),
+        // The bounds of ingest hold for stored entries too (only the skew is not checked again).
+        ([("event", #"{"id":"e","type":"completion","session_id":"s","ts":5,"latency_ms":1e308,"accepted":true}"#)], "latency_ms"),
+        ([("event", #"{"id":"e","type":"completion","session_id":"s","ts":5,"latency_ms":1e400,"accepted":true}"#)], "latency_ms"),
+        ([("event", #"{"id":"e","type":"completion","session_id":"s","ts":5,"latency_ms":-3,"accepted":true}"#)], "latency_ms"),
+        ([("event", #"{"id":"e","type":"session_start","session_id":"s","ts":1e300}"#)], "ts"),
+        ([("event", #"{"id":"e","type":"session_start","session_id":"s","ts":-5}"#)], "ts"),
+        ([("event", #"{"id":"e","type":"tool_call","session_id":"s","ts":5,"tool":"a\u0000b","success":true}"#)], "tool"),
+        ([("event", #"{"id":"e","type":"error","session_id":"s","ts":5,"code":"\u202e42"}"#)], "code"),
+        ([("event", Self.accentedSession)], "session_id"),
+        ([("event", Self.oversize)], ""),
     ])
     func poisonEntriesThrowNamingTheField(fields: [(String, String)], field: String) {
         do {

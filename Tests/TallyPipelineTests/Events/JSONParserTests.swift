@@ -26,6 +26,15 @@ import Testing
         #expect(throws: JSONParser.Failure.self) { try parse(text) }
     }
 
+    @Test func aBatchsItemsAreMeasuredAsSent() throws {
+        let items = try JSONParser.parseItems(Array(#" [ {"a": 1} ,{"b":"é"},  7 ] "#.utf8))
+        #expect(items.map(\.bytes) == [8, 10, 1])
+        #expect(items.map(\.value) == [.object(["a": .number(1)]), .object(["b": .string("é")]), .number(7)])
+        let single = try JSONParser.parseItems(Array("\n {\"a\": [1, 2]}\r\n".utf8))
+        #expect(single.map(\.bytes) == [13])
+        #expect(try JSONParser.parseItem(Array("  {}  ".utf8)).bytes == 2)
+    }
+
     @Test func theWriterEscapesWhatTheParserReads() throws {
         let tricky = "q\"uote \\ back\nline\u{01} é 😀"
         let event = TelemetryEvent(id: tricky, type: .toolCall, sessionID: "s", timestamp: 1_800_000_000.5, tool: "t", success: false, attributes: [tricky: tricky, "b": ""])

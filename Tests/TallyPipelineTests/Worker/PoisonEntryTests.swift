@@ -63,6 +63,71 @@ import Testing
         }
     }
 
+    /// Stored events that break a bound of ingest, each with the field its dead letter must name.
+    static func hostile(at ts: Double) -> [(json: String, field: String)] {
+        let base = #""session_id":"s","ts":\#(ts)"#
+        let completion = #"{"type":"completion","accepted":true,\#(base),"#
+        return [
+            (completion + #""id":"h1","latency_ms":1e308}"#, "'latency_ms'"),
+            (completion + #""id":"h2","latency_ms":-1}"#, "'latency_ms'"),
+            (completion + #""id":"h3","latency_ms":1e400}"#, "'latency_ms'"),
+            (completion + #""id":"h4","latency_ms":NaN}"#, "not valid JSON"),
+            (completion + #""id":"h5","latency_ms":"NaN"}"#, "'latency_ms'"),
+            (#"{"type":"session_start","session_id":"s","id":"h6","ts":1e300}"#, "'ts'"),
+            (#"{"type":"session_start","session_id":"s","id":"h7","ts":-1e400}"#, "'ts'"),
+            (#"{"type":"tool_call","success":true,"id":"h8",\#(base),"tool":"e\#(String(repeating: "\u{301}", count: 4_000))"}"#, "'tool'"),
+            (#"{"type":"session_start","id":"h9","ts":\#(ts),"session_id":"s\#(String(repeating: #"\u0301"#, count: 100))"}"#, "'session_id'"),
+            (#"{"type":"tool_call","success":true,"id":"h10",\#(base),"tool":"gr\u0007ep"}"#, "'tool'"),
+            (#"{"type":"error","id":"h11",\#(base),"code":"E\u2028"}"#, "'code'"),
+            (#"{"type":"session_start","id":"h12",\#(base),"attributes":{"k":"\#(String(repeating: "v", count: 257))"}}"#, "'attributes.k'"),
+            (#"{"type":"session_start","id":"h13",\#(base),"attributes":{\#((0..<17).map { "\"k\($0)\":\"v\"" }.joined(separator: ","))}}"#, "'attributes'"),
+            (#"{"type":"session_start","id":"h14",\#(base),"x":"\#(String(repeating: "x", count: 9_000))"}"#, "JSON object"),
+        ]
+    }
+
+    @Test(arguments: Backend.allCases)
+    func hostileValuesWrittenStraightIntoTheLogAreDeadLetteredAndTheGoodEntriesAroundThemCountedExactly(backend: Backend) async throws {
+        try await backend.with { log, store, _ in
+            let now = unixNow()
+            let hostile = Self.hostile(at: now - 1)
+            // Values at the edges of the bounds are good entries, not poison.
+            let latencies: [Double] = [0, -0.0, 0x1p-1063, 3_600_000, 50]  // 0x1p-1063 ≈ 1.1e-320, a subnormal
+            var entries: [[(name: String, value: String)]] = []
+            var good = 0
+            var latencySum = 0.0
+            for (index, bad) in hostile.enumerated() {
+                let latency = latencies[index % latencies.count]
+                entries.append(EventRecord(event: .completion(id: "g\(index)", session: "s", at: now - 1, latencyMilliseconds: latency, accepted: index % 2 == 0)).fields)
+                entries.append([(name: "event", value: bad.json)])
+                good += 1
+                latencySum += latency
+            }
+            entries.append(EventRecord(event: .toolCall(id: "g-tool", session: "s", at: now - 1, tool: "工具 🔧", success: true)).fields)
+            let ids = try await log.append(entries: entries)
+            let metrics = try PipelineMetrics(registry: MetricsRegistry())
+            try await WorkerPoolTests.drain(log, workers: 2, configuration: Self.configuration(), metrics: metrics) { $0.deadLetters == hostile.count }
+
+            let window = try await store.window(now: unixNow())
+            #expect(window.completions == Double(good))
+            #expect(window.accepted == Double((0..<good).filter { $0 % 2 == 0 }.count))
+            #expect(abs(window.latency.sum - latencySum / 1000) <= 1e-9 * latencySum / 1000)
+            #expect(try await store.toolCallTotals()["工具 🔧"] == OutcomeCounts(success: 1))
+            #expect(WorkerPoolTests.processed(metrics) == Int64(good + 1))
+            #expect(metrics.deadLettered.value == Int64(hostile.count))
+            let letters = try await log.deadLetters(count: 100)
+            #expect(Set(letters.map(\.originalID)) == Set(stride(from: 1, to: ids.count - 1, by: 2).map { ids[$0] }))
+            for letter in letters {
+                let json = letter.fields.first { $0.name == "event" }?.value ?? ""
+                guard let bad = hostile.first(where: { $0.json == json }) else {
+                    Issue.record("dead letter \(letter.originalID) holds an entry that was not written: \(json.prefix(80))")
+                    continue
+                }
+                #expect(letter.error.contains(bad.field), "\(json.prefix(80)): \(letter.error)")
+                #expect(letter.deliveries == 3)
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func replayedFixedEntriesAreProcessed(backend: Backend) async throws {
         try await backend.with { log, store, _ in

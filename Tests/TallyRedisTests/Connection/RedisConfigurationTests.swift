@@ -26,7 +26,7 @@ import Testing
 }
 
 @Test func rejectsTLSWithATypedError() {
-    #expect(throws: RedisError.tlsNotSupported(url: "rediss://:***@host:6380")) {
+    #expect(throws: RedisError.tlsNotSupported(url: "rediss://***@host:6380")) {
         _ = try RedisConfiguration(url: "rediss://:secret@host:6380")
     }
 }
@@ -41,6 +41,42 @@ import Testing
             #expect(!shown.contains("pw"))
         } catch {
             Issue.record("\(error)")
+        }
+    }
+}
+
+@Test func aPasswordHoldingAtSignsOrSlashesIsReadWhole() throws {
+    let c = try RedisConfiguration(url: "redis://alice:p@ss@w/rd@cache.local:6380/3")
+    #expect(c.username == "alice")
+    #expect(c.password == "p@ss@w/rd")
+    #expect(c.endpoint == .tcp(host: "cache.local", port: 6380))
+    #expect(c.database == 3)
+    #expect(try RedisConfiguration(url: "redis://p@ss@host").password == "p@ss")
+}
+
+@Test(arguments: [
+    ("redis://u:p@ss@host", "redis://***@host"),
+    ("redis://:p@ss@w0rd@host:6379/0", "redis://***@host:6379/0"),
+    ("redis://p@ss@host", "redis://***@host"),
+    ("redis://u:p/ss@host/1", "redis://***@host/1"),
+    ("rediss://:secret@host:6380", "rediss://***@host:6380"),
+    ("unix:///tmp/r.sock?db=2&password=p@ss&name=w", "unix:///tmp/r.sock?db=2&password=***&name=w"),
+    ("redis://u:a@b@host?password=c@d&password=e", "redis://***@host?password=***&password=***"),
+    ("redis://host:6379/2", "redis://host:6379/2"),
+    ("unix:///tmp/r.sock", "unix:///tmp/r.sock"),
+])
+func urlsAreRedactedAtTheirLastAtSign(url: String, shown: String) {
+    #expect(RedisConfiguration.redacted(url) == shown)
+}
+
+@Test func errorsNeverShowAPasswordThatHoldsAnAtSignOrASlash() {
+    for url in ["redis://u:p@ss@h:99999", "redis://u:p@ss@h/abc", "redis://u:p/ss@h/abc", "redis://u:p/ss@h:x", "rediss://u:p@ss@h"] {
+        do {
+            _ = try RedisConfiguration(url: url)
+            Issue.record("accepted \(url)")
+        } catch {
+            let text = "\(error)"
+            #expect(!text.contains("p@") && !text.contains("ss@") && !text.contains("p/") && !text.contains("u:"), "\(url): \(text)")
         }
     }
 }
