@@ -22,6 +22,7 @@ func withTestNode<Result: Sendable>(
     configuration.workers = 2
     // Dozens of tests share two cores here: give connects room (the outage tests rely on refusals, not on this deadline).
     configuration.redisLeaseTimeout = .seconds(5)
+    configuration.appendTimeout = .seconds(10)
     let components = try TallyNodeComponents(configuration: configuration)
     try await components.log.prepare()
     let app = Application(router: TallyRouter.build(node: components))
