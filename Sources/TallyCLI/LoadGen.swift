@@ -36,7 +36,7 @@ struct LoadGen: AsyncParsableCommand {
     @Flag(help: "Send an Idempotency-Key with every request (unique per request), as a client that may retry does.")
     var idempotencyKeys = false
 
-    @Flag(help: "Give every event a client id (unique per event), which a node with --dedupe-window checks.")
+    @Flag(name: .customLong("event-ids"), help: "Give every event a client id (unique per event), which a node with --dedupe-window checks.")
     var eventIDs = false
 
     func validate() throws {

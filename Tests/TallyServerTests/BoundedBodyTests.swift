@@ -52,6 +52,31 @@ import Testing
         }
     }
 
+    @Test func refusalsBeforeTheBodyIsReadAreReadToo() async throws {
+        // No token when one is required (401), another content type (415): the body is still read and
+        // discarded, so a client that keeps sending, even one that asks to close, reads the status.
+        try await withLiveNode(maxBodyBytes: 1 << 20, token: "secret") { port in
+            var failures: [String] = []
+            for repeat_ in 0..<200 {
+                let framing: RawHTTPClient.Framing = repeat_ % 2 == 0 ? .contentLength : .chunked
+                let wrongType = repeat_ % 3 == 0
+                let exchange = try await RawHTTPClient.post(port: port, bodyBytes: 256 << 10, framing: framing, closing: repeat_ % 4 >= 2,
+                                                            contentType: wrongType ? "text/plain" : "application/json")
+                // The token is checked first: both get 401 here.
+                if exchange.status != 401 || exchange.writeError != nil {
+                    failures.append("repeat \(repeat_) (\(framing)): \(exchange)")
+                }
+            }
+            #expect(failures.isEmpty, "\(failures.count) of 200 did not read the 401: \(failures.prefix(5))")
+        }
+        try await withLiveNode(maxBodyBytes: 1 << 20) { port in
+            for framing in [RawHTTPClient.Framing.contentLength, .chunked] {
+                let exchange = try await RawHTTPClient.post(port: port, bodyBytes: 256 << 10, framing: framing, closing: true, contentType: "text/plain")
+                #expect(exchange.status == 415 && exchange.writeError == nil, "\(exchange)")
+            }
+        }
+    }
+
     @Test func aBodyWithinTheLimitIsStillAccepted() async throws {
         try await withLiveNode(maxBodyBytes: 4096) { port in
             let event = #"{"type":"session_start","session_id":"s"}"#
@@ -64,10 +89,11 @@ import Testing
 
 /// A node with the full router behind a real HTTP server on an ephemeral loopback port.
 func withLiveNode(
-    maxBodyBytes: Int, maxDiscardBytes: Int = 64 << 20, linger: Duration = .seconds(2),
+    maxBodyBytes: Int, maxDiscardBytes: Int = 64 << 20, linger: Duration = .seconds(2), token: String? = nil,
     _ body: @Sendable (Int) async throws -> Void
 ) async throws {
     var configuration = TallyServerConfiguration()
+    configuration.token = token
     configuration.maxBodyBytes = maxBodyBytes
     configuration.maxDiscardBytes = maxDiscardBytes
     configuration.discardLinger = linger
@@ -111,17 +137,19 @@ enum RawHTTPClient {
         }
     }
 
-    static func post(port: Int, bodyBytes: Int, framing: Framing, closing: Bool = false, timeout: Duration = .seconds(10)) async throws -> Exchange {
-        try await post(port: port, body: nil, bodyBytes: bodyBytes, framing: framing, closing: closing, timeout: timeout)
+    static func post(port: Int, bodyBytes: Int, framing: Framing, closing: Bool = false, contentType: String = "application/json",
+                     timeout: Duration = .seconds(10)) async throws -> Exchange {
+        try await post(port: port, body: nil, bodyBytes: bodyBytes, framing: framing, closing: closing, contentType: contentType, timeout: timeout)
     }
 
     static func post(port: Int, body: [UInt8], framing: Framing, closing: Bool = false, timeout: Duration = .seconds(10)) async throws -> Exchange {
-        try await post(port: port, body: body, bodyBytes: body.count, framing: framing, closing: closing, timeout: timeout)
+        try await post(port: port, body: body, bodyBytes: body.count, framing: framing, closing: closing, contentType: "application/json", timeout: timeout)
     }
 
     private static let filler = ByteBuffer(repeating: UInt8(ascii: " "), count: 64 << 10)
 
-    private static func post(port: Int, body: [UInt8]?, bodyBytes: Int, framing: Framing, closing: Bool, timeout: Duration) async throws -> Exchange {
+    private static func post(port: Int, body: [UInt8]?, bodyBytes: Int, framing: Framing, closing: Bool, contentType: String,
+                             timeout: Duration) async throws -> Exchange {
         let group = MultiThreadedEventLoopGroup.singleton
         let promise = group.any().makePromise(of: Exchange.self)
         let channel = try await ClientBootstrap(group: group)
@@ -134,7 +162,7 @@ enum RawHTTPClient {
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
-        var head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        var head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(contentType)\r\n"
         if closing { head += "Connection: close\r\n" }
         head += framing == .contentLength ? "Content-Length: \(bodyBytes)\r\n\r\n" : "Transfer-Encoding: chunked\r\n\r\n"
         var sent = 0

@@ -67,6 +67,10 @@ public struct RedisEventLog: EventLog {
     /// append and both records, on Redis's clock.
     public func append(_ request: AppendRequest) async throws -> AppendOutcome {
         let dedupe = appendPolicy.dedupeSliceMilliseconds > 0
+        if request.idempotency == nil && !dedupe {
+            // Nothing to check or record: the plain append script.
+            return .appended(ids: try await append(request.records), duplicates: [])
+        }
         var entries = JSONWriter()
         entries.beginArray()
         for record in request.records {

@@ -59,10 +59,24 @@ struct BoundedBody: Sendable {
     /// then the rest of the request body is discarded and the connection closed as the
     /// type describes (left open when `channel` is nil).
     func refusal(_ remainder: Remainder, message: String, channel: (any Channel)?) -> Response {
-        let json = (try? JSONResponse.encode(["error": message])) ?? ByteBuffer(string: #"{"error":"the body is too large"}"#)
+        self.refusal(remainder, status: .contentTooLarge, message: message, channel: channel)
+    }
+
+    /// A refusal sent before the body was read at all (401, 415, a bad header): the same care as a
+    /// 413, so that a client still sending its body reads the status rather than a reset.
+    func refusalBeforeReading(_ request: Request, status: HTTPResponse.Status, message: String, headers: HTTPFields = [:],
+                              channel: (any Channel)?) -> Response {
+        self.refusal(Remainder(request.body.makeAsyncIterator()), status: status, message: message, headers: headers, channel: channel)
+    }
+
+    private func refusal(_ remainder: Remainder, status: HTTPResponse.Status, message: String, headers extra: HTTPFields = [:],
+                         channel: (any Channel)?) -> Response {
+        let json = (try? JSONResponse.encode(["error": message])) ?? ByteBuffer(string: #"{"error":"the request was refused"}"#)
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .connection: "close"]
+        headers.append(contentsOf: extra)
         return Response(
-            status: .contentTooLarge,
-            headers: [.contentType: "application/json; charset=utf-8", .connection: "close"],
+            status: status,
+            headers: headers,
             body: ResponseBody(contentLength: json.readableBytes) { writer in
                 try await writer.write(json)
                 try await writer.finish(nil)

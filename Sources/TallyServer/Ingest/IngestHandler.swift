@@ -60,25 +60,30 @@ public struct IngestHandler: Sendable {
     /// - Parameter channel: the request's connection, closed after a 413 once the body is discarded (nil: left open).
     public func handle(_ request: Request, channel: (any Channel)? = nil) async -> Response {
         let path = request.uri.path
+        let bounded = BoundedBody(limit: self.maxBodyBytes, maxDiscardBytes: self.maxDiscardBytes, linger: self.discardLinger)
+        // Refused before the body is read: the body is still read and discarded, so the client reads the status.
+        func refuseUnread(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+            self.rings.recordError(path: path, status: Int(status.code), message: message)
+            return bounded.refusalBeforeReading(request, status: status, message: message, headers: headers, channel: channel)
+        }
         if let token, !token.accepts(authorization: request.headers[.authorization]) {
-            return self.reject(.unauthorized, "missing or invalid bearer token", path: path, headers: [.wwwAuthenticate: "Bearer"])
+            return refuseUnread(.unauthorized, "missing or invalid bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }
         let format: EventDecoder.Format
         switch Self.mediaType(request.headers[.contentType]) {
         case "application/json", "": format = .json
         case "application/x-ndjson": format = .ndjson
         case let other:
-            return self.reject(.unsupportedMediaType, "content type '\(other)' is not accepted; use application/json or application/x-ndjson", path: path)
+            return refuseUnread(.unsupportedMediaType, "content type '\(other)' is not accepted; use application/json or application/x-ndjson")
         }
         var idempotencyKey: String?
         if let given = request.headers[Self.idempotencyKeyField] {
             if let problem = Self.problem(withIdempotencyKey: given) {
-                return self.reject(.badRequest, "the Idempotency-Key header \(problem)", path: path)
+                return refuseUnread(.badRequest, "the Idempotency-Key header \(problem)")
             }
             idempotencyKey = self.token.map { "\($0.scope):\(given)" } ?? given
         }
         let body: ByteBuffer
-        let bounded = BoundedBody(limit: self.maxBodyBytes, maxDiscardBytes: self.maxDiscardBytes, linger: self.discardLinger)
         do {
             switch try await bounded.read(request) {
             case .complete(let complete):
