@@ -209,6 +209,24 @@ import TallyRedis
         }
     }
 
+    /// The leader writes "no data" (no value) with its time when the window is empty.
+    @Test(arguments: Backend.allCases)
+    func aNoDataScoreKeepsItsTimeAndToken(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let scored = CompositeScore(value: 64.5, computedAt: 10, token: 1)
+            let noData = CompositeScore(value: nil, computedAt: 40.25, token: 1)
+            let zero = CompositeScore(value: 0, computedAt: 70, token: 2)
+            let storedScored = try await store.storeScore(scored)
+            let storedNoData = try await store.storeScore(noData)
+            #expect(storedScored && storedNoData)
+            let readNoData = try await store.score()
+            #expect(readNoData == noData)
+            let storedZero = try await store.storeScore(zero)
+            let readZero = try await store.score()
+            #expect(storedZero && readZero == zero)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func theLeaderLockIsExclusiveRenewableAndIssuesNewTokens(backend: Backend) async throws {
         try await backend.with { _, store, _ in
