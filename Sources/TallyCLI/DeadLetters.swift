@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import TallyPipeline
 import TallyRedis
 
@@ -22,6 +23,13 @@ struct DeadLetters: AsyncParsableCommand {
             // An operator's one-shot command: it may wait for a connection longer than a serving node.
             let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2, leaseTimeout: .seconds(5))
             defer { Task { await pool.close() } }
+            // The same checks as serve and worker; an evicting server is only a warning here, so that
+            // an operator can still inspect and save the dead letters.
+            do {
+                try await RedisPreflight.check(pool, allowEviction: true, logger: Logger(label: "tally.dlq"))
+            } catch let refusal as RedisPreflight.Refusal {
+                throw fail("cannot use Redis at \(RedisConfiguration.redacted(self.redis)): \(refusal)")
+            }
             return try await body(RedisEventLog(client: pool))
         }
     }

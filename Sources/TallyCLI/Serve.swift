@@ -2,6 +2,7 @@ import ArgumentParser
 import CoreMetrics
 import Logging
 import TallyMetrics
+import TallyPipeline
 import TallyServer
 
 struct Serve: AsyncParsableCommand {
@@ -20,6 +21,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
     var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
+
+    @Flag(help: "Start even though Redis's maxmemory-policy may evict keys, which makes the metrics silently wrong; refused otherwise (TALLY_ALLOW_EVICTION=1).")
+    var allowEviction = false
 
     @Option(help: "In-process worker tasks; 0 runs an ingest-only node, which needs --redis and `tally worker` processes (TALLY_WORKERS).")
     var workers = Int(environment("WORKERS") ?? "") ?? 2
@@ -96,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
         configuration.redisLeaseTimeout = .milliseconds(Int64((self.redisLeaseTimeout * 1000).rounded()))
+        configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
         configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
         configuration.dedupeWindow = .milliseconds(Int64((self.dedupeWindow * 1000).rounded()))
@@ -116,6 +121,10 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw fail("cannot start: \(error)")
         }
-        try await TallyNode(components: components).run()
+        do {
+            try await TallyNode(components: components).run()
+        } catch let refusal as RedisPreflight.Refusal {
+            throw fail("cannot prepare the event log on Redis: \(refusal)")
+        }
     }
 }

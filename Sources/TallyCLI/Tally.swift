@@ -19,6 +19,11 @@ func environment(_ name: String) -> String? {
     return value?.isEmpty == false ? value : nil
 }
 
+/// Whether `TALLY_<NAME>` turns a flag on: `1`, `true`, `yes` or `on` (any case).
+func environmentFlag(_ name: String) -> Bool {
+    ["1", "true", "yes", "on"].contains(environment(name)?.lowercased() ?? "")
+}
+
 import Foundation
 
 /// Prints one line to standard error and exits non-zero.

@@ -28,6 +28,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Address for --metrics-port (TALLY_METRICS_HOST).")
     var metricsHost = environment("METRICS_HOST") ?? "127.0.0.1"
 
+    @Flag(help: "Start even though Redis's maxmemory-policy may evict keys, which makes the metrics silently wrong; refused otherwise (TALLY_ALLOW_EVICTION=1).")
+    var allowEviction = false
+
     func validate() throws {
         guard (0...65_535).contains(self.metricsPort) else { throw ValidationError("--metrics-port must be 0 (off) or a TCP port") }
         guard self.redisLeaseTimeout >= 0.01, self.redisLeaseTimeout <= 60 else {
@@ -51,7 +54,7 @@ struct Worker: AsyncParsableCommand {
             ),
             registry: registry
         )
-        let log = RedisEventLog(client: pool)
+        let log = RedisEventLog(client: pool, allowEviction: self.allowEviction || environmentFlag("ALLOW_EVICTION"))
         do {
             try await log.prepare()
         } catch {

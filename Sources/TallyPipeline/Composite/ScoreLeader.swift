@@ -8,6 +8,11 @@ import Logging
 /// score with its token, which the store refuses if a newer leader has
 /// written since — so a paused ex-leader cannot overwrite a newer result.
 /// When the leader dies, another node takes over once the lock's TTL lapses.
+///
+/// The leader writes every round, also when the window holds no data: then it
+/// writes a "no data" score (value nil) with a fresh `computed_at`. So the
+/// score's age stays small on an idle system and grows only when no leader runs
+/// (or it cannot write), which is what the staleness alert watches.
 public final class ScoreLeader: Sendable {
     public let store: any StateStore
     public let node: String
@@ -20,6 +25,7 @@ public final class ScoreLeader: Sendable {
     /// - Parameters:
     ///   - period: how often the score is computed (30 s by default).
     ///   - lockTTL: how long the lock outlives a silent leader; longer than `period` (45 s by default).
+    ///   - now: unix seconds; decides the window the score is computed over and its `computed_at`.
     public init(store: any StateStore, node: String = UUID().uuidString, period: Duration = .seconds(30), lockTTL: Duration = .seconds(45),
                 formula: ScoreFormula = .default, logger: Logger = Logger(label: "tally.pipeline.score"),
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
@@ -35,14 +41,14 @@ public final class ScoreLeader: Sendable {
     /// What one round did.
     enum Round {
         case notLeader
-        /// The leader found nothing to score yet.
-        case noData
+        /// Written; its value is nil when the window held no data.
         case stored(CompositeScore)
         /// A newer leader has written since this node's lock was taken.
         case refused
     }
 
-    /// One round: returns the score written, or nil when this node is not the leader (or there is no data).
+    /// One round: returns the score written (its value nil when the window held no data), or nil
+    /// when this node is not the leader or a newer leader's score stands.
     @discardableResult
     public func runOnce() async throws -> CompositeScore? {
         if case .stored(let score) = try await round() { return score }
@@ -52,8 +58,8 @@ public final class ScoreLeader: Sendable {
     func round() async throws -> Round {
         guard let token = try await store.acquireLeadership(node: node, ttl: lockTTL) else { return .notLeader }
         let at = now()
-        guard let value = formula.score(for: try await store.window(now: at)) else { return .noData }
-        let score = CompositeScore(value: value, computedAt: at, token: token)
+        let window = try await store.window(now: at)
+        let score = CompositeScore(value: formula.score(for: window), computedAt: at, token: token)
         guard try await store.storeScore(score) else {
             logger.warning("score from \(node) with fencing token \(token) refused: a newer leader has written")
             return .refused
@@ -66,13 +72,13 @@ public final class ScoreLeader: Sendable {
     static let retryWithoutData = Duration.seconds(1)
 
     /// Runs rounds every `period` until the task is cancelled, then gives the lock up.
-    /// While it leads and the window is empty it looks again every second (one window read),
-    /// so the first score does not wait for a whole period.
+    /// While it leads and the window is empty it looks again every second (one window read and
+    /// one "no data" write), so the first score does not wait for a whole period.
     public func run() async {
         while !Task.isCancelled {
             var wait = period
             do {
-                if case .noData = try await round() { wait = min(period, Self.retryWithoutData) }
+                if case .stored(let score) = try await round(), score.value == nil { wait = min(period, Self.retryWithoutData) }
             } catch {
                 logger.error("score round on \(node) failed: \(error)")
             }

@@ -47,8 +47,10 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
     /// Mean duration and tool calls of active sessions.
     public var meanSessionDurationSeconds: Double?
     public var meanSessionToolCalls: Double?
-    /// 0–100, from the leader; nil before the first computation.
+    /// 0–100, from the leader; nil before the first computation and while the window holds no data.
     public var productivityScore: Double?
+    /// Seconds since the leader last wrote the score, a "no data" one included (it writes every
+    /// 30 s, idle or not); nil before any leader has written.
     public var productivityScoreAgeSeconds: Double?
     /// The log's figures (nil when read without a log).
     public var log: LogFigures?

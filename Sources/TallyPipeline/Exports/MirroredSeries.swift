@@ -38,16 +38,23 @@ public final class WindowSummary: MetricSeries {
     public static var kind: MetricKind { .summary }
     public let options: SummaryOptions
     public let createdAt: Double
-    private let sketch = Mutex(QuantileSketch())
+    private let state = Mutex((sketch: QuantileSketch(), known: true))
 
     public init(options: SummaryOptions) {
         self.options = options
         self.createdAt = Date().timeIntervalSince1970
     }
 
-    public func set(_ snapshot: QuantileSketch) { sketch.withLock { $0 = snapshot } }
+    public func set(_ snapshot: QuantileSketch) { state.withLock { $0 = (snapshot, true) } }
 
-    public var snapshot: QuantileSketch { sketch.withLock { $0 } }
+    /// The shared state could not be read: the quantiles read NaN until the next ``set(_:)``.
+    /// `_count` and `_sum` keep their last values (OpenMetrics does not allow them to be NaN).
+    public func markUnknown() { state.withLock { $0.known = false } }
+
+    public var snapshot: QuantileSketch { state.withLock { $0.sketch } }
+
+    /// Whether the quantiles come from a read of the state (false after ``markUnknown()``).
+    public var isKnown: Bool { state.withLock { $0.known } }
 
     /// The same lines as a core ``Summary``: quantiles, `_count`, `_sum`.
     public static func _sampleLines(options: SummaryOptions) -> [SampleLine] {
@@ -55,10 +62,10 @@ public final class WindowSummary: MetricSeries {
     }
 
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
-        let current = snapshot
+        let (current, known) = state.withLock { $0 }
         let quantiles = options.quantiles
         for (index, q) in quantiles.enumerated() {
-            writer.writeLine(lines[index], value: current.quantile(q) ?? .nan)
+            writer.writeLine(lines[index], value: known ? current.quantile(q) ?? .nan : .nan)
         }
         writeCount(to: &writer, line: lines[quantiles.count], value: current.count)
         writer.writeLine(lines[quantiles.count + 1], value: current.sum)

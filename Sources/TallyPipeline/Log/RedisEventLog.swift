@@ -16,23 +16,26 @@ public struct RedisEventLog: EventLog {
     public let configuration: StateConfiguration
     /// Idempotency and dedupe windows for ``append(_:)-(AppendRequest)``.
     public let appendPolicy: AppendPolicy
+    /// Whether ``prepare()`` accepts a server whose `maxmemory-policy` may evict keys (with a warning).
+    public let allowEviction: Bool
     public let logger: Logger
 
     public init(client: any RedisClient, keys: RedisKeys = RedisKeys(), configuration: StateConfiguration = .default,
-                appendPolicy: AppendPolicy = .default, logger: Logger = Logger(label: "tally.pipeline.log")) {
+                appendPolicy: AppendPolicy = .default, allowEviction: Bool = false, logger: Logger = Logger(label: "tally.pipeline.log")) {
         self.client = client
         self.keys = keys
         self.configuration = configuration
         self.appendPolicy = appendPolicy
+        self.allowEviction = allowEviction
         self.logger = logger
     }
 
-    /// Creates the stream and group (from the beginning of the stream), and warns when Redis may evict state.
+    /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;
+    /// throws a ``RedisPreflight/Refusal`` otherwise), then creates the stream and group (from the
+    /// beginning of the stream).
     public func prepare() async throws {
+        try await RedisPreflight.check(client, allowEviction: allowEviction, logger: logger)
         try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
-        if let policy = try? await client.configGet("maxmemory-policy")["maxmemory-policy"], policy != "noeviction" {
-            logger.warning("Redis maxmemory-policy is '\(policy)': it can silently evict Tally's state; set it to 'noeviction'")
-        }
     }
 
     /// The server's `maxmemory-policy` (Tally needs `noeviction`).

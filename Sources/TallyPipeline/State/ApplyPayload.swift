@@ -60,7 +60,9 @@ struct ApplyPayload {
             w.endArray()
             w.key("tools")
             Self.writeOutcomes(bucket.toolCalls, to: &w)
-            w.key("expireAt"); w.number(Double(start + configuration.windowSeconds + configuration.bucketSeconds))
+            // One bucket past the moment it leaves the window: a reader whose clock is a little behind
+            // Redis's still finds it.
+            w.key("expireAt"); w.number(Double(configuration.bucketLeavesWindow(start) + configuration.bucketSeconds))
             w.end()
         }
         w.endArray()

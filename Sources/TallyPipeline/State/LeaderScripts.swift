@@ -21,7 +21,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """#)
 
-    /// KEYS: score hash. ARGV: value, computed_at, token. Refuses a token older than the stored one.
+    /// KEYS: score hash. ARGV: value (empty: no data), computed_at, token. Refuses a token older than the stored one.
     static let storeScore = RedisScript(#"""
 local stored = tonumber(redis.call('HGET', KEYS[1], 'token') or '-1')
 if stored > tonumber(ARGV[3]) then return 0 end

@@ -99,14 +99,15 @@ public struct RedisStateStore: StateStore {
 
     public func score() async throws -> CompositeScore? {
         let fields = try await client.hgetall(keys.score)
-        guard let value = fields["value"].flatMap(Double.init), let at = fields["computed_at"].flatMap(Double.init),
-              let token = fields["token"].flatMap(Int.init) else { return nil }
-        return CompositeScore(value: value, computedAt: at, token: token)
+        guard let at = fields["computed_at"].flatMap(Double.init), let token = fields["token"].flatMap(Int.init) else { return nil }
+        // An empty `value` is a score written while the window held no data.
+        return CompositeScore(value: fields["value"].flatMap(Double.init), computedAt: at, token: token)
     }
 
     public func storeScore(_ score: CompositeScore) async throws -> Bool {
+        let value = score.value.map { String($0) } ?? ""
         let reply = try await client.evalScript(LeaderScripts.storeScore, keys: [keys.score],
-                                                arguments: [.string(String(score.value)), .string(String(score.computedAt)), .integer(score.token)])
+                                                arguments: [.string(value), .string(String(score.computedAt)), .integer(score.token)])
         return reply.int == 1
     }
 

@@ -1,6 +1,14 @@
 /// Window, expiry and cardinality settings shared by every ``StateStore``.
 ///
 /// All workers and readers of one state must use the same values.
+///
+/// **The window.** Events are counted in buckets `bucketSeconds` wide, by their own timestamp.
+/// At `now` the window is the current, partial bucket plus `windowSeconds / bucketSeconds`
+/// whole buckets before it (31 buckets by default). So every event of the last `windowSeconds`
+/// is in, and an event leaves the window less than `bucketSeconds` after it is `windowSeconds`
+/// old: at `now`, an event of age `a` counts when `a ≤ windowSeconds`, never when
+/// `a ≥ windowSeconds + bucketSeconds`, and in between while its bucket is still the oldest one
+/// read. At a bucket boundary the window is exactly `windowSeconds`.
 public struct StateConfiguration: Sendable, Hashable {
     /// The sliding window W in seconds (default 300).
     public var windowSeconds: Int = 300
@@ -22,17 +30,28 @@ public struct StateConfiguration: Sendable, Hashable {
 
     public static let `default` = StateConfiguration()
 
-    /// Buckets in the window.
-    public var bucketCount: Int { max(1, windowSeconds / bucketSeconds) }
+    /// Whole buckets in the window: W / bucket width.
+    public var wholeBuckets: Int { max(1, windowSeconds / bucketSeconds) }
 
-    /// The start times of the window's buckets at `now`, oldest first.
+    /// Buckets a window read merges: the current, partial bucket and ``wholeBuckets`` before it.
+    public var bucketCount: Int { wholeBuckets + 1 }
+
+    /// The start times of the window's buckets at `now`, oldest first: ``bucketCount`` of them,
+    /// from ``oldestBucket(now:)`` to the bucket holding `now`.
     public func windowBuckets(now: Double) -> [Int] {
         let current = DeltaCalculator.bucketStart(of: now, bucketSeconds: bucketSeconds)
-        return (0..<bucketCount).reversed().map { current - $0 * bucketSeconds }
+        return (0...wholeBuckets).reversed().map { current - $0 * bucketSeconds }
     }
 
-    /// The oldest bucket start still in the window at `now`.
+    /// The oldest bucket start still in the window at `now`: the bucket that holds `now − W`.
+    /// Writers drop changes to older buckets; readers never read them.
     public func oldestBucket(now: Double) -> Int {
-        DeltaCalculator.bucketStart(of: now, bucketSeconds: bucketSeconds) - (bucketCount - 1) * bucketSeconds
+        DeltaCalculator.bucketStart(of: now, bucketSeconds: bucketSeconds) - wholeBuckets * bucketSeconds
+    }
+
+    /// The first moment (unix seconds) at which the bucket starting at `start` is no longer in the
+    /// window: `start + W + bucket width`. A store must keep the bucket at least until then.
+    public func bucketLeavesWindow(_ start: Int) -> Int {
+        start + wholeBuckets * bucketSeconds + bucketSeconds
     }
 }

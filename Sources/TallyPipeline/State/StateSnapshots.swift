@@ -46,15 +46,19 @@ public struct SessionSnapshot: Sendable, Hashable, Codable {
 }
 
 /// The productivity score as the leader stored it.
+///
+/// The leader writes one every round, also when the window holds nothing to score: then
+/// `value` is nil ("no data") and `computedAt` still says when the leader last ran, so an old
+/// score means the leader is not running, never that the system is idle.
 public struct CompositeScore: Sendable, Hashable, Codable {
-    /// 0–100.
-    public var value: Double
+    /// 0–100; nil when the window held no data to score.
+    public var value: Double?
     /// Unix seconds when it was computed.
     public var computedAt: Double
     /// The leader's fencing token when it was written.
     public var token: Int
 
-    public init(value: Double, computedAt: Double, token: Int) {
+    public init(value: Double?, computedAt: Double, token: Int) {
         self.value = value
         self.computedAt = computedAt
         self.token = token

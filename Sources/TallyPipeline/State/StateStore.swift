@@ -20,7 +20,7 @@ public protocol StateStore: Sendable {
     func errorCodeTotals() async throws -> [String: Double]
     /// Sessions not ended whose last event is within the session timeout of `now`.
     func activeSessions(now: Double) async throws -> [SessionSnapshot]
-    /// The last stored composite score.
+    /// The last stored composite score (its value nil when the leader found no data); nil before the leader first wrote one.
     func score() async throws -> CompositeScore?
     /// Stores `score` unless a score with a newer fencing token is already stored; returns whether it was stored.
     func storeScore(_ score: CompositeScore) async throws -> Bool

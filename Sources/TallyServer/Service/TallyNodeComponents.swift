@@ -54,7 +54,7 @@ public final class TallyNodeComponents: Sendable {
             self.redis = pool
             self.redisPoolMetrics = poolMetrics
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            self.log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy)
+            self.log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
             self.store = RedisStateStore(client: pool)
         } else {
             let store = MemoryStateStore()

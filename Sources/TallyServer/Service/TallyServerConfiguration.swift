@@ -10,6 +10,8 @@ public struct TallyServerConfiguration: Sendable {
     public var redisURL: String?
     /// How long a caller may wait for a Redis connection before it fails (the pool's lease deadline).
     public var redisLeaseTimeout: Duration = .milliseconds(500)
+    /// Start on a Redis whose `maxmemory-policy` may evict keys (with a warning) instead of refusing it.
+    public var allowEviction = false
     /// In-process worker tasks.
     public var workers = 2
     /// When set, `POST /v1/events` needs `Authorization: Bearer <token>`.
@@ -67,7 +69,7 @@ public struct TallyServerConfiguration: Sendable {
     public var loggable: String {
         var redis = "embedded in-memory (not durable)"
         if let redisURL {
-            redis = RedisConfiguration.redacted(redisURL)
+            redis = RedisConfiguration.redacted(redisURL) + (self.allowEviction ? " (eviction allowed)" : "")
         }
         return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
     }

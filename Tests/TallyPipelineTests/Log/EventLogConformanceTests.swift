@@ -185,12 +185,18 @@ import TallyTesting
 }
 
 @Suite struct RedisEventLogTests {
-    @Test func theEvictionPolicyIsReportedSoAnEvictingServerCanBeRefused() async throws {
+    /// Evicted state keys mean silently wrong numbers: `prepare` refuses an evicting server unless
+    /// eviction is allowed, and then it creates the stream and group as usual.
+    @Test func prepareRefusesAnEvictingServerUnlessEvictionIsAllowed() async throws {
         try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { server in
             let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), leaseTimeout: .seconds(10)))
-            let log = RedisEventLog(client: pool)
-            try await log.prepare()  // warns, does not fail
-            #expect(try await log.evictionPolicy() == "allkeys-lru")
+            let refusing = RedisEventLog(client: pool)
+            await #expect(throws: RedisPreflight.Refusal.evictionPolicy("allkeys-lru")) { try await refusing.prepare() }
+            #expect(try await pool.send(RedisCommand("EXISTS", .string(RedisKeys().events))).int == 0, "a refused prepare creates nothing")
+            #expect(try await refusing.evictionPolicy() == "allkeys-lru")
+            let allowing = RedisEventLog(client: pool, allowEviction: true)
+            try await allowing.prepare()
+            #expect(try await allowing.figures().length == 0)
             await pool.close()
         }
     }

@@ -1,5 +1,6 @@
 import Testing
 import TallyPipeline
+import TallyRedis
 
 /// One suite, both stores: the same deltas must give the same answers.
 @Suite struct StateStoreConformanceTests {
@@ -27,6 +28,61 @@ import TallyPipeline
             let median = try #require(window.latency.quantile(0.5))
             #expect(abs(median - 0.1) / 0.1 < 0.01)
             #expect(try await store.window(now: now + 300).completions == 0)
+        }
+    }
+
+    /// The window at `now` is the bucket holding `now` plus W / 10 whole buckets before it: every
+    /// event of the last W seconds is in, and an event is out once it is W + 10 s old.
+    @Test(arguments: Backend.allCases)
+    func theWindowHoldsEveryEventOfTheLastWSecondsAndNothingABucketOlder(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let boundary = Self.now  // a bucket boundary
+            let late = boundary + 9.5  // late in the current bucket
+            try await apply([
+                .completion(id: "w", session: "s", at: late - 300, latencyMilliseconds: 100, accepted: true),  // exactly W old
+                .toolCall(id: "t", session: "s", at: late - 300, tool: "grep", success: true),
+                .completion(id: "b", session: "s", at: boundary - 300, latencyMilliseconds: 200, accepted: false),  // 309.5 s old, the oldest bucket
+                .completion(id: "o", session: "s", at: boundary - 300.001, latencyMilliseconds: 900, accepted: true),  // one bucket older
+                .completion(id: "n", session: "s", at: late, latencyMilliseconds: 300, accepted: true),  // the current, partial bucket
+            ], to: store, now: late)
+            let window = try await store.window(now: late)
+            #expect(window.completions == 3)
+            #expect(window.accepted == 2)
+            #expect(abs(window.latency.sum - 0.6) < 1e-12)
+            #expect(window.toolCalls == ["grep": OutcomeCounts(success: 1)])
+            // Up to the next boundary the oldest bucket stays; at it, it leaves (its events are then W + 10 s and W + 0.5 s old).
+            #expect(try await store.window(now: boundary + 9.999).completions == 3)
+            let next = try await store.window(now: boundary + 10)
+            #expect(next.completions == 1 && next.toolCalls.isEmpty)
+
+            // At a bucket boundary the window is exactly W: an event W old is in, one a millisecond older is out.
+            try await apply([
+                .toolCall(id: "x", session: "s", at: boundary - 300, tool: "edit", success: false),
+                .toolCall(id: "y", session: "s", at: boundary - 300.001, tool: "edit", success: true),
+            ], to: store, now: boundary)
+            #expect(try await store.window(now: boundary).toolCalls == ["grep": OutcomeCounts(success: 1), "edit": OutcomeCounts(failure: 1)])
+        }
+    }
+
+    /// Writers keep a bucket at least until it leaves the window (at `start + W + 10 s`): in memory a
+    /// later write does not drop it early, on Redis its key expires one bucket after that (for readers
+    /// whose clock is a little behind Redis's).
+    @Test(arguments: Backend.allCases)
+    func aBucketIsKeptUntilItLeavesTheWindow(backend: Backend) async throws {
+        try await backend.with { _, store, harness in
+            let configuration = store.configuration
+            let start = Int(Self.now)
+            let leaves = Double(configuration.bucketLeavesWindow(start))
+            #expect(leaves == Self.now + 310)
+            try await apply([.completion(id: "1", session: "s", at: Self.now + 5, latencyMilliseconds: 100, accepted: true)], to: store, now: Self.now + 5)
+            // A write just before the bucket leaves the window (the memory store drops older buckets when it writes).
+            try await apply([.completion(id: "2", session: "s", at: leaves - 0.5, latencyMilliseconds: 100, accepted: true)], to: store, now: leaves - 0.5)
+            #expect(try await store.window(now: leaves - 0.5).completions == 2)
+            #expect(try await store.window(now: leaves).completions == 1)
+            if let pool = harness.pool {
+                let expiresAt = try await pool.send(RedisCommand("EXPIRETIME", .string(RedisKeys().bucket(start)))).int
+                #expect(expiresAt == Int(leaves) + configuration.bucketSeconds)
+            }
         }
     }
 
@@ -150,6 +206,24 @@ import TallyPipeline
             #expect(newer)
             let latest = try await store.score()
             #expect(latest?.value == 80)
+        }
+    }
+
+    /// The leader writes "no data" (no value) with its time when the window is empty.
+    @Test(arguments: Backend.allCases)
+    func aNoDataScoreKeepsItsTimeAndToken(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let scored = CompositeScore(value: 64.5, computedAt: 10, token: 1)
+            let noData = CompositeScore(value: nil, computedAt: 40.25, token: 1)
+            let zero = CompositeScore(value: 0, computedAt: 70, token: 2)
+            let storedScored = try await store.storeScore(scored)
+            let storedNoData = try await store.storeScore(noData)
+            #expect(storedScored && storedNoData)
+            let readNoData = try await store.score()
+            #expect(readNoData == noData)
+            let storedZero = try await store.storeScore(zero)
+            let readZero = try await store.score()
+            #expect(storedZero && readZero == zero)
         }
     }
 

@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TallyTesting
+
+/// `tally serve --redis` and `tally worker` check the Redis server before they start: an evicting
+/// `maxmemory-policy` is refused with one line unless eviction is allowed.
+@Suite struct StartupChecksTests {
+    /// Runs `tally` with `arguments` and waits up to `limit` for it to exit; nil status if it did not.
+    static func runTally(_ arguments: [String], environment extra: [String: String] = [:], limit: Duration = .seconds(60)) async throws -> (status: Int32?, stderr: String) {
+        let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("tally-stderr-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorPath) }
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let exited = !process.isRunning
+        if !exited {
+            process.terminate()
+            await process.exited()
+        }
+        try errors.close()
+        let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return (exited ? process.terminationStatus : nil, text)
+    }
+
+    static func expectOneClearRefusal(_ result: (status: Int32?, stderr: String), _ command: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status != nil, "\(command) kept running on an evicting Redis", sourceLocation: sourceLocation)
+        #expect(result.status != 0, "\(command) exited 0 on an evicting Redis", sourceLocation: sourceLocation)
+        let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(lines.count == 1, "\(command) printed:\n\(result.stderr)", sourceLocation: sourceLocation)
+        let line = lines.first.map(String.init) ?? ""
+        #expect(line.hasPrefix("tally: ") && line.contains("maxmemory-policy is 'allkeys-lru'") && line.contains("--allow-eviction"),
+                "\(command): \(line)", sourceLocation: sourceLocation)
+    }
+
+    @Test func anEvictingRedisIsRefusedByServeAndWorkerUnlessEvictionIsAllowed() async throws {
+        try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { redis in
+            let port = ServeProcessTests.freePort()
+            Self.expectOneClearRefusal(try await Self.runTally(["serve", "--port", String(port), "--redis", redis.url]), "tally serve")
+            Self.expectOneClearRefusal(try await Self.runTally(["worker", "--redis", redis.url]), "tally worker")
+            // Nothing was created on the refused server.
+            let keys = try await ExternalTool.run(ExternalTool.locate("redis-cli") ?? "/usr/bin/redis-cli", ["-p", String(redis.port), "DBSIZE"])
+            #expect(keys.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(keys.stdout)")
+
+            // Allowed (by the flag, or by the environment): both start and stay up.
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let serve = try ServeProcessTests.startServe(port: port, redis: redis.url, arguments: ["--allow-eviction"])
+            #expect(try await ServeProcessTests.waitUntilUp("http://127.0.0.1:\(port)", client: client))
+            let metricsPort = ServeProcessTests.freePort()
+            let worker = Process()
+            worker.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+            worker.arguments = ["worker", "--redis", redis.url, "--metrics-port", String(metricsPort)]
+            worker.environment = ProcessInfo.processInfo.environment.merging(["TALLY_ALLOW_EVICTION": "1"]) { $1 }
+            worker.standardOutput = FileHandle.nullDevice
+            worker.standardError = FileHandle.nullDevice
+            try worker.run()
+            #expect(try await ServeProcessTests.waitUntilUp("http://127.0.0.1:\(metricsPort)", client: client))
+            for process in [serve, worker] {
+                #expect(process.isRunning)
+                process.terminate()
+                await process.exited()
+                #expect(process.terminationStatus == 0)
+            }
+            try await client.shutdown()
+        }
+    }
+}
