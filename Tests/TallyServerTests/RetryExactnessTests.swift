@@ -150,7 +150,9 @@ import TallyTesting
         let port = ServeProcessTests.freePort()
         let base = "http://127.0.0.1:\(port)"
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let serve = try ServeProcessTests.startServe(port: port, redis: redis.url, arguments: ["--workers", "1"])
+        // Deadlines far above the bound below: an answer within it comes from failing fast, not from a timeout.
+        let serve = try ServeProcessTests.startServe(port: port, redis: redis.url,
+                                                     arguments: ["--workers", "1", "--append-timeout", "10", "--redis-lease-timeout", "10"])
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
         let probe = #"{"type":"error","session_id":"probe","code":"probe"}"#
 
@@ -162,7 +164,8 @@ import TallyTesting
         }
         for answer in refused {
             #expect(answer.status == 503 && answer.retryAfter == "1", "\(answer.status) \(answer.body)")
-            #expect(answer.seconds < 2, "answered after \(answer.seconds) s")
+            // 2 s on a quiet machine (the benchmark measures p99 in milliseconds); the whole suite shares two cores here.
+            #expect(answer.seconds < 5, "answered after \(answer.seconds) s")
         }
         // Probes keep coming while Redis is away and after it returns; count what was acknowledged.
         try await redis.restart()
@@ -206,7 +209,7 @@ import TallyTesting
         let unknown = try await Self.post(base, batch, key: "hung-batch", client: client)
         #expect(unknown.status == 503 && unknown.retryAfter == "1", "\(unknown.body)")
         #expect(unknown.body.contains("\"outcome\":\"unknown\""), "\(unknown.body)")
-        #expect(unknown.seconds < 3, "answered after \(unknown.seconds) s")
+        #expect(unknown.seconds < 8, "answered after \(unknown.seconds) s: the 1 s deadline must answer, not the paused server")
         redis.resume()
 
         // The client retries with the same key until it is answered: the batch is stored once,

