@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyPipelineTests",
-            dependencies: ["TallyPipeline", "TallyTesting"],
+            dependencies: ["TallyPipeline", "TallyTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
     ]

@@ -64,8 +64,8 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard ["on", "off"].contains(self.sampling) else { throw ValidationError("--sampling must be on or off, got \(self.sampling)") }
         guard self.samplingMaxLag >= 1 else { throw ValidationError("--sampling-max-lag must be at least 1, got \(self.samplingMaxLag)") }
-        guard self.samplingMinProbability > 0, self.samplingMinProbability <= self.samplingMaxProbability, self.samplingMaxProbability <= 1 else {
-            throw ValidationError("sampling probabilities must satisfy 0 < --sampling-min-probability ≤ --sampling-max-probability ≤ 1, got \(self.samplingMinProbability) and \(self.samplingMaxProbability)")
+        guard self.samplingMinProbability >= 1e-6, self.samplingMinProbability <= self.samplingMaxProbability, self.samplingMaxProbability <= 1 else {
+            throw ValidationError("sampling probabilities must satisfy 0.000001 ≤ --sampling-min-probability ≤ --sampling-max-probability ≤ 1, got \(self.samplingMinProbability) and \(self.samplingMaxProbability)")
         }
         guard self.samplingInterval >= 0.01, self.samplingInterval <= 3600 else {
             throw ValidationError("--sampling-interval must be 0.01…3600 seconds, got \(self.samplingInterval)")

@@ -19,6 +19,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Seconds an entry stays pending before another worker may claim it (TALLY_CLAIM_IDLE).")
     var claimIdle = Double(environment("CLAIM_IDLE") ?? "") ?? 30
 
+    @Option(help: "Failures after which an entry moves to the dead-letter stream: deliveries of an entry that does not decode, failed commits before a batch is split and of an entry alone (TALLY_MAX_DELIVERIES).")
+    var maxDeliveries = Int(environment("MAX_DELIVERIES") ?? "") ?? WorkerConfiguration.default.maxDeliveries
+
     @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
     var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
 
@@ -37,6 +40,7 @@ struct Worker: AsyncParsableCommand {
             throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
         }
         guard self.claimIdle > 0 else { throw ValidationError("--claim-idle must be positive") }
+        guard self.maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1, got \(self.maxDeliveries)") }
         guard !self.redis.isEmpty else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
     }
@@ -65,6 +69,7 @@ struct Worker: AsyncParsableCommand {
         var configuration = WorkerConfiguration()
         configuration.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
         configuration.claimInterval = min(configuration.claimInterval, configuration.claimMinIdle)
+        configuration.maxDeliveries = self.maxDeliveries
         let workers = WorkerPool(log: log, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WorkerService(pool: workers))]
         if self.metricsPort > 0 {
@@ -78,6 +83,7 @@ struct Worker: AsyncParsableCommand {
         }
         logger.info("tally worker starting", metadata: [
             "concurrency": "\(self.concurrency)",
+            "max-deliveries": "\(self.maxDeliveries)",
             "metrics": "\(self.metricsPort > 0 ? "http://\(self.metricsHost):\(self.metricsPort)/metrics" : "off")",
         ])
         let group = ServiceGroup(

@@ -86,6 +86,39 @@ import TallyTesting
         await redis.stop()
     }
 
+    /// `--max-deliveries` (or `TALLY_MAX_DELIVERIES`) sets how many failures an entry gets before it
+    /// is dead-lettered; below 1 it is refused with one clear line.
+    @Test func maxDeliveriesComesFromTheFlagOrTheEnvironmentAndMustBeAtLeastOne() async throws {
+        let refused = try await ExternalTool.run(ServeProcessTests.tallyPath, ["worker", "--redis", "redis://127.0.0.1:1", "--max-deliveries", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--max-deliveries must be at least 1, got 0"), "\(refused.stderr)")
+
+        let redis = try await RedisServer.start()
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
+        let log = RedisEventLog(client: pool)
+        try await log.prepare()
+        // With the default of 3 and a 30 s claim idle, a poison entry would wait a minute; with 1 it
+        // is dead-lettered at its first delivery.
+        for (round, setting) in [(arguments: [String](), environment: ["TALLY_MAX_DELIVERIES": "1"]), (arguments: ["--max-deliveries", "1"], environment: [:])].enumerated() {
+            try await log.append(entries: [[(name: "junk", value: "\(round)")]])
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+            process.arguments = ["worker", "--redis", redis.url, "--concurrency", "1"] + setting.arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(setting.environment) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let moved = try await eventually(seconds: 20) { try await log.figures().deadLetters == round + 1 }
+            #expect(moved, "round \(round)")
+            process.terminate()
+            await process.exited()
+        }
+        let letters = try await log.deadLetters(count: 10)
+        #expect(letters.map(\.deliveries) == [1, 1])
+        await pool.close()
+        await redis.stop()
+    }
+
     /// `tally worker --metrics-port` serves the process's own figures: what it processed, its
     /// workers and its Redis pool, in valid exposition.
     @Test func aWorkerProcessServesItsOwnMetrics() async throws {

@@ -20,22 +20,44 @@ public struct EventRecord: Sendable, Hashable {
         return result
     }
 
+    /// The largest weight a stored entry may carry: 10⁶, the weight of an event
+    /// kept with probability 10⁻⁶, the lowest probability a sampler may use
+    /// (``SamplerConfiguration``). It bounds what one event adds to a sum.
+    public static let maxWeight: Double = 1_000_000
+
     /// Decodes stored fields with every check of ingest but the skew (id and ts
     /// are already filled in, and time has passed since): sizes in UTF-8 bytes,
     /// printable label values, finite numbers in range, the stored JSON within
-    /// `maxEventBytes`.
+    /// `maxEventBytes`. The entry holds `event` once and `weight` (a number
+    /// from 1 to ``maxWeight``) at most once, and no other field.
     public init(entryFields: [(name: String, value: String)], limits: EventLimits = .default) throws(EventValidationError) {
-        guard let json = entryFields.first(where: { $0.name == "event" })?.value else {
-            throw .malformedEntry(field: "event", reason: "missing")
+        var json: String? = nil
+        var weightText: String? = nil
+        var stray: String? = nil
+        for field in entryFields {
+            switch field.name {
+            case "event":
+                guard json == nil else { throw .malformedEntry(field: "event", reason: "appears more than once") }
+                json = field.value
+            case "weight":
+                guard weightText == nil else { throw .malformedEntry(field: "weight", reason: "appears more than once") }
+                weightText = field.value
+            default:
+                if stray == nil { stray = field.name }
+            }
+        }
+        guard let json else { throw .malformedEntry(field: "event", reason: "missing") }
+        if let stray {
+            throw .malformedEntry(field: String(decoding: stray.utf8.prefix(64), as: UTF8.self), reason: "is not a field of an event entry (only 'event' and 'weight' are; the entry has \(entryFields.count))")
         }
         var decoder = EventDecoder(limits: limits, checksSkew: false, now: { 0 })
         decoder.requiresIDAndTimestamp = true
         decoder.measuresNormalisedForm = false
         let event = try decoder.decodeEvent(Array(json.utf8))
         var weight = 1.0
-        if let text = entryFields.first(where: { $0.name == "weight" })?.value {
-            guard let w = Double(text), w.isFinite, w >= 1 else {
-                throw .malformedEntry(field: "weight", reason: "\"\(text)\" is not a number ≥ 1")
+        if let text = weightText {
+            guard let w = Double(text), w >= 1, w <= Self.maxWeight else {  // false for NaN
+                throw .malformedEntry(field: "weight", reason: "\"\(text.prefix(40))\" is not a number from 1 to \(Int(Self.maxWeight))")
             }
             weight = w
         }

@@ -24,6 +24,16 @@ public final class PipelineMetrics: Sendable {
     public let queue: QueueMetrics
     public let batchDuration: Histogram
     public let workersRunning: Gauge
+    /// `tally_commit_failures_total{kind}`: failed commits, `poison` (traced to an entry that was
+    /// then dead-lettered) or `systemic` (everything else). Both series exist from the start at 0.
+    public let commitFailures: MetricFamily<Counter>
+    let poisonCommitFailures: Counter
+    let systemicCommitFailures: Counter
+
+    /// The series of `tally_commit_failures_total` for `kind`.
+    public func commitFailureCounter(_ kind: CommitFailureKind) -> Counter {
+        kind == .poison ? poisonCommitFailures : systemicCommitFailures
+    }
 
     public init(registry: MetricsRegistry) throws {
         let typeCount = EventType.allCases.count
@@ -43,5 +53,10 @@ public final class PipelineMetrics: Sendable {
         batchDuration = try registry.register(Histogram.self, name: "tally_worker_batch_duration_seconds", help: "Time to process and commit one batch.",
                                               options: try HistogramBuckets([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
         workersRunning = try registry.register(Gauge.self, name: "tally_workers_running", help: "Pipeline workers of this process currently running their read-process-commit loop.")
+        commitFailures = try registry.family(Counter.self, name: "tally_commit_failures_total",
+                                             help: "Failed commits of this process's workers: poison (traced to an entry that was then dead-lettered) or systemic (the server, the connection or the stored state; nothing dead-lettered).",
+                                             labelNames: ["kind"], options: NoOptions(), maxSeries: CommitFailureKind.allCases.count)
+        poisonCommitFailures = commitFailures.labels(CommitFailureKind.poison.rawValue)
+        systemicCommitFailures = commitFailures.labels(CommitFailureKind.systemic.rawValue)
     }
 }

@@ -28,6 +28,9 @@ public protocol EventLog: Sendable {
     /// Every entry returned counts as one more delivery.
     func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry]
     /// Applies and acknowledges atomically after checking ownership (see ``CommitOutcome``); `now` is unix seconds.
+    /// A commit never half-happens: it throws (``ApplyError`` when the apply step refuses the batch's
+    /// numbers or the stored state) having changed nothing, and the entries stay pending. A dead letter
+    /// keeps at most ``ApplyLimits/maxDeadLetterFields`` of the entry's fields.
     func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome
     /// Claims entries idle for at least `minIdle` for `consumer` (up to `count`, iterating the cursor);
     /// ids of deleted entries are acknowledged and counted.

@@ -147,13 +147,17 @@ public actor MemoryEventLog: EventLog {
         let ids = commit.acknowledged + commit.deadLetters.map(\.id)
         let lost = ids.filter { id in Self.sequence(id).flatMap { pending[$0] }?.consumer != consumer }
         if !lost.isEmpty { return .notOwned(lost) }
-        store.applyNow(commit.delta, now: now)
-        for letter in commit.deadLetters {
-            guard let sequence = Self.sequence(letter.id) else { continue }
-            let fields: [(name: String, value: String)] = [
-                ("error", letter.error), ("failed_at", String(now)), ("deliveries", String(letter.deliveries)), ("original_id", letter.id),
-            ]
-            deadLetterEntries.append((nextDeadLetterSequence, fields + (entries[sequence] ?? [])))
+        // The same rule as Redis: every check first (the store checks the delta and its sums before it
+        // changes anything, and throws ApplyError), then changes that cannot fail.
+        let letters: [[(name: String, value: String)]] = commit.deadLetters.map { letter in
+            let original = Self.sequence(letter.id).flatMap { entries[$0] } ?? []
+            let kept = original.prefix(ApplyLimits.maxDeadLetterFields)
+            let error = kept.count < original.count ? ApplyLimits.truncatedError(letter.error, fields: original.count) : letter.error
+            return [("error", error), ("failed_at", String(now)), ("deliveries", String(letter.deliveries)), ("original_id", letter.id)] + kept
+        }
+        try store.applyNow(commit.delta, now: now)
+        for fields in letters {
+            deadLetterEntries.append((nextDeadLetterSequence, fields))
             nextDeadLetterSequence += 1
         }
         for id in ids {
@@ -234,6 +238,14 @@ public actor MemoryEventLog: EventLog {
     public func purgeDeadLetters() async throws -> Int {
         defer { deadLetterEntries.removeAll() }
         return deadLetterEntries.count
+    }
+
+    /// The log's entries, pending list and dead letters, and the store's state, as text: tests compare
+    /// it to show that a refused commit changed nothing.
+    func dump() -> String {
+        let pendingList = pending.keys.sorted().map { "\($0): \(String(reflecting: pending[$0]!))" }
+        return [String(reflecting: entries), "\(nextSequence) \(lastDelivered)", pendingList.joined(separator: "\n"),
+                String(reflecting: deadLetterEntries), "\(nextDeadLetterSequence)", store.stateDump].joined(separator: "\n")
     }
 
     static func id(_ sequence: Int) -> String { "\(sequence)-0" }

@@ -158,7 +158,7 @@ public struct RedisEventLog: EventLog {
     public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
         let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                    group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
-        let reply = try await client.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(payload.json)])
+        let reply = try await ApplyScript.run(payload, on: client)
         guard let parts = reply.array, let status = parts.first?.int else {
             throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
         }

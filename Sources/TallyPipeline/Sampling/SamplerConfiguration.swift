@@ -11,7 +11,8 @@
 /// - raise: `p ← min(maximum, p × increaseFactor)` — doubling by default, so
 ///   recovering to 1 from 0.01 takes seven intervals.
 public struct SamplerConfiguration: Sendable, Hashable {
-    /// The lowest probability the sampler goes to (default 0.01).
+    /// The lowest probability the sampler goes to (default 0.01; at least 10⁻⁶, so that a kept
+    /// event's weight 1/p stays within ``EventRecord/maxWeight``).
     public var minimumProbability: Double
     /// The highest probability, and the starting one (default 1: everything kept).
     public var maximumProbability: Double
@@ -35,8 +36,9 @@ public struct SamplerConfiguration: Sendable, Hashable {
         increaseFactor: Double = 2,
         interval: Duration = .seconds(1)
     ) throws(SamplerConfigurationError) {
-        guard minimumProbability > 0, minimumProbability <= maximumProbability, maximumProbability <= 1 else {
-            throw .invalid("probabilities must satisfy 0 < minimum ≤ maximum ≤ 1, got minimum \(minimumProbability), maximum \(maximumProbability)")
+        // 1/p is the kept events' weight, which workers bound by EventRecord.maxWeight (10⁶).
+        guard minimumProbability >= 1 / EventRecord.maxWeight, minimumProbability <= maximumProbability, maximumProbability <= 1 else {
+            throw .invalid("probabilities must satisfy 0.000001 ≤ minimum ≤ maximum ≤ 1, got minimum \(minimumProbability), maximum \(maximumProbability)")
         }
         guard raiseBelow >= 0, raiseBelow < lowerAbove else {
             throw .invalid("watermarks must satisfy 0 ≤ raiseBelow < lowerAbove, got raiseBelow \(raiseBelow), lowerAbove \(lowerAbove)")

@@ -2,17 +2,31 @@ import TallyRedis
 
 /// The Lua script that makes a batch's effect exactly-once on Redis.
 ///
-/// In one atomic step it (1) checks with `XPENDING` (one range query for the
-/// batch, per-id queries only if the range was truncated) that every entry to
-/// acknowledge or dead-letter is still pending for this consumer — if one is
-/// not, it changes nothing and returns the lost ids; (2) admits new tools and
-/// error codes up to their caps; (3) adds the window buckets' counts and
-/// sketch bins (one `HMGET` and one `HSET` per hash, `EXPIREAT` after the window), the all-time
-/// tool and code totals, and the sessions (first seen with `ZADD LT`, last
-/// seen with `ZADD GT`, tool counts, ended sessions; sessions quiet past the
-/// timeout are removed); (4) copies dead letters to the dead-letter stream with `error`,
-/// `failed_at`, `deliveries`, `original_id` and the original fields; (5)
-/// acknowledges everything. With an empty group it only applies the delta.
+/// **The rule: every check and every call that can fail comes before the
+/// first write.** Redis keeps whatever a script wrote before an error, so a
+/// failure after a write would apply half a batch. Part 1 reads and checks
+/// only: the server's version; the payload's shape, numbers (finite, within
+/// ``ApplyLimits``) and stream ids; the type of every key; ownership
+/// (`XPENDING`, one range query for the batch — if an entry is no longer
+/// pending for this consumer it returns the lost ids and changes nothing);
+/// admission of new tools and codes up to their caps; every stored value the
+/// batch adds to (a finite number, and still finite after the addition); the
+/// quiet sessions to forget; the dead letters' original entries (at most
+/// ``ApplyLimits/maxDeadLetterFields`` fields kept). Part 2 writes, with calls
+/// that cannot fail on any payload: keys whose type was checked, arguments
+/// built from checked values, every `unpack` chunked. It adds the window
+/// buckets' counts and sketch bins (one `HMGET` in part 1 and one `HSET` per
+/// hash, `EXPIREAT` after the window), the all-time tool and code totals, the
+/// sessions (first seen with `ZADD LT`, last seen with `ZADD GT`, tool
+/// counts, ended sessions; sessions quiet past the timeout are removed),
+/// copies dead letters to the dead-letter stream with `error`, `failed_at`,
+/// `deliveries`, `original_id` and the original fields, and acknowledges
+/// everything. Redis itself refuses `OOM`, `READONLY` and `MISCONF` at a
+/// script's first write, before anything changed.
+///
+/// A refusal is an error reply: `TALLYINPUT …` when the payload is at fault
+/// (``ApplyError/Kind/input``), `TALLYSTATE …` when the server or the stored
+/// state is (``ApplyError/Kind/state``).
 ///
 /// KEYS: every key the script touches, all under one hash tag: the event
 /// stream, the dead-letter stream, the tool and code sets and totals, the
@@ -20,48 +34,26 @@ import TallyRedis
 /// buckets, which the payload names by index.
 enum ApplyScript {
     static let script = RedisScript(#"""
-local p = cjson.decode(ARGV[1])
+-- Tally's apply-and-acknowledge step.
+--
+-- THE RULE OF THIS SCRIPT: every check and every call that can fail comes before the first write.
+-- Redis keeps what a script wrote before an error (nothing rolls it back), so a failure after a
+-- write would apply half a batch. Part 1 only reads and checks; part 2 only writes, and uses only
+-- calls that cannot fail on any payload: keys whose type part 1 checked, arguments built from
+-- values part 1 checked, every unpack chunked (Lua's unpack fails past about 8,000 values).
+-- Redis refuses OOM, READONLY and MISCONF at a script's first write, before anything changed.
+-- Refusals are error replies: 'TALLYINPUT ...' when the payload is at fault (something in the
+-- batch), 'TALLYSTATE ...' when the server or the stored state is (every batch touching it fails).
+if (redis.REDIS_VERSION_NUM or 0) < 0x070000 then
+  return redis.error_reply('TALLYSTATE Redis ' .. tostring(redis.REDIS_VERSION or 'before 7.0') .. ' is too old: Tally needs 7.0 or later')
+end
+local MAX_AMOUNT, MAX_TIME, MAX_DEAD_FIELDS = \#(JSONWriter.decimal(ApplyLimits.maxAmount)), \#(JSONWriter.decimal(ApplyLimits.maxTime)), \#(ApplyLimits.maxDeadLetterFields)
+local decoded, p = pcall(cjson.decode, ARGV[1])
+if not decoded or type(p) ~= 'table' then return redis.error_reply('TALLYINPUT the payload is not a JSON object') end
 local stream, dlq = KEYS[1], KEYS[2]
 local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local codeTotals, activeSessions, sessionFirstSeen, sessionToolCalls, endedSessions = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-if p.group ~= '' then
-  -- One range query for the batch: this consumer's pending entries between the lowest and highest id.
-  local owned = {}
-  local limit = 4 * (#p.ack + #p.dead) + 1000
-  local range = {}
-  if p.lo ~= '' then range = redis.call('XPENDING', stream, p.group, p.lo, p.hi, limit, p.consumer) end
-  local complete = #range < limit
-  for _, r in ipairs(range) do owned[r[1]] = true end
-  local lost = {}
-  local function check(id)
-    if owned[id] then return end
-    if not complete then
-      local one = redis.call('XPENDING', stream, p.group, id, id, 1)
-      if #one > 0 and one[1][2] == p.consumer then return end
-    end
-    lost[#lost + 1] = id
-  end
-  for _, id in ipairs(p.ack) do check(id) end
-  for _, d in ipairs(p.dead) do check(d[1]) end
-  if #lost > 0 then return {0, lost} end
-end
-local function admit(set, name, cap)
-  if redis.call('SISMEMBER', set, name) == 0 and redis.call('SCARD', set) < cap then
-    redis.call('SADD', set, name)
-  end
-end
-for _, t in ipairs(p.tools) do admit(knownTools, t[1], p.maxTools) end
-for _, c in ipairs(p.codes) do admit(knownCodes, c[1], p.maxCodes) end
-local cappedNames = {}
-local function capped(set, name)
-  local key = set .. '\0' .. name
-  local known = cappedNames[key]
-  if known == nil then
-    known = redis.call('SISMEMBER', set, name) == 1 and name or '__overflow__'
-    cappedNames[key] = known
-  end
-  return known
-end
+
 local function chunked(command, key, option, args, step)
   for i = 1, #args, step do
     if option then
@@ -71,123 +63,436 @@ local function chunked(command, key, option, args, step)
     end
   end
 end
--- Integers as integers; other doubles with '%.17g', which reads back exactly.
+local HUGE, format = math.huge, string.format
+-- Integers as integers; other doubles with '%.17g', which reads back exactly. (Below 10^14 Lua's own
+-- number-to-text conversion writes integers exactly, and costs less than a call of string.format.)
 local function decimal(v)
-  if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format('%d', v) end
-  return string.format('%.17g', v)
-end
--- Adds amounts to the fields of one hash with one HMGET and one HSET, where HINCRBYFLOAT would take a
--- call per field.
-local function addToHash(key, amounts)
-  local fields = {}
-  for field, amount in pairs(amounts) do
-    if amount ~= 0 then fields[#fields + 1] = field end
-  end
-  if #fields == 0 then return end
-  local args = {}
-  for i = 1, #fields, 500 do
-    local j = math.min(i + 499, #fields)
-    local current = redis.call('HMGET', key, unpack(fields, i, j))
-    for k = i, j do
-      args[#args + 1] = fields[k]
-      args[#args + 1] = decimal((tonumber(current[k - i + 1]) or 0) + amounts[fields[k]])
-    end
-  end
-  chunked('HSET', key, nil, args, 1000)
+  if v % 1 == 0 and v > -1e14 and v < 1e14 then return '' .. v end
+  return format('%.17g', v)
 end
 local function add(amounts, field, amount)
   if amount ~= 0 then amounts[field] = (amounts[field] or 0) + amount end
 end
-for _, b in ipairs(p.buckets) do
-  local key = KEYS[b.key]
-  local amounts = {}
-  add(amounts, 'n', b.n)
-  add(amounts, 'a', b.a)
-  add(amounts, 'sum', b.sum)
-  add(amounts, 'zero', b.zero)
-  local bins = b.bins
-  for i = 1, #bins, 2 do add(amounts, bins[i], bins[i + 1]) end
-  for _, t in ipairs(b.tools) do
-    local name = capped(knownTools, t[1])
-    add(amounts, 'ts:' .. name, t[2])
-    add(amounts, 'tf:' .. name, t[3])
+
+-- ==================================================== Part 1: reads and checks, no writes.
+local function refuse(kind, message) error({err = kind .. ' ' .. message}) end
+local function describe(v)
+  if type(v) == 'string' then return "'" .. string.sub(v, 1, 64) .. "'" end
+  return tostring(v)
+end
+-- The checks build their messages only when they refuse: `what` names the value, `at` (optional) which one.
+local function label(what, at)
+  if at == nil then return what end
+  return what .. ' ' .. describe(at)
+end
+local function number(v, lo, hi, what, at)
+  if type(v) ~= 'number' or v ~= v or v < lo or v > hi then
+    refuse('TALLYINPUT', label(what, at) .. ' is ' .. describe(v) .. ', not a number in ' .. lo .. '..' .. hi)
   end
-  addToHash(key, amounts)
-  redis.call('EXPIREAT', key, b.expireAt)
+  return v
 end
-local successes, failures, codes = {}, {}, {}
-for _, t in ipairs(p.tools) do
-  local name = capped(knownTools, t[1])
-  add(successes, name, t[2])
-  add(failures, name, t[3])
+local function whole(v, lo, hi, what, at)
+  number(v, lo, hi, what, at)
+  if v ~= math.floor(v) then refuse('TALLYINPUT', label(what, at) .. ' is ' .. v .. ', not a whole number') end
+  return v
 end
-for _, c in ipairs(p.codes) do add(codes, capped(knownCodes, c[1]), c[2]) end
-addToHash(toolSuccesses, successes)
-addToHash(toolFailures, failures)
-addToHash(codeTotals, codes)
--- Sessions: a few multi-member calls per batch, not a few calls per session.
-local sessions = p.sessions
-local ns = #sessions / 5
-if ns > 0 then
-  local cutoff = '(' .. (p.now - p.sessionTimeout)
-  -- Sessions quiet for longer than the timeout (live or ended) leave every session key, up to
-  -- `rounds` × 2,000 of them from each set.
-  local function forgetQuiet(rounds)
-    for _, set in ipairs({activeSessions, endedSessions}) do
-      for _ = 1, rounds do
-        local gone = redis.call('ZRANGEBYSCORE', set, '-inf', cutoff, 'LIMIT', 0, 2000)
-        chunked('ZREM', set, nil, gone, 500)
-        chunked('ZREM', sessionFirstSeen, nil, gone, 500)
-        chunked('HDEL', sessionToolCalls, nil, gone, 500)
-        if #gone < 2000 then break end
+local function text(v, what, at)
+  if type(v) ~= 'string' then refuse('TALLYINPUT', label(what, at) .. ' is ' .. describe(v) .. ', not a string') end
+  return v
+end
+local function array(v, what, at)
+  if type(v) ~= 'table' then refuse('TALLYINPUT', label(what, at) .. ' is ' .. describe(v) .. ', not an array') end
+  return v
+end
+local function u64(digits)
+  return #digits < 20 or (#digits == 20 and digits <= '18446744073709551615')
+end
+local function streamID(v, what, at)
+  text(v, what, at)
+  local ms, seq = string.match(v, '^(%d+)%-(%d+)$')
+  if not ms or not u64(ms) or not u64(seq) then refuse('TALLYINPUT', label(what, at) .. ' is ' .. describe(v) .. ', not a stream id') end
+  return v
+end
+local function expect(key, wanted)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= wanted then refuse('TALLYSTATE', key .. ' is a ' .. t .. ' where Tally keeps a ' .. wanted) end
+end
+
+-- Everything part 2 does, decided here.
+local plan = {hashes = {}, expiries = {}, letters = {}}
+local function prepare()
+  local group, consumer = text(p.group, 'group'), text(p.consumer, 'consumer')
+  local now = number(p.now, 0, MAX_TIME, 'now')
+  if now == MAX_TIME then refuse('TALLYINPUT', 'now is not before ' .. MAX_TIME) end
+  local nowText = text(p.nowText, 'nowText')
+  local timeout = number(p.sessionTimeout, 0, MAX_TIME, 'sessionTimeout')
+  local maxTools = number(p.maxTools, 0, MAX_AMOUNT, 'maxTools')
+  local maxCodes = number(p.maxCodes, 0, MAX_AMOUNT, 'maxCodes')
+  local ack, dead = array(p.ack, 'ack'), array(p.dead, 'dead')
+  -- The acknowledged ids need no check of their own: the ownership check below refuses any id that
+  -- is not pending for this consumer, before anything is written.
+  for i = 1, #dead do
+    local d = array(dead[i], 'dead letter', i)
+    streamID(d[1], 'dead letter id', i)
+    text(d[2], 'dead letter error', i)
+    whole(d[3], 0, MAX_AMOUNT, 'dead letter deliveries', i)
+  end
+  if #ack + #dead > 0 then
+    if group == '' then refuse('TALLYINPUT', 'entries to acknowledge without a consumer group') end
+    streamID(p.lo, 'lo')
+    streamID(p.hi, 'hi')
+  end
+  local function outcomes(list, what)
+    array(list, what)
+    for j = 1, #list do
+      local t = array(list[j], what, j)
+      text(t[1], what .. ' name', j)
+      number(t[2], 0, MAX_AMOUNT, what .. ' successes', t[1])
+      number(t[3], 0, MAX_AMOUNT, what .. ' failures', t[1])
+    end
+    return list
+  end
+  local buckets = array(p.buckets, 'buckets')
+  for i = 1, #buckets do
+    local b = array(buckets[i], 'bucket', i)
+    whole(b.key, 12, #KEYS, 'bucket key index', i)
+    number(b.n, 0, MAX_AMOUNT, 'bucket n', i)
+    number(b.a, 0, MAX_AMOUNT, 'bucket a', i)
+    number(b.sum, 0, MAX_AMOUNT, 'bucket sum', i)
+    number(b.zero, 0, MAX_AMOUNT, 'bucket zero', i)
+    local bins = array(b.bins, 'bucket bins', i)
+    if #bins % 2 ~= 0 then refuse('TALLYINPUT', 'bucket ' .. i .. ' bins are not name, count pairs') end
+    -- (each bin is checked where its count is added, below)
+    outcomes(b.tools, 'bucket tool')
+    whole(b.expireAt, 1, MAX_TIME - 1, 'bucket expiry', i)
+  end
+  local tools = outcomes(p.tools, 'tool')
+  local codes = array(p.codes, 'codes')
+  for j = 1, #codes do
+    local c = array(codes[j], 'code', j)
+    text(c[1], 'code name', j)
+    number(c[2], 0, MAX_AMOUNT, 'code count', c[1])
+  end
+  local sessions = array(p.sessions, 'sessions')
+  if #sessions % 5 ~= 0 then refuse('TALLYINPUT', 'sessions are not id, first, last, tool calls, end quintuples') end
+  -- (each session is checked where it is used, below: these loops are the hot path)
+
+  -- Every key has the type Tally keeps in it (or does not exist yet).
+  expect(stream, 'stream')
+  expect(dlq, 'stream')
+  expect(knownTools, 'set')
+  expect(knownCodes, 'set')
+  expect(toolSuccesses, 'hash')
+  expect(toolFailures, 'hash')
+  expect(codeTotals, 'hash')
+  expect(sessionToolCalls, 'hash')
+  expect(activeSessions, 'zset')
+  expect(sessionFirstSeen, 'zset')
+  expect(endedSessions, 'zset')
+  for i = 1, #buckets do expect(KEYS[buckets[i].key], 'hash') end
+
+  -- Ownership: one range query for the batch, this consumer's pending entries between the lowest and highest id.
+  if #ack + #dead > 0 then
+    local owned = {}
+    local limit = 4 * (#ack + #dead) + 1000
+    local range = redis.call('XPENDING', stream, group, p.lo, p.hi, limit, consumer)
+    local complete = #range < limit
+    for _, r in ipairs(range) do owned[r[1]] = true end
+    local lost = {}
+    local function check(id)
+      if owned[id] then return end
+      if not complete then
+        local one = redis.call('XPENDING', stream, group, id, id, 1)
+        if #one > 0 and one[1][2] == consumer then return end
+      end
+      lost[#lost + 1] = id
+    end
+    for _, id in ipairs(ack) do check(id) end
+    for _, d in ipairs(dead) do check(d[1]) end
+    if #lost > 0 then
+      plan.lost = lost
+      return
+    end
+  end
+  plan.group, plan.ack, plan.dead = group, ack, dead
+
+  -- Admission of new tools and codes up to their caps, in name order; the rest count as '__overflow__'.
+  local function admit(set, names, cap)
+    local effective, added = {}, {}
+    if #names == 0 then return effective, added end
+    local size = redis.call('SCARD', set)
+    for i = 1, #names, 500 do
+      local j = math.min(i + 499, #names)
+      local found = redis.call('SMISMEMBER', set, unpack(names, i, j))
+      for k = i, j do
+        local name = names[k]
+        if effective[name] == nil then
+          if found[k - i + 1] == 1 then
+            effective[name] = name
+          elseif size < cap then
+            size = size + 1
+            added[#added + 1] = name
+            effective[name] = name
+          else
+            effective[name] = '__overflow__'
+          end
+        end
+      end
+    end
+    return effective, added
+  end
+  local toolNames, codeNames = {}, {}
+  for j = 1, #tools do toolNames[j] = tools[j][1] end
+  for j = 1, #codes do codeNames[j] = codes[j][1] end
+  local toolName, codeName
+  toolName, plan.toolsAdded = admit(knownTools, toolNames, maxTools)
+  codeName, plan.codesAdded = admit(knownCodes, codeNames, maxCodes)
+  -- Tools of the buckets that are not among the batch's totals (never, from Tally's payload): looked up, not admitted.
+  local unknown = {}
+  for i = 1, #buckets do
+    for _, t in ipairs(buckets[i].tools) do
+      if toolName[t[1]] == nil then
+        toolName[t[1]] = false
+        unknown[#unknown + 1] = t[1]
       end
     end
   end
-  -- Before this batch's changes, so that a returning id starts afresh.
-  forgetQuiet(10)
-  local ids = {}
-  for i = 1, ns do ids[i] = sessions[5 * i - 4] end
-  -- Which of them ended before (nil replies for the others, the common case, cost next to nothing).
-  local wasEnded = {}
-  for i = 1, ns, 500 do
-    local j = math.min(i + 499, ns)
-    local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
-    for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] end
+  for i = 1, #unknown, 500 do
+    local j = math.min(i + 499, #unknown)
+    local found = redis.call('SMISMEMBER', knownTools, unpack(unknown, i, j))
+    for k = i, j do toolName[unknown[k]] = found[k - i + 1] == 1 and unknown[k] or '__overflow__' end
   end
-  local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
-  for i = 1, ns do
-    local o = 5 * i - 5
-    local id, first, last, tools, ended = sessions[o + 1], sessions[o + 2], sessions[o + 3], sessions[o + 4], sessions[o + 5]
-    firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
-    add(toolCalls, id, tools)
-    if ended >= 0 or wasEnded[i] then
-      ends[#ends + 1] = decimal(math.max(tonumber(last), ended)); ends[#ends + 1] = id
-      if not wasEnded[i] then endedNow[#endedNow + 1] = id end
-    else
-      lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
+
+  -- The amounts to add, one table per hash (a key named twice adds up).
+  local changes, order = {}, {}
+  local function change(key)
+    if changes[key] == nil then
+      changes[key] = {}
+      order[#order + 1] = key
+    end
+    return changes[key]
+  end
+  for i = 1, #buckets do
+    local b = buckets[i]
+    local amounts = change(KEYS[b.key])
+    add(amounts, 'n', b.n)
+    add(amounts, 'a', b.a)
+    add(amounts, 'sum', b.sum)
+    add(amounts, 'zero', b.zero)
+    local bins = b.bins
+    for j = 1, #bins, 2 do
+      local field, count = bins[j], bins[j + 1]
+      if type(field) ~= 'string' or type(count) ~= 'number' or not (count >= 0 and count <= MAX_AMOUNT) then
+        text(field, 'bin name', j)
+        number(count, 0, MAX_AMOUNT, 'bin', field)
+      end
+      add(amounts, field, count)
+    end
+    for _, t in ipairs(b.tools) do
+      add(amounts, 'ts:' .. toolName[t[1]], t[2])
+      add(amounts, 'tf:' .. toolName[t[1]], t[3])
+    end
+    plan.expiries[#plan.expiries + 1] = {KEYS[b.key], b.expireAt}
+  end
+  local successes, failures, totals = change(toolSuccesses), change(toolFailures), change(codeTotals)
+  for _, t in ipairs(tools) do
+    add(successes, toolName[t[1]], t[2])
+    add(failures, toolName[t[1]], t[3])
+  end
+  for _, c in ipairs(codes) do add(totals, codeName[c[1]], c[2]) end
+  -- Each hash's new values from one HMGET per 500 fields: stored values must be finite numbers,
+  -- and the sums must stay finite. `reset` fields count as 0 (they are removed before the HSET).
+  local function planHash(key, amounts, reset)
+    local fields = {}
+    for field, amount in pairs(amounts) do
+      if amount ~= 0 then fields[#fields + 1] = field end
+    end
+    local args = {}
+    for i = 1, #fields, 500 do
+      local j = math.min(i + 499, #fields)
+      local current = redis.call('HMGET', key, unpack(fields, i, j))
+      for k = i, j do
+        local field, held, base = fields[k], current[k - i + 1], 0
+        if held and not (reset and reset[field]) then
+          base = tonumber(held)
+          if base == nil or base ~= base or base == HUGE or base == -HUGE then
+            refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' holds ' .. describe(held) .. ', not a finite number')
+          end
+        end
+        local v = base + amounts[field]
+        if v ~= v or v == HUGE or v == -HUGE then refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' would become ' .. tostring(v)) end
+        args[#args + 1] = field
+        args[#args + 1] = decimal(v)
+      end
+    end
+    return args
+  end
+  for _, key in ipairs(order) do
+    plan.hashes[#plan.hashes + 1] = {key, planHash(key, changes[key])}
+  end
+
+  -- Sessions: a few multi-member calls per batch, not a few calls per session.
+  local ns = #sessions / 5
+  if ns > 0 then
+    local s = {cutoff = '(' .. (now - timeout), gone = {{}, {}}}
+    -- Sessions quiet for longer than the timeout (live or ended) leave every session key before this
+    -- batch's changes (so that a returning id starts afresh), up to 10 × 2,000 from each set.
+    local forgotten, endedForgotten = {}, {}
+    for n, set in ipairs({activeSessions, endedSessions}) do
+      local gone = s.gone[n]
+      for round = 0, 9 do
+        local found = redis.call('ZRANGEBYSCORE', set, '-inf', s.cutoff, 'LIMIT', round * 2000, 2000)
+        for _, id in ipairs(found) do
+          gone[#gone + 1] = id
+          forgotten[id] = true
+          if n == 2 then endedForgotten[id] = true end
+        end
+        if #found < 2000 then break end
+      end
+    end
+    -- The sessions' values are checked where they are used, with as few calls as can be: this is
+    -- the hot path. Ids: strings or numbers, or table.concat raises.
+    local ids = {}
+    for i = 1, ns do ids[i] = sessions[5 * i - 4] end
+    if not pcall(table.concat, ids) then refuse('TALLYINPUT', 'a session id is not a string') end
+    -- Which of them ended before (nil replies for the others, the common case, cost next to nothing).
+    local wasEnded = {}
+    for i = 1, ns, 500 do
+      local j = math.min(i + 499, ns)
+      local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
+      for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] and not endedForgotten[ids[i + k - 1]] end
+    end
+    local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
+    -- First and last seen go to ZADD as the text they came in, so each must be text ZADD reads: a
+    -- plain decimal below 10^12 (at most 12 digits before the point), or the exponent form Swift
+    -- writes below 10^-4. One pattern match per value, and none for a last seen equal to the first
+    -- (one event of the session in the batch, the common case): parsing them (strtod of up to 17
+    -- digits) would cost more, and scanning the joined text more still.
+    local match = string.match
+    local function time(v)
+      local digits = match(v, '^(%d+)%.?%d*$')
+      if digits then return #digits <= 12 end
+      return string.find(v, '^%d%.?%d*e%-0%d$') ~= nil
+    end
+    -- Tool calls: an amount; end: -1 or a time. A value of another type makes a match or a
+    -- comparison raise, and the pcall turns that into a refusal too.
+    local function build()
+      for i = 1, ns do
+        local o = 5 * i - 5
+        local id, first, last, calls, ended = sessions[o + 1], sessions[o + 2], sessions[o + 3], sessions[o + 4], sessions[o + 5]
+        local digits = match(first, '^(%d+)%.?%d*$')
+        local firstOK = digits and #digits <= 12 or (digits == nil and time(first))
+        if last ~= first then
+          digits = match(last, '^(%d+)%.?%d*$')
+          firstOK = firstOK and (digits and #digits <= 12 or (digits == nil and time(last)))
+        end
+        if not (firstOK and calls >= 0 and calls <= MAX_AMOUNT
+            and (ended == -1 or (ended >= 0 and ended < MAX_TIME))) then
+          return i
+        end
+        firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
+        add(toolCalls, id, calls)
+        if ended >= 0 or wasEnded[i] then
+          ends[#ends + 1] = decimal(math.max(tonumber(last), ended)); ends[#ends + 1] = id
+          if not wasEnded[i] then endedNow[#endedNow + 1] = id end
+        else
+          lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
+        end
+      end
+    end
+    local built, bad = pcall(build)
+    if not built or bad then
+      local what = 'a session has a value of the wrong kind (' .. describe(type(bad) == 'table' and bad.err or bad) .. ')'
+      if built then
+        local o = 5 * (bad - 1)
+        what = 'session ' .. describe(sessions[o + 1]) .. ' has ' .. describe(sessions[o + 2]) .. ', ' .. describe(sessions[o + 3]) .. ', '
+          .. describe(sessions[o + 4]) .. ', ' .. describe(sessions[o + 5])
+      end
+      refuse('TALLYINPUT', what .. ': first and last seen must be decimal text in 0..' .. MAX_TIME .. ' (exclusive), tool calls a number in 0..'
+        .. MAX_AMOUNT .. ', the end -1 or a number in 0..' .. MAX_TIME)
+    end
+    s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)
+    s.firsts, s.lasts, s.ends, s.endedNow = firsts, lasts, ends, endedNow
+    plan.sessions = s
+  end
+
+  -- Dead letters: the original entries' fields, at most MAX_DEAD_FIELDS of them.
+  if #dead > 0 then
+    if redis.call('TYPE', dlq)['ok'] == 'stream' then
+      local info = redis.call('XINFO', 'STREAM', dlq)
+      for i = 1, #info - 1, 2 do
+        if info[i] == 'last-generated-id' and info[i + 1] == '18446744073709551615-18446744073709551615' then
+          refuse('TALLYSTATE', dlq .. ' has used the last possible stream id')
+        end
+      end
+    end
+    for i, d in ipairs(dead) do
+      local fields = {'error', d[2], 'failed_at', nowText, 'deliveries', decimal(d[3]), 'original_id', d[1]}
+      local e = redis.call('XRANGE', stream, d[1], d[1])
+      if #e > 0 then
+        local flat = e[1][2]
+        local n = math.min(#flat, 2 * MAX_DEAD_FIELDS)
+        for j = 1, n do fields[#fields + 1] = flat[j] end
+        if #flat > n then
+          fields[2] = d[2] .. ' [the entry had ' .. (#flat / 2) .. ' fields; this dead letter keeps the first ' .. MAX_DEAD_FIELDS .. ']'
+        end
+      end
+      plan.letters[i] = fields
     end
   end
-  addToHash(sessionToolCalls, toolCalls)
-  chunked('ZADD', sessionFirstSeen, 'LT', firsts, 1000)
-  chunked('ZADD', activeSessions, 'GT', lasts, 1000)
-  chunked('ZADD', endedSessions, 'GT', ends, 1000)
-  chunked('ZREM', activeSessions, nil, endedNow, 500)
-  -- Events older than the timeout (a backfill) leave nothing behind either.
-  forgetQuiet(1)
 end
-for _, d in ipairs(p.dead) do
-  local fields = {'error', d[2], 'failed_at', p.nowText, 'deliveries', d[3], 'original_id', d[1]}
-  local e = redis.call('XRANGE', stream, d[1], d[1])
-  if #e > 0 then
-    for _, v in ipairs(e[1][2]) do fields[#fields + 1] = v end
+local prepared, failure = pcall(prepare)
+if not prepared then
+  -- A refusal, or a Redis error (a table, or in older servers its text): passed on with its code.
+  if type(failure) == 'table' and failure.err then return redis.error_reply(failure.err) end
+  if type(failure) == 'string' and string.find(failure, '^[A-Z]+ ') then return redis.error_reply(failure) end
+  return redis.error_reply('ERR ' .. tostring(failure))
+end
+if plan.lost then return {0, plan.lost} end
+
+-- ==================================================== Part 2: writes. Nothing below can fail.
+chunked('SADD', knownTools, nil, plan.toolsAdded, 500)
+chunked('SADD', knownCodes, nil, plan.codesAdded, 500)
+for _, h in ipairs(plan.hashes) do chunked('HSET', h[1], nil, h[2], 1000) end
+for _, e in ipairs(plan.expiries) do redis.call('EXPIREAT', e[1], e[2]) end
+local s = plan.sessions
+if s then
+  local function forget(set, gone)
+    chunked('ZREM', set, nil, gone, 500)
+    chunked('ZREM', sessionFirstSeen, nil, gone, 500)
+    chunked('HDEL', sessionToolCalls, nil, gone, 500)
   end
+  forget(activeSessions, s.gone[1])
+  forget(endedSessions, s.gone[2])
+  chunked('HSET', sessionToolCalls, nil, s.toolCalls, 1000)
+  chunked('ZADD', sessionFirstSeen, 'LT', s.firsts, 1000)
+  chunked('ZADD', activeSessions, 'GT', s.lasts, 1000)
+  chunked('ZADD', endedSessions, 'GT', s.ends, 1000)
+  chunked('ZREM', activeSessions, nil, s.endedNow, 500)
+  -- Events older than the timeout (a backfill) leave nothing behind either. A read on a key of a
+  -- checked type with a checked range cannot fail, nor can what removes its members.
+  for _, set in ipairs({activeSessions, endedSessions}) do
+    forget(set, redis.call('ZRANGEBYSCORE', set, '-inf', s.cutoff, 'LIMIT', 0, 2000))
+  end
+end
+for i, fields in ipairs(plan.letters) do
   redis.call('XADD', dlq, '*', unpack(fields))
-  redis.call('XACK', stream, p.group, d[1])
+  redis.call('XACK', stream, plan.group, plan.dead[i][1])
 end
 local acked = 0
-for i = 1, #p.ack, 500 do
-  acked = acked + redis.call('XACK', stream, p.group, unpack(p.ack, i, math.min(i + 499, #p.ack)))
+local ack = plan.ack or {}
+for i = 1, #ack, 500 do
+  acked = acked + redis.call('XACK', stream, plan.group, unpack(ack, i, math.min(i + 499, #ack)))
 end
-return {1, acked, #p.dead}
+return {1, acked, #plan.letters}
 """#)
+
+    /// Runs the script; its refusals are thrown as ``ApplyError``.
+    static func run(_ payload: ApplyPayload, on client: any RedisClient) async throws -> RESPValue {
+        do {
+            return try await client.evalScript(script, keys: payload.keys, arguments: [.string(payload.json)])
+        } catch {
+            throw ApplyError.mapping(error)
+        }
+    }
 }

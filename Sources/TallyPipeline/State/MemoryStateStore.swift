@@ -28,50 +28,70 @@ public final class MemoryStateStore: StateStore {
     }
 
     public func apply(_ delta: StateDelta, now: Double) async throws {
-        applyNow(delta, now: now)
+        try applyNow(delta, now: now)
     }
 
     /// `apply` without suspension, for ``MemoryEventLog``'s atomic apply-and-acknowledge.
-    func applyNow(_ delta: StateDelta, now: Double) {
+    ///
+    /// The same rule as the Redis script: first every check — the delta's numbers
+    /// (``ApplyLimits``, ``ApplyError/Kind/input``), then every sum it makes with the held state
+    /// (finite, ``ApplyError/Kind/state``) — and only then any change, none of which can fail.
+    func applyNow(_ delta: StateDelta, now: Double) throws(ApplyError) {
         let configuration = self.configuration
-        state.withLock { s in
-            // Admit new tools and codes first (name order), so buckets and totals agree on the cap.
+        try ApplyLimits.validate(delta, now: now, configuration: configuration)
+        try state.withLock { s throws(ApplyError) in
+            // Check: admit new tools and codes first (name order), so buckets and totals agree on the cap.
+            var knownTools = s.knownTools
+            var knownCodes = s.knownCodes
             for tool in delta.toolCalls.keys.sorted() {
-                Self.admit(tool, into: &s.knownTools, limit: configuration.maxTools)
+                Self.admit(tool, into: &knownTools, limit: configuration.maxTools)
             }
             for code in delta.errorCodes.keys.sorted() {
-                Self.admit(code, into: &s.knownCodes, limit: configuration.maxErrorCodes)
+                Self.admit(code, into: &knownCodes, limit: configuration.maxErrorCodes)
             }
-            let tools = s.knownTools
-            func toolName(_ tool: String) -> String { tools.contains(tool) ? tool : StateConfiguration.overflowValue }
+            func toolName(_ tool: String) -> String { knownTools.contains(tool) ? tool : StateConfiguration.overflowValue }
             let oldest = configuration.oldestBucket(now: now)
+            let buckets = delta.buckets.filter { $0.key >= oldest }.mapValues { bucket in
+                var capped = bucket
+                capped.toolCalls = Self.aggregated(bucket.toolCalls, toolName)
+                return capped
+            }
+            let toolTotals = Self.aggregated(delta.toolCalls, toolName)
+            var errorTotals: [String: Double] = [:]
+            for (code, count) in delta.errorCodes {
+                errorTotals[knownCodes.contains(code) ? code : StateConfiguration.overflowValue, default: 0] += count
+            }
+            let timeout = Double(configuration.sessionTimeoutSeconds)
+            func held(_ id: String) -> SessionSnapshot? {
+                // A session quiet past the timeout is gone, even before a sweep: a returning id starts afresh.
+                s.sessions[id].flatMap { $0.lastSeen + timeout >= now ? $0 : nil }
+            }
+            try Self.checkSums(buckets: buckets, toolTotals: toolTotals, errorTotals: errorTotals, sessions: delta.sessions, in: s, held: held)
+
+            // Change: nothing below can fail.
+            s.knownTools = knownTools
+            s.knownCodes = knownCodes
             if s.buckets.keys.contains(where: { $0 < oldest }) {
                 s.buckets = s.buckets.filter { $0.key >= oldest }
             }
-            for (start, bucket) in delta.buckets where start >= oldest {
+            for (start, bucket) in buckets {
                 var merged = s.buckets[start] ?? WindowBucketDelta()
                 merged.completions += bucket.completions
                 merged.accepted += bucket.accepted
                 merged.latency.merge(bucket.latency)
-                for (tool, counts) in bucket.toolCalls {
-                    let name = toolName(tool)
+                for (name, counts) in bucket.toolCalls {
                     merged.toolCalls[name] = (merged.toolCalls[name] ?? OutcomeCounts()) + counts
                 }
                 s.buckets[start] = merged
             }
-            for (tool, counts) in delta.toolCalls {
-                let name = toolName(tool)
+            for (name, counts) in toolTotals {
                 s.toolTotals[name] = (s.toolTotals[name] ?? OutcomeCounts()) + counts
             }
-            for (code, count) in delta.errorCodes {
-                let name = s.knownCodes.contains(code) ? code : StateConfiguration.overflowValue
+            for (name, count) in errorTotals {
                 s.errorTotals[name, default: 0] += count
             }
-            let timeout = Double(configuration.sessionTimeoutSeconds)
             for (id, change) in delta.sessions {
-                // A session quiet past the timeout is gone, even before a sweep: a returning id starts afresh.
-                let held = s.sessions[id].flatMap { $0.lastSeen + timeout >= now ? $0 : nil }
-                var session = held ?? SessionSnapshot(id: id, firstSeen: change.firstSeen, lastSeen: change.lastSeen, toolCalls: 0, endedAt: nil)
+                var session = held(id) ?? SessionSnapshot(id: id, firstSeen: change.firstSeen, lastSeen: change.lastSeen, toolCalls: 0, endedAt: nil)
                 session.firstSeen = min(session.firstSeen, change.firstSeen)
                 session.lastSeen = max(session.lastSeen, change.lastSeen)
                 session.toolCalls += change.toolCalls
@@ -83,6 +103,48 @@ public final class MemoryStateStore: StateStore {
             if now - s.lastSessionSweep >= 1 || now < s.lastSessionSweep {
                 Self.sweepSessions(&s, now: now, timeout: timeout)
             }
+        }
+    }
+
+    /// Outcome counts under their capped names; names that share one (the overflow value) add up,
+    /// as the Redis script adds them before it adds them to the stored value.
+    static func aggregated(_ outcomes: [String: OutcomeCounts], _ name: (String) -> String) -> [String: OutcomeCounts] {
+        var result: [String: OutcomeCounts] = [:]
+        for (raw, counts) in outcomes {
+            let capped = name(raw)
+            result[capped] = (result[capped] ?? OutcomeCounts()) + counts
+        }
+        return result
+    }
+
+    /// Every value the delta adds to must stay finite (the held values are finite: every delta was checked).
+    private static func checkSums(buckets: [Int: WindowBucketDelta], toolTotals: [String: OutcomeCounts], errorTotals: [String: Double],
+                                  sessions: [String: SessionDelta], in s: State, held: (String) -> SessionSnapshot?) throws(ApplyError) {
+        for (start, bucket) in buckets {
+            let current = s.buckets[start] ?? WindowBucketDelta()
+            try ApplyLimits.finiteSum(current.completions + bucket.completions, "bucket \(start) completions")
+            try ApplyLimits.finiteSum(current.accepted + bucket.accepted, "bucket \(start) accepted")
+            try ApplyLimits.finiteSum(current.latency.sum + bucket.latency.sum, "bucket \(start) latency sum")
+            try ApplyLimits.finiteSum(current.latency.count + bucket.latency.count, "bucket \(start) latency count")
+            for (index, count) in bucket.latency.positiveBins {
+                try ApplyLimits.finiteSum((current.latency.positiveBins[index] ?? 0) + count, "bucket \(start) bin \(index)")
+            }
+            for (name, counts) in bucket.toolCalls {
+                let sum = (current.toolCalls[name] ?? OutcomeCounts()) + counts
+                try ApplyLimits.finiteSum(sum.success, "bucket \(start) tool '\(name.prefix(64))' successes")
+                try ApplyLimits.finiteSum(sum.failure, "bucket \(start) tool '\(name.prefix(64))' failures")
+            }
+        }
+        for (name, counts) in toolTotals {
+            let sum = (s.toolTotals[name] ?? OutcomeCounts()) + counts
+            try ApplyLimits.finiteSum(sum.success, "tool '\(name.prefix(64))' successes")
+            try ApplyLimits.finiteSum(sum.failure, "tool '\(name.prefix(64))' failures")
+        }
+        for (name, count) in errorTotals {
+            try ApplyLimits.finiteSum((s.errorTotals[name] ?? 0) + count, "code '\(name.prefix(64))' total")
+        }
+        for (id, change) in sessions {
+            try ApplyLimits.finiteSum((held(id)?.toolCalls ?? 0) + change.toolCalls, "session '\(id.prefix(64))' tool calls")
         }
     }
 
@@ -152,6 +214,11 @@ public final class MemoryStateStore: StateStore {
         state.withLock { s in
             if s.leader?.node == node { s.leader = nil }
         }
+    }
+
+    /// Everything held, as text: tests compare it to show that a refused apply changed nothing.
+    var stateDump: String {
+        state.withLock { String(reflecting: $0) }
     }
 
     /// Buckets, sessions, tools and codes held: the memory bound tests check this.

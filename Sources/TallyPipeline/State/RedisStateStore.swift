@@ -20,7 +20,7 @@ public struct RedisStateStore: StateStore {
 
     public func apply(_ delta: StateDelta, now: Double) async throws {
         let payload = ApplyPayload(delta: delta, acknowledged: [], deadLetters: [], group: "", consumer: "", now: now, keys: keys, configuration: configuration)
-        _ = try await client.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(payload.json)])
+        _ = try await ApplyScript.run(payload, on: client)
     }
 
     public func window(now: Double) async throws -> WindowSnapshot {

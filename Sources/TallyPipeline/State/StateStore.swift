@@ -11,6 +11,8 @@
 public protocol StateStore: Sendable {
     var configuration: StateConfiguration { get }
     /// Applies `delta` atomically; `now` (unix seconds) decides which buckets are still in the window.
+    /// Every check comes before the first change: a delta out of ``ApplyLimits`` or a state it cannot
+    /// be added to throws ``ApplyError`` and changes nothing.
     func apply(_ delta: StateDelta, now: Double) async throws
     /// The window's buckets at `now`, merged.
     func window(now: Double) async throws -> WindowSnapshot

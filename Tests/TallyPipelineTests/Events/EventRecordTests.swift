@@ -23,6 +23,17 @@ import Testing
         #expect(json == #"{"id":"e","session_id":"s","ts":5,"type":"session_start"}"#)
     }
 
+    static let valid = #"{"id":"e","type":"session_start","session_id":"s","ts":5}"#
+
+    @Test func theLargestWeightIsAccepted() throws {
+        let record = try EventRecord(entryFields: [(name: "event", value: Self.valid), (name: "weight", value: "1000000")])
+        #expect(record.weight == EventRecord.maxWeight)
+        // The sampler's lowest probability gives a weight within the bound.
+        #expect(1 / SamplerConfiguration.default.minimumProbability <= EventRecord.maxWeight)
+        #expect(throws: SamplerConfigurationError.self) { try SamplerConfiguration(minimumProbability: 1e-7) }
+        #expect(1 / (try SamplerConfiguration(minimumProbability: 1e-6)).minimumProbability <= EventRecord.maxWeight)
+    }
+
     /// "s" and 64 combining accents: one character, 129 bytes.
     static let accentedSession = #"{"id":"e","type":"session_start","session_id":"s"# + String(repeating: #"\u0301"#, count: 64) + #"","ts":5}"#
     static let oversize = #"{"id":"e","type":"session_start","session_id":"s","ts":5,"x":""# + String(repeating: "x", count: 8_200) + #""}"#
@@ -45,6 +56,17 @@ import Testing
         ([("event", #"{"id":"e","type":"error","session_id":"s","ts":5,"code":"\u202e42"}"#)], "code"),
         ([("event", Self.accentedSession)], "session_id"),
         ([("event", Self.oversize)], ""),
+        // Weights are bounded (1…10⁶) so that no entry can make a sum overflow; an entry holds
+        // `event` once, `weight` at most once, and nothing else.
+        ([("event", Self.valid), ("weight", "1e300")], "weight"),
+        ([("event", Self.valid), ("weight", "1000000.5")], "weight"),
+        ([("event", Self.valid), ("weight", "inf")], "weight"),
+        ([("event", Self.valid), ("weight", "nan")], "weight"),
+        ([("event", Self.valid), ("weight", "")], "weight"),
+        ([("event", Self.valid), ("weight", "2"), ("weight", "2")], "weight"),
+        ([("event", Self.valid), ("event", Self.valid)], "event"),
+        ([("event", Self.valid), ("source", "test")], "source"),
+        ([("weight", "2"), ("other", "x")], "event"),
     ])
     func poisonEntriesThrowNamingTheField(fields: [(String, String)], field: String) {
         do {

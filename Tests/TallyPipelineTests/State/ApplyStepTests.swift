@@ -1,0 +1,283 @@
+import Foundation
+import NIOCore
+@testable import TallyPipeline
+import TallyRedis
+import TallyTesting
+import Testing
+
+/// The apply step never half-happens: a failure at any point that can fail leaves every key (Redis:
+/// `DUMP` of every key and its expiry; memory: the whole log and store) exactly as it was, and the
+/// batch pending, so that it is retried; once the cause is gone the same batch commits.
+@Suite struct ApplyStepTests {
+    /// One key's bytes (`DUMP`) and absolute expiry (`PEXPIRETIME`).
+    struct KeyState: Equatable {
+        var dump: [UInt8]
+        var expiresAt: Int
+    }
+
+    /// Every key of the server.
+    static func redisState(_ pool: RedisConnectionPool) async throws -> [String: KeyState] {
+        let keys = try await pool.send(RedisCommand("KEYS", "*")).array?.compactMap(\.string) ?? []
+        var state: [String: KeyState] = [:]
+        for key in keys {
+            let replies = try await pool.send(batch: [RedisCommand("DUMP", .string(key)), RedisCommand("PEXPIRETIME", .string(key))])
+            guard case .bulkString(let bytes) = replies[0] else { continue }
+            state[key] = KeyState(dump: Array(bytes.readableBytesView), expiresAt: replies[1].int ?? -3)
+        }
+        return state
+    }
+
+    /// The whole state of a backend: every Redis key, or the memory log and store as text.
+    static func everything(_ log: any EventLog, _ harness: Harness) async throws -> String {
+        if let pool = harness.pool {
+            let state = try await redisState(pool)
+            return state.keys.sorted().map { "\($0) \(state[$0]!.expiresAt) \(state[$0]!.dump)" }.joined(separator: "\n")
+        }
+        return try await #require(log as? MemoryEventLog).dump()
+    }
+
+    /// A batch that touches every key the apply step writes: a window bucket, tools, codes, every
+    /// session set, a dead letter and acknowledgements. Returns the entries read by consumer `a`.
+    static func readBatch(_ log: any EventLog, at now: Double, tag: String) async throws -> (entries: [LogEntry], commit: BatchCommit) {
+        let events: [TelemetryEvent] = [
+            .sessionStart(id: "\(tag)1", session: "s-\(tag)", at: now - 20),
+            .completion(id: "\(tag)2", session: "s-\(tag)", at: now - 10, latencyMilliseconds: 120, accepted: true),
+            .completion(id: "\(tag)3", session: "s-\(tag)", at: now - 9, latencyMilliseconds: 0, accepted: false),
+            .toolCall(id: "\(tag)4", session: "s-\(tag)", at: now - 8, tool: "grep", success: true),
+            .toolCall(id: "\(tag)5", session: "s-\(tag)", at: now - 7, tool: "edit", success: false),
+            .clientError(id: "\(tag)6", session: "s-\(tag)", at: now - 6, code: "timeout"),
+            .sessionStart(id: "\(tag)7", session: "t-\(tag)", at: now - 5),
+            .sessionEnd(id: "\(tag)8", session: "t-\(tag)", at: now - 4),
+        ]
+        try await log.append(entries: events.map { EventRecord(event: $0).fields } + [[(name: "junk", value: tag)]])
+        let entries = try await log.read(consumer: "a", from: .new, count: 100, block: nil)
+        let good = entries.filter { $0.fields?.first?.name == "event" }
+        let records = try good.map { try EventRecord(entryFields: $0.fields ?? []) }
+        let poison = entries.filter { $0.fields?.first?.name == "junk" }.map { DeadLetterRequest(id: $0.id, error: "no event", deliveries: 1) }
+        return (entries, BatchCommit(acknowledged: good.map(\.id), delta: DeltaCalculator.delta(for: records, bucketSeconds: 10), deadLetters: poison))
+    }
+
+    /// The keys the apply script reads or writes for `readBatch`'s batch at `now`.
+    static func touchedKeys(now: Double) -> [String] {
+        ApplyPayload.fixedKeys(RedisKeys()) + [RedisKeys().bucket(DeltaCalculator.bucketStart(of: now - 10, bucketSeconds: 10))]
+    }
+
+    @Test func aKeyOfTheWrongTypeAnywhereRefusesTheBatchAndChangesNothing() async throws {
+        try await Backend.redis.with { log, store, harness in
+            let pool = try #require(harness.pool)
+            let now = unixNow()
+            // State to protect: one batch applied, so that every key exists and holds data.
+            let first = try await Self.readBatch(log, at: now, tag: "a")
+            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            let (entries, commit) = try await Self.readBatch(log, at: now, tag: "b")
+            for key in Self.touchedKeys(now: now) {
+                // The key's own bytes, to put back afterwards.
+                let saved = try await pool.send(batch: [RedisCommand("DUMP", .string(key)), RedisCommand("PEXPIRETIME", .string(key))])
+                _ = try await pool.send(batch: [RedisCommand("DEL", .string(key)), RedisCommand("SET", .string(key), "not what Tally keeps here")])
+                let before = try await Self.redisState(pool)
+                do {
+                    _ = try await log.commit(commit, consumer: "a", now: now)
+                    Issue.record("a commit with \(key) of the wrong type went through")
+                } catch let error as ApplyError {
+                    #expect(error.kind == .state, "\(key): \(error)")
+                    #expect(error.message.contains(key), "\(key): \(error)")
+                }
+                #expect(try await Self.redisState(pool) == before, "\(key): the refused commit changed something")
+                _ = try await pool.send(RedisCommand("DEL", .string(key)))
+                if case .bulkString(let bytes) = saved[0] {
+                    let expiry = max(saved[1].int ?? 0, 0)
+                    _ = try await pool.send(RedisCommand("RESTORE", .string(key), .integer(expiry), .bytes(bytes), "ABSTTL"))
+                }
+                // Still pending for `a`, with the delivery count it had: the batch will be retried.
+                #expect(try await log.deliveryCounts(of: entries.map(\.id)) == Dictionary(uniqueKeysWithValues: entries.map { ($0.id, 1) }), "\(key)")
+            }
+            // Repaired: the same batch commits, once.
+            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            let window = try await store.window(now: now)
+            #expect(window.completions == 4 && window.accepted == 2)
+            #expect(try await store.toolCallTotals() == ["grep": OutcomeCounts(success: 2), "edit": OutcomeCounts(failure: 2)])
+            #expect(try await store.errorCodeTotals() == ["timeout": 2])
+            #expect(try await store.activeSessions(now: now).map(\.id) == ["s-a", "s-b"])
+            #expect(try await log.figures().pending == 0)
+            #expect(try await log.deadLetters(count: 10).count == 2)
+        }
+    }
+
+    /// Deltas no stored event produces, each with a number the apply step must refuse before it writes.
+    static func refusedDeltas(now: Double) -> [(String, StateDelta)] {
+        let bucket = DeltaCalculator.bucketStart(of: now - 10, bucketSeconds: 10)
+        func completions(_ value: Double) -> StateDelta {
+            var delta = StateDelta()
+            var window = WindowBucketDelta()
+            window.completions = value
+            delta.buckets[bucket] = window
+            delta.eventsByType[.completion] = 1
+            return delta
+        }
+        var bin = StateDelta()
+        var binWindow = WindowBucketDelta()
+        binWindow.latency.addBin(index: 400, count: 1e300)
+        bin.buckets[bucket] = binWindow
+        var accepted = StateDelta()
+        var acceptedWindow = WindowBucketDelta()
+        acceptedWindow.accepted = -1
+        accepted.buckets[bucket] = acceptedWindow
+        var far = StateDelta()
+        var farWindow = WindowBucketDelta()
+        farWindow.completions = 1
+        far.buckets[9_000_000_000_000] = farWindow
+        var session = StateDelta()
+        session.sessions["s"] = SessionDelta(firstSeen: now, lastSeen: 1e300)
+        var calls = StateDelta()
+        calls.sessions["s"] = SessionDelta(firstSeen: now, lastSeen: now, toolCalls: .infinity)
+        var tools = StateDelta()
+        tools.toolCalls["grep"] = OutcomeCounts(success: 1, failure: 2e15)
+        var codes = StateDelta()
+        codes.errorCodes["E"] = -0.5
+        var ended = StateDelta()
+        ended.sessions["s"] = SessionDelta(firstSeen: now, lastSeen: now, endedAt: .nan)
+        return [
+            ("infinite completions", completions(.infinity)), ("NaN completions", completions(.nan)), ("completions past 1e15", completions(1e300)),
+            ("a bin count of 1e300", bin), ("negative accepted", accepted), ("a bucket whose expiry is past 1e12", far),
+            ("a session last seen at 1e300", session), ("infinite session tool calls", calls), ("2e15 tool failures", tools),
+            ("a negative error count", codes), ("a NaN session end", ended),
+        ]
+    }
+
+    @Test(arguments: Backend.allCases)
+    func numbersOutOfBoundsRefuseTheBatchAndChangeNothing(backend: Backend) async throws {
+        try await backend.with { log, store, harness in
+            let now = unixNow()
+            let first = try await Self.readBatch(log, at: now, tag: "a")
+            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            let (entries, commit) = try await Self.readBatch(log, at: now, tag: "b")
+            let before = try await Self.everything(log, harness)
+            for (name, delta) in Self.refusedDeltas(now: now) {
+                var bad = commit
+                bad.delta = delta
+                do {
+                    _ = try await log.commit(bad, consumer: "a", now: now)
+                    Issue.record("a commit with \(name) went through")
+                } catch let error as ApplyError {
+                    #expect(error.kind == .input, "\(name): \(error)")
+                }
+                #expect(try await Self.everything(log, harness) == before, "\(name): the refused commit changed something")
+                // The store's own apply refuses it the same way.
+                await #expect(throws: ApplyError.self, "\(name)") { try await store.apply(delta, now: now) }
+                #expect(try await Self.everything(log, harness) == before, "\(name): the refused apply changed something")
+            }
+            #expect(try await log.deliveryCounts(of: entries.map(\.id)).count == entries.count)
+            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await store.window(now: now).completions == 4)
+        }
+    }
+
+    /// Stored values the batch adds to that are not finite numbers: the state is at fault (systemic).
+    @Test func storedValuesThatAreNotFiniteNumbersRefuseTheBatchAndChangeNothing() async throws {
+        try await Backend.redis.with { log, _, harness in
+            let pool = try #require(harness.pool)
+            let now = unixNow()
+            let keys = RedisKeys()
+            let bucket = keys.bucket(DeltaCalculator.bucketStart(of: now - 10, bucketSeconds: 10))
+            let (entries, commit) = try await Self.readBatch(log, at: now, tag: "b")
+            let corruptions: [(key: String, field: String, value: String)] = [
+                (keys.toolSuccesses, "grep", "inf"), (keys.toolFailures, "edit", "nan"), (keys.codeTotals, "timeout", "twelve"),
+                (bucket, "n", "1e309"), (bucket, "sum", "-inf"), (keys.sessionToolCalls, "s-b", "NaN"),
+            ]
+            for corruption in corruptions {
+                _ = try await pool.send(RedisCommand("HSET", .string(corruption.key), .string(corruption.field), .string(corruption.value)))
+                let before = try await Self.redisState(pool)
+                do {
+                    _ = try await log.commit(commit, consumer: "a", now: now)
+                    Issue.record("a commit onto \(corruption) went through")
+                } catch let error as ApplyError {
+                    #expect(error.kind == .state && error.message.contains(corruption.field), "\(corruption): \(error)")
+                }
+                #expect(try await Self.redisState(pool) == before, "\(corruption): the refused commit changed something")
+                _ = try await pool.send(RedisCommand("HDEL", .string(corruption.key), .string(corruption.field)))
+            }
+            #expect(try await log.deliveryCounts(of: entries.map(\.id)).count == entries.count)
+            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+        }
+    }
+
+    /// A payload that is not the script's own shape is refused before anything is written.
+    @Test func malformedPayloadsAreRefusedBeforeAnyWrite() async throws {
+        try await Backend.redis.with { log, _, harness in
+            let pool = try #require(harness.pool)
+            let now = unixNow()
+            let first = try await Self.readBatch(log, at: now, tag: "a")
+            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            let (_, commit) = try await Self.readBatch(log, at: now, tag: "b")
+            let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
+                                       group: RedisKeys().group, consumer: "a", now: now, keys: RedisKeys(), configuration: .default)
+            let id = commit.acknowledged[0]
+            #expect(payload.json.contains(#""dead":[["#) && payload.json.contains(#""ack":["\#(id)""#))
+            let before = try await Self.redisState(pool)
+            // An id that is not a pending entry of this consumer, however malformed, is reported lost.
+            for wrong in ["\(id)x", "99999999999999999999999-0", "0-1"] {
+                let json = payload.json.replacingOccurrences(of: #""ack":["\#(id)""#, with: #""ack":["\#(wrong)""#)
+                let reply = try await pool.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(json)])
+                #expect(reply.array?.first?.int == 0 && reply.array?.last?.array?.compactMap(\.string) == [wrong], "\(reply)")
+                #expect(try await Self.redisState(pool) == before, "\(wrong): the refused payload changed something")
+            }
+            let bad = [
+                "not json", "[1,2]",
+                payload.json.replacingOccurrences(of: #""nowText""#, with: #""nowTxt""#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1 ","2",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","0x10","2",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","inf","2",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""key":12"#, with: #""key":3"#),
+                payload.json.replacingOccurrences(of: #""key":12"#, with: #""key":12.5"#),
+                payload.json.replacingOccurrences(of: #""bins":["#, with: #""bins":["b1","#),
+                payload.json.replacingOccurrences(of: #""codes":[["#, with: #""codes":[[null,1],["#),
+                payload.json.replacingOccurrences(of: #""group":"tally-workers""#, with: #""group":"""#),
+                payload.json.replacingOccurrences(of: #""dead":[["#, with: #""dead":[["1-2-3","e",1],["#),
+                payload.json.replacingOccurrences(of: #""lo":""#, with: #""lo":"x"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","2",0,-0.5,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","2",null,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":[{},"1","2",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","\#(String(repeating: "1", count: 400))",0,-1,"#),
+            ]
+            #expect(Set(bad).count == bad.count, "every corruption must change the payload")
+            for json in bad {
+                do {
+                    _ = try await pool.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(json)])
+                    Issue.record("accepted \(json.prefix(200))")
+                } catch let error as RedisError {
+                    #expect(error.serverErrorCode == "TALLYINPUT", "\(error)")
+                }
+                #expect(try await Self.redisState(pool) == before, "\(json.prefix(200)): the refused payload changed something")
+            }
+            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+        }
+    }
+
+    /// An entry with thousands of fields is dead-lettered with its first 1,000 fields and an error
+    /// that says so, in the same commit as the rest of its batch (the dead letter stays one command).
+    @Test(arguments: Backend.allCases)
+    func aDeadLetterOfAnEntryWithThousandsOfFieldsKeepsTheFirstThousand(backend: Backend) async throws {
+        try await backend.with { log, store, harness in
+            let now = unixNow()
+            let fields = (0..<5000).map { (name: "f\($0)", value: String(repeating: "v", count: $0 % 7)) }
+            if let pool = harness.pool {
+                // Straight into the stream: Tally's own append takes at most a few thousand values per entry.
+                _ = try await pool.xadd(RedisKeys().events, fields: fields.map { ($0.name, .string($0.value)) })
+            } else {
+                try await log.append(entries: [fields])
+            }
+            try await log.append([EventRecord(event: .completion(id: "c", session: "s", at: now - 1, latencyMilliseconds: 5, accepted: true))])
+            let entries = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
+            let commit = BatchCommit(acknowledged: [entries[1].id],
+                                     delta: DeltaCalculator.delta(for: [try EventRecord(entryFields: entries[1].fields ?? [])], bucketSeconds: 10),
+                                     deadLetters: [DeadLetterRequest(id: entries[0].id, error: "too many fields", deliveries: 3)])
+            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            let letters = try await log.deadLetters(count: 10)
+            #expect(letters.count == 1)
+            #expect(letters.first?.fields.map(\.name) == fields.prefix(ApplyLimits.maxDeadLetterFields).map(\.name))
+            #expect(letters.first?.error == "too many fields [the entry had 5000 fields; this dead letter keeps the first 1000]")
+            #expect(try await store.window(now: now).completions == 1)
+            #expect(try await log.figures().pending == 0)
+        }
+    }
+}
