@@ -51,6 +51,12 @@ public struct RedisEventLog: EventLog {
     @discardableResult
     public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
         guard !entries.isEmpty else { return [] }
+        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(Self.entriesJSON(entries))])
+        return (reply.array ?? []).compactMap(\.string)
+    }
+
+    /// Entries as the append scripts take them: a JSON array of flat `[name, value, …]` arrays.
+    static func entriesJSON(_ entries: [[(name: String, value: String)]]) -> String {
         var w = JSONWriter()
         w.beginArray()
         for fields in entries {
@@ -62,8 +68,7 @@ public struct RedisEventLog: EventLog {
             w.endArray()
         }
         w.endArray()
-        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(w.text)])
-        return (reply.array ?? []).compactMap(\.string)
+        return w.text
     }
 
     /// One `EVALSHA` of ``LogScripts/appendOnce``: the idempotency check, the dedupe check, the
@@ -74,17 +79,7 @@ public struct RedisEventLog: EventLog {
             // Nothing to check or record: the plain append script.
             return .appended(ids: try await append(request.records), duplicates: [])
         }
-        var entries = JSONWriter()
-        entries.beginArray()
-        for record in request.records {
-            entries.beginArray()
-            for field in record.fields {
-                entries.string(field.name)
-                entries.string(field.value)
-            }
-            entries.endArray()
-        }
-        entries.endArray()
+        let entries = Self.entriesJSON(request.records.map(\.fields))
         var ids = JSONWriter()
         var unstored = JSONWriter()
         ids.beginArray()
@@ -98,7 +93,7 @@ public struct RedisEventLog: EventLog {
         let claim = request.idempotency
         var scriptKeys: [String] = [keys.events, keys.idempotencyKeys, keys.idempotencyExpiry, keys.idempotencyEvicted, keys.dedupeSlices]
         for position in 0...AppendPolicy.dedupeSlices { scriptKeys.append(keys.dedupeSlice(position)) }
-        var arguments: [RedisArgument] = [.string(entries.text), .string(ids.text), .string(unstored.text)]
+        var arguments: [RedisArgument] = [.string(entries), .string(ids.text), .string(unstored.text)]
         arguments.append(.string(claim?.key ?? ""))
         arguments.append(.string(claim?.fingerprint ?? ""))
         arguments.append(.integer(claim?.acceptedCount ?? 0))
