@@ -46,4 +46,10 @@ public struct QueueMetrics: Sendable {
         depth.set(Double(messages))
         oldestAge.set(messages == 0 ? 0 : (oldestAgeSeconds ?? .nan))
     }
+
+    /// The queue cannot be read: depth and oldest age read NaN rather than their last numbers.
+    public func markDepthUnknown() {
+        depth.set(.nan)
+        oldestAge.set(.nan)
+    }
 }

@@ -3,8 +3,9 @@ import TallyMetrics
 /// The global derived metrics at one moment, as the JSON API returns them.
 ///
 /// Every node computes the same value from the shared state (window buckets
-/// merged at `computedAt`). Ratios and quantiles are nil when there is nothing
-/// to compute them from.
+/// merged at `computedAt`, the store's clock) and the figures the leader
+/// stored (the score, the session figures). Ratios and quantiles are nil when
+/// there is nothing to compute them from.
 public struct DerivedMetrics: Sendable, Codable, Equatable {
     /// Quantiles of a distribution.
     public struct Quantiles: Sendable, Codable, Equatable {
@@ -25,7 +26,7 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
         }
     }
 
-    /// Unix seconds.
+    /// Unix seconds, the store's clock (Redis's `TIME`).
     public var computedAt: Double
     public var windowSeconds: Int
     /// Completion latency over the window, in seconds.
@@ -41,12 +42,15 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
     public var windowToolCalls: OutcomeCounts
     /// Client errors since the state began, by code (capped).
     public var clientErrors: [String: Double]
+    /// Active sessions, as the leader last counted them (0 before it first did: see `sessionFiguresAgeSeconds`).
     public var activeSessions: Int
     /// Tools per minute across active sessions.
     public var sessionToolsPerMinute: Quantiles
     /// Mean duration and tool calls of active sessions.
     public var meanSessionDurationSeconds: Double?
     public var meanSessionToolCalls: Double?
+    /// Seconds since the leader computed the session figures (every few seconds); nil before any leader has.
+    public var sessionFiguresAgeSeconds: Double?
     /// 0–100, from the leader; nil before the first computation and while the window holds no data.
     public var productivityScore: Double?
     /// Seconds since the leader last wrote the score, a "no data" one included (it writes every
@@ -58,7 +62,8 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
 
 /// Reads ``DerivedMetrics`` from a ``StateStore`` (and optionally an ``EventLog``).
 ///
-/// Stateless: each `read` merges the window's buckets afresh, so any node gives the same answer.
+/// Stateless: each `read` merges the window's buckets afresh, so any node gives the same answer. A read
+/// costs the same whatever the number of live sessions: their figures are the leader's.
 public struct DerivedMetricsReader: Sendable {
     public let store: any StateStore
     public let log: (any EventLog)?
@@ -68,19 +73,19 @@ public struct DerivedMetricsReader: Sendable {
         self.log = log
     }
 
-    public func read(now: Double) async throws -> DerivedMetrics {
+    /// The metrics at `now`; nil (always, outside tests): the store's clock.
+    public func read(now: Double? = nil) async throws -> DerivedMetrics {
         try await readWithSketches(now: now).metrics
     }
 
-    /// The metrics, plus the window's latency sketch and the active sessions' tools-per-minute sketch (for the summaries).
-    func readWithSketches(now: Double) async throws -> (metrics: DerivedMetrics, latency: QuantileSketch, toolsPerMinute: QuantileSketch) {
+    /// The metrics, plus the window's latency sketch and the active sessions' tools-per-minute sketch
+    /// (nil before the leader first computed it), for the summaries.
+    func readWithSketches(now given: Double?) async throws -> (metrics: DerivedMetrics, latency: QuantileSketch, toolsPerMinute: QuantileSketch?) {
         let configuration = store.configuration
+        let now: Double
+        if let given { now = given } else { now = try await store.now() }
         let window = try await store.window(now: now)
-        let sessions = try await store.activeSessions(now: now)
-        var perMinute = QuantileSketch()
-        for session in sessions {
-            perMinute.add(session.toolsPerMinute(minimumMinutes: configuration.minimumSessionMinutes))
-        }
+        let sessions = try await store.sessionFigures()
         var windowTools = OutcomeCounts()
         for counts in window.toolCalls.values { windowTools = windowTools + counts }
         let score = try await store.score()
@@ -94,14 +99,15 @@ public struct DerivedMetricsReader: Sendable {
             toolSuccessRatio: window.toolCalls.compactMapValues(\.successRatio),
             windowToolCalls: windowTools,
             clientErrors: try await store.errorCodeTotals(),
-            activeSessions: sessions.count,
-            sessionToolsPerMinute: .init(perMinute),
-            meanSessionDurationSeconds: sessions.isEmpty ? nil : sessions.map(\.durationSeconds).reduce(0, +) / Double(sessions.count),
-            meanSessionToolCalls: sessions.isEmpty ? nil : sessions.map(\.toolCalls).reduce(0, +) / Double(sessions.count),
+            activeSessions: sessions?.active ?? 0,
+            sessionToolsPerMinute: .init(sessions?.toolsPerMinute ?? QuantileSketch()),
+            meanSessionDurationSeconds: sessions?.meanDurationSeconds,
+            meanSessionToolCalls: sessions?.meanToolCalls,
+            sessionFiguresAgeSeconds: sessions.map { max(0, now - $0.computedAt) },
             productivityScore: score?.value,
             productivityScoreAgeSeconds: score.map { max(0, now - $0.computedAt) },
             log: try await log?.figures()
         )
-        return (metrics, window.latency, perMinute)
+        return (metrics, window.latency, sessions?.toolsPerMinute)
     }
 }

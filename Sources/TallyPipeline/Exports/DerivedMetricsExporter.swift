@@ -8,8 +8,10 @@ import TallyMetrics
 ///
 /// `refresh` reads the store (and log) and updates every series; call it
 /// periodically (`run(every:)`) — the registry's collect hook cannot await
-/// Redis, so it only recomputes the score's age from the last refresh. Label
-/// families are bounded by the store's caps. Thread-safe.
+/// Redis, so it only advances the score's age by the time since the last
+/// refresh. Times are the store's clock (Redis's `TIME`): a node whose clock is
+/// off shows the same window and the same ages as the others. Label families
+/// are bounded by the store's caps. Thread-safe.
 ///
 /// What a node shows depends only on the shared state at the time of its last
 /// read, never on what it saw before: a tool without calls in the window has no
@@ -34,24 +36,26 @@ public final class DerivedMetricsExporter: Sendable {
     let deadLetters: Gauge
     let oldestPendingAge: Gauge
     let logger: Logger
-    let clock: @Sendable () -> Double
-    /// When the score was computed (from the last read); nil while unknown. Guards `scoreAge`.
-    private let scoreComputedAt = Mutex<Double?>(nil)
+    let clock: (@Sendable () -> Double)?
+    /// The score's age at the last read, and when (this node's monotonic clock) that read was; nil
+    /// while unknown. Guards `scoreAge`.
+    private let scoreAgeAtRead = Mutex<(age: Double, computedAt: Double, readAt: ContinuousClock.Instant)?>(nil)
     private let latest = Mutex<DerivedMetrics?>(nil)
     private let state = Mutex(ExportState())
 
     struct ExportState {
         /// Tools that have a `tally_tool_success_ratio` series now.
         var ratioTools: Set<String> = []
-        /// When reads started failing (this node's clock); nil while they succeed.
-        var unreadableSince: Double?
+        /// When reads started failing; nil while they succeed.
+        var unreadableSince: ContinuousClock.Instant?
     }
 
     /// - Parameters:
     ///   - logger: where a failing read is reported (once per outage).
-    ///   - clock: unix seconds; the time `refresh()` reads at and the score's age is computed from.
+    ///   - clock: unix seconds, only for tests that replay a moment: the time `refresh()` reads at and
+    ///     the score's age is computed from. Nil (the default): the store's clock.
     public init(registry: MetricsRegistry, reader: DerivedMetricsReader, logger: Logger = Logger(label: "tally.pipeline.exporter"),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+                clock: (@Sendable () -> Double)? = nil) throws {
         self.reader = reader
         self.logger = logger
         self.clock = clock
@@ -86,9 +90,15 @@ public final class DerivedMetricsExporter: Sendable {
     }
 
     private func updateScoreAge() {
-        let now = clock()
-        scoreComputedAt.withLock { at in
-            if let at { scoreAge.set(max(0, now - at)) }
+        let now = clock?()
+        scoreAgeAtRead.withLock { read in
+            guard let read else { return }
+            if let now {
+                scoreAge.set(max(0, now - read.computedAt))
+            } else {
+                let elapsed = ContinuousClock.now - read.readAt
+                scoreAge.set(read.age + Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
         }
     }
 
@@ -98,32 +108,39 @@ public final class DerivedMetricsExporter: Sendable {
     /// Whether the last read failed (the global gauges read NaN).
     public var isUnreadable: Bool { state.withLock { $0.unreadableSince != nil } }
 
-    /// Reads the shared state at `now` (default: the exporter's clock) and updates every series;
-    /// returns what it read. When the read fails, the global gauges are set to NaN (the failure is
-    /// logged once per outage) and the error is thrown.
+    /// Reads the shared state at `now` (default: the exporter's clock if it has one, else the
+    /// store's) and updates every series; returns what it read. When the read fails, the global gauges
+    /// are set to NaN (the failure is logged once per outage) and the error is thrown.
     @discardableResult
     public func refresh(now: Double? = nil) async throws -> DerivedMetrics {
-        let now = now ?? clock()
-        let read: (metrics: DerivedMetrics, latency: QuantileSketch, toolsPerMinute: QuantileSketch)
+        let now = now ?? clock?()
+        let read: (metrics: DerivedMetrics, latency: QuantileSketch, toolsPerMinute: QuantileSketch?)
         do {
             read = try await reader.readWithSketches(now: now)
         } catch {
-            markUnreadable(now: now, error: error)
+            markUnreadable(error: error)
             throw error
         }
-        publish(read.metrics, latency: read.latency, toolsPerMinute: read.toolsPerMinute, now: now)
+        publish(read.metrics, latency: read.latency, toolsPerMinute: read.toolsPerMinute)
         return read.metrics
     }
 
-    private func publish(_ metrics: DerivedMetrics, latency latencySketch: QuantileSketch, toolsPerMinute perMinuteSketch: QuantileSketch, now: Double) {
+    private func publish(_ metrics: DerivedMetrics, latency latencySketch: QuantileSketch, toolsPerMinute perMinuteSketch: QuantileSketch?) {
         latency.set(latencySketch)
-        toolsPerMinute.set(perMinuteSketch)
+        if let perMinuteSketch {
+            toolsPerMinute.set(perMinuteSketch)
+            sessionsActive.set(Double(metrics.activeSessions))
+        } else {
+            // The leader has not counted the sessions yet: unknown, not zero.
+            toolsPerMinute.markUnknown()
+            sessionsActive.set(.nan)
+        }
         acceptance.set(metrics.acceptanceRatio ?? .nan)
         for (tool, counts) in metrics.toolCalls {
             toolCalls.labels(tool, "success").set(counts.success)
             toolCalls.labels(tool, "failure").set(counts.failure)
         }
-        let outage = state.withLock { s -> Double? in
+        let outage = state.withLock { s -> ContinuousClock.Instant? in
             // A tool whose calls all left the window loses its series: the ratio of nothing is not its last value.
             for (tool, ratio) in metrics.toolSuccessRatio { toolSuccess.labels(tool).set(ratio) }
             for tool in s.ratioTools where metrics.toolSuccessRatio[tool] == nil { toolSuccess.remove([tool]) }
@@ -132,10 +149,9 @@ public final class DerivedMetricsExporter: Sendable {
             return s.unreadableSince
         }
         for (code, count) in metrics.clientErrors { clientErrors.labels(code).set(count) }
-        sessionsActive.set(Double(metrics.activeSessions))
         score.set(metrics.productivityScore ?? .nan)
-        scoreComputedAt.withLock { at in
-            at = metrics.productivityScoreAgeSeconds.map { now - $0 }
+        scoreAgeAtRead.withLock { read in
+            read = metrics.productivityScoreAgeSeconds.map { ($0, metrics.computedAt - $0, ContinuousClock.now) }
             scoreAge.set(metrics.productivityScoreAgeSeconds ?? .nan)
         }
         if let figures = metrics.log {
@@ -147,21 +163,21 @@ public final class DerivedMetricsExporter: Sendable {
         latest.withLock { $0 = metrics }
         if let outage {
             logger.notice("the shared state can be read again; the global metrics are current", metadata: [
-                "unreadable_seconds": "\(Int((now - outage).rounded()))",
+                "unreadable_seconds": "\((ContinuousClock.now - outage).components.seconds)",
             ])
         }
     }
 
     /// A read failed: every global gauge reads NaN, not its last number, until a read succeeds.
-    private func markUnreadable(now: Double, error: any Error) {
+    private func markUnreadable(error: any Error) {
         let first = state.withLock { s -> Bool in
             for tool in s.ratioTools { toolSuccess.labels(tool).set(.nan) }
             guard s.unreadableSince == nil else { return false }
-            s.unreadableSince = now
+            s.unreadableSince = .now
             return true
         }
-        scoreComputedAt.withLock { at in
-            at = nil
+        scoreAgeAtRead.withLock { read in
+            read = nil
             scoreAge.set(.nan)
         }
         for gauge in [acceptance, sessionsActive, score, lag, pending, deadLetters, oldestPendingAge] { gauge.set(.nan) }

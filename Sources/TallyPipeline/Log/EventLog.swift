@@ -27,11 +27,13 @@ public protocol EventLog: Sendable {
     /// Reads up to `count` entries for `consumer`; with `.new`, waits up to `block` for entries to arrive.
     /// Every entry returned counts as one more delivery.
     func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry]
-    /// Applies and acknowledges atomically after checking ownership (see ``CommitOutcome``); `now` is unix seconds.
+    /// Applies and acknowledges atomically after checking ownership (see ``CommitOutcome``). `now`
+    /// (unix seconds) is the time the step runs at; nil means the log's own clock (Redis's `TIME`,
+    /// read inside the step), which production code always uses, so no node's clock decides.
     /// A commit never half-happens: it throws (``ApplyError`` when the apply step refuses the batch's
     /// numbers or the stored state) having changed nothing, and the entries stay pending. A dead letter
     /// keeps at most ``ApplyLimits/maxDeadLetterFields`` of the entry's fields.
-    func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome
+    func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome
     /// Claims entries idle for at least `minIdle` for `consumer` (up to `count`, iterating the cursor);
     /// ids of deleted entries are acknowledged and counted.
     func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult
@@ -51,13 +53,19 @@ public protocol EventLog: Sendable {
     /// Deletes every dead letter; returns how many.
     @discardableResult
     func purgeDeadLetters() async throws -> Int
-    /// When these entries were appended (unix seconds), for those the log can tell (none by default).
-    func appendTimes(ofEntries ids: [String]) async throws -> [String: Double]
-    /// When the oldest entry not yet acknowledged (pending or undelivered) was appended, if the log can tell (nil by default).
-    func oldestWaitingAppendTime() async throws -> Double?
+    /// How long ago these entries were appended, in seconds on the log's clock, for those the log can tell (none by default).
+    func appendAges(ofEntries ids: [String]) async throws -> [String: Double]
+    /// How long ago the oldest entry not yet acknowledged (pending or undelivered) was appended, in
+    /// seconds on the log's clock, if the log can tell (nil by default).
+    func oldestWaitingAge() async throws -> Double?
 }
 
 extension EventLog {
-    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] { [:] }
-    public func oldestWaitingAppendTime() async throws -> Double? { nil }
+    public func appendAges(ofEntries ids: [String]) async throws -> [String: Double] { [:] }
+    public func oldestWaitingAge() async throws -> Double? { nil }
+
+    /// Applies and acknowledges on the log's own clock (see ``commit(_:consumer:now:)``).
+    public func commit(_ commit: BatchCommit, consumer: String) async throws -> CommitOutcome {
+        try await self.commit(commit, consumer: consumer, now: nil)
+    }
 }

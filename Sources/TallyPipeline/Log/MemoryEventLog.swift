@@ -143,7 +143,8 @@ public actor MemoryEventLog: EventLog {
         return LogEntry(id: Self.id(sequence), fields: entries[sequence])
     }
 
-    public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
+    public func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome {
+        let now = now ?? store.clock()
         let ids = commit.acknowledged + commit.deadLetters.map(\.id)
         let lost = ids.filter { id in Self.sequence(id).flatMap { pending[$0] }?.consumer != consumer }
         if !lost.isEmpty { return .notOwned(lost) }
@@ -190,19 +191,20 @@ public actor MemoryEventLog: EventLog {
         return result
     }
 
-    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] {
-        var times: [String: Double] = [:]
+    public func appendAges(ofEntries ids: [String]) async throws -> [String: Double] {
+        let now = Date().timeIntervalSince1970
+        var ages: [String: Double] = [:]
         for id in ids {
-            if let sequence = Self.sequence(id), let time = entries.appendedAt(sequence) { times[id] = time }
+            if let sequence = Self.sequence(id), let time = entries.appendedAt(sequence) { ages[id] = max(0, now - time) }
         }
-        return times
+        return ages
     }
 
     /// The oldest pending entry or the first undelivered one, whichever is older.
-    public func oldestWaitingAppendTime() async throws -> Double? {
+    public func oldestWaitingAge() async throws -> Double? {
         var oldest = pending.keys.min()
         if nextSequence - 1 > lastDelivered { oldest = min(oldest ?? Int.max, lastDelivered + 1) }
-        return oldest.flatMap { entries.appendedAt($0) }
+        return oldest.flatMap { entries.appendedAt($0) }.map { max(0, Date().timeIntervalSince1970 - $0) }
     }
 
     public func figures() async throws -> LogFigures {

@@ -150,7 +150,7 @@ public struct RedisEventLog: EventLog {
         LogEntry(id: entry.id, fields: entry.fields?.map { (name: $0.name, value: $0.value) })
     }
 
-    public func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
+    public func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome {
         let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                    group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
         let reply = try await ApplyScript.run(payload, on: client)
@@ -203,28 +203,36 @@ public struct RedisEventLog: EventLog {
         let dead = try await client.xlen(keys.deadLetters)
         var oldestAge = 0.0
         if pending > 0, let smallest = try await client.xpending(keys.events, group: keys.group).smallestID, let id = StreamID(smallest) {
-            oldestAge = max(0, Date().timeIntervalSince1970 - Double(id.ms) / 1000)
+            oldestAge = max(0, try await redisTime() - Double(id.ms) / 1000)
         }
         return LogFigures(length: length, lag: lag, pending: pending, deadLetters: dead, oldestPendingAgeSeconds: oldestAge)
     }
 
-    /// Stream ids start with the append time in milliseconds (Redis's clock): no round trip.
-    public func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] {
-        var times: [String: Double] = [:]
+    /// Redis's `TIME`, unix seconds: ages are measured on the clock that stamped the ids.
+    func redisTime() async throws -> Double {
+        try RedisStateStore.time(from: try await client.send(RedisCommand("TIME")))
+    }
+
+    /// Stream ids start with the append time in milliseconds (Redis's clock): one `TIME` round trip.
+    public func appendAges(ofEntries ids: [String]) async throws -> [String: Double] {
+        guard !ids.isEmpty else { return [:] }
+        let now = try await redisTime()
+        var ages: [String: Double] = [:]
         for id in ids {
-            if let streamID = StreamID(id) { times[id] = Double(streamID.ms) / 1000 }
+            if let streamID = StreamID(id) { ages[id] = max(0, now - Double(streamID.ms) / 1000) }
         }
-        return times
+        return ages
     }
 
     /// The smaller of the oldest pending id and the first entry after the group's last-delivered id.
-    public func oldestWaitingAppendTime() async throws -> Double? {
+    public func oldestWaitingAge() async throws -> Double? {
         var oldest = try await client.xpending(keys.events, group: keys.group).smallestID.flatMap(StreamID.init)
         if let group = try await client.xinfoGroups(keys.events).first(where: { $0.name == keys.group }),
            let next = try await client.xrange(keys.events, from: "(" + group.lastDeliveredID, count: 1).first {
             oldest = StreamID.min(oldest, StreamID(next.id))
         }
-        return oldest.map { Double($0.ms) / 1000 }
+        guard let oldest else { return nil }
+        return max(0, try await redisTime() - Double(oldest.ms) / 1000)
     }
 
     @discardableResult

@@ -14,14 +14,19 @@ struct ApplyPayload {
          keys.codeTotals, keys.activeSessions, keys.sessionFirstSeen, keys.sessionToolCalls, keys.endedSessions]
     }
 
+    /// - Parameter now: the time the step runs at; nil (always, outside tests): Redis's `TIME`, read
+    ///   inside the script, so that no node's clock decides which buckets are still in the window.
     init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], group: String, consumer: String,
-         now: Double, keys: RedisKeys, configuration: StateConfiguration) {
+         now: Double?, keys: RedisKeys, configuration: StateConfiguration) {
         var w = JSONWriter()
         w.begin()
         w.key("group"); w.string(group)
         w.key("consumer"); w.string(consumer)
-        w.key("now"); w.number(now)
-        w.key("nowText"); w.string(String(now))
+        if let now {
+            w.key("now"); w.number(now)
+        }
+        w.key("bucketSeconds"); w.number(Double(configuration.bucketSeconds))
+        w.key("wholeBuckets"); w.number(Double(configuration.wholeBuckets))
         w.key("sessionTimeout"); w.number(Double(configuration.sessionTimeoutSeconds))
         w.key("maxTools"); w.number(Double(configuration.maxTools))
         w.key("maxCodes"); w.number(Double(configuration.maxErrorCodes))
@@ -39,13 +44,14 @@ struct ApplyPayload {
             w.beginArray(); w.string(letter.id); w.string(letter.error); w.number(Double(letter.deliveries)); w.endArray()
         }
         w.endArray()
-        let oldest = configuration.oldestBucket(now: now)
+        // Every bucket of the delta: the script leaves out those already older than the window.
         w.key("buckets")
         w.beginArray()
-        for (start, bucket) in delta.buckets.filter({ $0.key >= oldest }).sorted(by: { $0.key < $1.key }) {
+        for (start, bucket) in delta.buckets.sorted(by: { $0.key < $1.key }) {
             w.begin()
             declared.append(keys.bucket(start))
             w.key("key"); w.number(Double(declared.count))
+            w.key("start"); w.number(Double(start))
             w.key("n"); w.number(bucket.completions)
             w.key("a"); w.number(bucket.accepted)
             w.key("sum"); w.number(bucket.latency.sum)

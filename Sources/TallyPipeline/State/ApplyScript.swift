@@ -122,9 +122,17 @@ end
 local plan = {hashes = {}, expiries = {}, letters = {}}
 local function prepare()
   local group, consumer = text(p.group, 'group'), text(p.consumer, 'consumer')
-  local now = number(p.now, 0, MAX_TIME, 'now')
+  -- One clock: Redis's own decides which buckets are still in the window, which sessions are quiet
+  -- and when a dead letter failed (a payload names a time only in tests that replay a moment).
+  local now = p.now
+  if now == nil then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  end
+  number(now, 0, MAX_TIME, 'now')
   if now == MAX_TIME then refuse('TALLYINPUT', 'now is not before ' .. MAX_TIME) end
-  local nowText = text(p.nowText, 'nowText')
+  local width = whole(p.bucketSeconds, 1, MAX_TIME - 1, 'bucketSeconds')
+  local oldest = math.floor(now / width) * width - width * whole(p.wholeBuckets, 1, MAX_TIME - 1, 'wholeBuckets')
   local timeout = number(p.sessionTimeout, 0, MAX_TIME, 'sessionTimeout')
   local maxTools = number(p.maxTools, 0, MAX_AMOUNT, 'maxTools')
   local maxCodes = number(p.maxCodes, 0, MAX_AMOUNT, 'maxCodes')
@@ -152,9 +160,15 @@ local function prepare()
     end
     return list
   end
-  local buckets = array(p.buckets, 'buckets')
+  -- The buckets still in the window at `now`; older ones are left out whole.
+  local given = array(p.buckets, 'buckets')
+  local buckets = {}
+  for i = 1, #given do
+    local b = array(given[i], 'bucket', i)
+    if whole(b.start, 0, MAX_TIME - 1, 'bucket start', i) >= oldest then buckets[#buckets + 1] = b end
+  end
   for i = 1, #buckets do
-    local b = array(buckets[i], 'bucket', i)
+    local b = buckets[i]
     whole(b.key, 12, #KEYS, 'bucket key index', i)
     number(b.n, 0, MAX_AMOUNT, 'bucket n', i)
     number(b.a, 0, MAX_AMOUNT, 'bucket a', i)
@@ -214,7 +228,7 @@ local function prepare()
       return
     end
   end
-  plan.group, plan.ack, plan.dead = group, ack, dead
+  plan.group, plan.ack, plan.dead, plan.nowText = group, ack, dead, format('%.6f', now)
 
   -- Admission of new tools and codes up to their caps, in name order; the rest count as '__overflow__'.
   local function admit(set, names, cap)
@@ -427,7 +441,7 @@ local function prepare()
       end
     end
     for i, d in ipairs(dead) do
-      local fields = {'error', d[2], 'failed_at', nowText, 'deliveries', decimal(d[3]), 'original_id', d[1]}
+      local fields = {'error', d[2], 'failed_at', plan.nowText, 'deliveries', decimal(d[3]), 'original_id', d[1]}
       local e = redis.call('XRANGE', stream, d[1], d[1])
       if #e > 0 then
         local flat = e[1][2]

@@ -21,11 +21,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """#)
 
-    /// KEYS: score hash. ARGV: value (empty: no data), computed_at, token. Refuses a token older than the stored one.
-    static let storeScore = RedisScript(#"""
-local stored = tonumber(redis.call('HGET', KEYS[1], 'token') or '-1')
-if stored > tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'value', ARGV[1], 'computed_at', ARGV[2], 'token', ARGV[3])
+    /// KEYS: the leader's hashes (score, session figures). ARGV: token, then for each key a field
+    /// count n and n field–value pairs (n = 0: left alone). Writes them, or nothing when either holds
+    /// a newer token than ARGV[1]; returns 1 or 0.
+    static let storeFenced = RedisScript(#"""
+local token = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('HGET', key, 'token') or '-1') > token then return 0 end
+end
+local at = 2
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[at])
+  if n > 0 then
+    local args = {}
+    for i = 1, 2 * n do args[i] = ARGV[at + i] end
+    redis.call('HSET', key, 'token', ARGV[1], unpack(args))
+  end
+  at = at + 2 * n + 1
+end
 return 1
 """#)
 }

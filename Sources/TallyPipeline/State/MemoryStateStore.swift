@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TallyMetrics
 
@@ -18,17 +19,27 @@ public final class MemoryStateStore: StateStore {
         var knownTools: Set<String> = []
         var knownCodes: Set<String> = []
         var score: CompositeScore?
+        var sessionFigures: SessionFigures?
+        /// The newest fencing token the leader's figures were stored with.
+        var figuresToken = -1
         var leader: (node: String, expires: ContinuousClock.Instant)?
         var lastToken = 0
         var lastSessionSweep = -Double.infinity
     }
 
-    public init(configuration: StateConfiguration = .default) {
+    /// Unix seconds: the one clock of this state (as Redis's `TIME` is for ``RedisStateStore``).
+    let clock: @Sendable () -> Double
+
+    /// - Parameter clock: unix seconds; decides window membership, expiry and the leader's `computed_at`.
+    public init(configuration: StateConfiguration = .default, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.configuration = configuration
+        self.clock = clock
     }
 
-    public func apply(_ delta: StateDelta, now: Double) async throws {
-        try applyNow(delta, now: now)
+    public func now() async throws -> Double { clock() }
+
+    public func apply(_ delta: StateDelta, now: Double?) async throws {
+        try applyNow(delta, now: now ?? clock())
     }
 
     /// `apply` without suspension, for ``MemoryEventLog``'s atomic apply-and-acknowledge.
@@ -154,8 +165,8 @@ public final class MemoryStateStore: StateStore {
         if known.count < limit { known.insert(name) }
     }
 
-    public func window(now: Double) async throws -> WindowSnapshot {
-        let starts = configuration.windowBuckets(now: now)
+    public func window(now: Double?) async throws -> WindowSnapshot {
+        let starts = configuration.windowBuckets(now: now ?? clock())
         return state.withLock { s in
             var snapshot = WindowSnapshot()
             for start in starts {
@@ -178,22 +189,29 @@ public final class MemoryStateStore: StateStore {
         s.lastSessionSweep = now
     }
 
-    public func activeSessions(now: Double) async throws -> [SessionSnapshot] {
+    public func scanActiveSessions(now: Double, _ body: ([SessionSnapshot]) -> Void) async throws {
         let timeout = Double(configuration.sessionTimeoutSeconds)
-        return state.withLock { s in
+        let sessions = state.withLock { s in
             Self.sweepSessions(&s, now: now, timeout: timeout)
-            return s.sessions.values.filter { $0.endedAt == nil && $0.lastSeen + timeout >= now }.sorted { $0.id < $1.id }
+            return s.sessions.values.filter { $0.endedAt == nil && $0.lastSeen + timeout >= now }
         }
+        body(Array(sessions))
+    }
+
+    public func sessionFigures() async throws -> SessionFigures? {
+        state.withLock { $0.sessionFigures }
     }
 
     public func score() async throws -> CompositeScore? {
         state.withLock { $0.score }
     }
 
-    public func storeScore(_ score: CompositeScore) async throws -> Bool {
+    public func storeLeaderFigures(score: CompositeScore?, sessions: SessionFigures?, token: Int) async throws -> Bool {
         state.withLock { s in
-            if let current = s.score, current.token > score.token { return false }
-            s.score = score
+            if s.figuresToken > token { return false }
+            s.figuresToken = token
+            if let score { s.score = score }
+            if let sessions { s.sessionFigures = sessions }
             return true
         }
     }

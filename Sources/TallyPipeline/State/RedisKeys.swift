@@ -47,6 +47,9 @@ public struct RedisKeys: Sendable, Hashable {
     public var sessionToolCalls: String { tag + ":sessions:tools" }
     /// Sorted set of ended sessions, scored by their last event (or end) time, kept for the session timeout.
     public var endedSessions: String { tag + ":sessions:ended" }
+    /// Hash of the session figures the leader computed last: `active`, `duration_sum`,
+    /// `tool_calls_sum`, `tools_per_minute` (a serialized sketch, base64), `computed_at`, `token`.
+    public var sessionFigures: String { tag + ":sessions:figures" }
     /// Hash of the composite score: `value`, `computed_at`, `token`.
     public var score: String { tag + ":score" }
     /// The leader lock (value: the leader's node id).

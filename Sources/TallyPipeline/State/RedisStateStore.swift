@@ -1,3 +1,4 @@
+import Foundation
 import TallyMetrics
 import TallyRedis
 
@@ -18,13 +19,28 @@ public struct RedisStateStore: StateStore {
         self.configuration = configuration
     }
 
-    public func apply(_ delta: StateDelta, now: Double) async throws {
+    /// Redis's `TIME`: the clock every writer and reader of the state goes by.
+    public func now() async throws -> Double {
+        try Self.time(from: try await client.send(RedisCommand("TIME")))
+    }
+
+    static func time(from reply: RESPValue) throws -> Double {
+        guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap(Int.init),
+              let microseconds = parts[1].string.flatMap(Int.init) else {
+            throw RedisError.unexpectedReply(command: "TIME", reply: reply.description)
+        }
+        return Double(seconds) + Double(microseconds) / 1_000_000
+    }
+
+    public func apply(_ delta: StateDelta, now: Double?) async throws {
         let payload = ApplyPayload(delta: delta, acknowledged: [], deadLetters: [], group: "", consumer: "", now: now, keys: keys, configuration: configuration)
         _ = try await ApplyScript.run(payload, on: client)
     }
 
-    public func window(now: Double) async throws -> WindowSnapshot {
-        let starts = configuration.windowBuckets(now: now)
+    public func window(now: Double?) async throws -> WindowSnapshot {
+        let at: Double
+        if let now { at = now } else { at = try await self.now() }
+        let starts = configuration.windowBuckets(now: at)
         let replies = try await client.send(batch: starts.map { RedisCommand("HGETALL", .string(keys.bucket($0))) })
         var snapshot = WindowSnapshot()
         for reply in replies {
@@ -72,29 +88,81 @@ public struct RedisStateStore: StateStore {
         try await client.hgetall(keys.codeTotals).compactMapValues(Double.init)
     }
 
-    public func activeSessions(now: Double) async throws -> [SessionSnapshot] {
-        let since = now - Double(configuration.sessionTimeoutSeconds)
-        let reply = try await client.send(RedisCommand("ZRANGEBYSCORE", .string(keys.activeSessions), .string(String(since)), "+inf"))
-        let ids = (reply.array ?? []).compactMap(\.string)
-        guard !ids.isEmpty else { return [] }
-        let members = ids.map { RedisArgument.string($0) }
-        let replies = try await client.send(batch: [
-            RedisCommand("ZMSCORE", arguments: [.string(keys.activeSessions)] + members),
-            RedisCommand("ZMSCORE", arguments: [.string(keys.sessionFirstSeen)] + members),
-            RedisCommand("HMGET", arguments: [.string(keys.sessionToolCalls)] + members),
-        ])
-        for reply in replies {
-            if case .error(let message) = reply { throw RedisError.server(command: "ZMSCORE", message: message) }
+    /// Sessions read per round trip while scanning.
+    static let sessionScanChunk = 10_000
+
+    /// Walks the live sessions by last-seen time with a (score, members already seen at that score)
+    /// cursor: each step is `O(log N + chunk)` on Redis, and a session that moves while the scan runs
+    /// (a new event raises its score) is the only one it can meet twice.
+    public func scanActiveSessions(now: Double, _ body: ([SessionSnapshot]) -> Void) async throws {
+        var low = now - Double(configuration.sessionTimeoutSeconds)
+        var seenAtLow = 0
+        var lowText = String(low)
+        while true {
+            let reply = try await client.send(RedisCommand("ZRANGE", .string(keys.activeSessions), .string(lowText), "+inf", "BYSCORE",
+                                                           "LIMIT", .integer(seenAtLow), .integer(Self.sessionScanChunk), "WITHSCORES"))
+            let scored = Self.scoredMembers(reply)
+            guard !scored.isEmpty else { return }
+            let members = scored.map { RedisArgument.string($0.member) }
+            let replies = try await client.send(batch: [
+                RedisCommand("ZMSCORE", arguments: [.string(keys.sessionFirstSeen)] + members),
+                RedisCommand("HMGET", arguments: [.string(keys.sessionToolCalls)] + members),
+            ])
+            for reply in replies {
+                if case .error(let message) = reply { throw RedisError.server(command: "ZMSCORE", message: message) }
+            }
+            let firsts = replies[0].array ?? [], tools = replies[1].array ?? []
+            var sessions: [SessionSnapshot] = []
+            sessions.reserveCapacity(scored.count)
+            for (index, entry) in scored.enumerated() where index < firsts.count {
+                // A session that ended or timed out between the two reads has no first-seen score any more.
+                guard let first = firsts[index].double else { continue }
+                let toolCalls = index < tools.count ? tools[index].double ?? 0 : 0
+                sessions.append(SessionSnapshot(id: entry.member, firstSeen: first, lastSeen: entry.score, toolCalls: toolCalls, endedAt: nil))
+            }
+            body(sessions)
+            if scored.count < Self.sessionScanChunk { return }
+            // The next step starts at the last score read, past the members already read at it.
+            let last = scored[scored.count - 1]
+            if last.score == low {
+                seenAtLow += scored.count
+            } else {
+                low = last.score
+                lowText = last.scoreText
+                seenAtLow = scored.reversed().prefix { $0.score == low }.count
+            }
         }
-        let lasts = replies[0].array ?? [], firsts = replies[1].array ?? [], tools = replies[2].array ?? []
-        var sessions: [SessionSnapshot] = []
-        for (index, id) in ids.enumerated() where index < lasts.count && index < firsts.count {
-            // A session that ended or timed out between the two reads has no scores any more.
-            guard let last = lasts[index].double, let first = firsts[index].double else { continue }
-            let toolCalls = index < tools.count ? tools[index].double ?? 0 : 0
-            sessions.append(SessionSnapshot(id: id, firstSeen: first, lastSeen: last, toolCalls: toolCalls, endedAt: nil))
+    }
+
+    /// `ZRANGE … WITHSCORES` as (member, score) pairs: RESP3 nests them, RESP2 flattens them.
+    static func scoredMembers(_ reply: RESPValue) -> [(member: String, score: Double, scoreText: String)] {
+        let items = reply.array ?? []
+        var result: [(member: String, score: Double, scoreText: String)] = []
+        result.reserveCapacity(items.count)
+        func append(_ member: RESPValue, _ score: RESPValue) {
+            guard let name = member.string, let value = score.double else { return }
+            result.append((name, value, score.string ?? String(value)))
         }
-        return sessions.sorted { $0.id < $1.id }
+        if let first = items.first, first.array != nil {
+            for pair in items { if let p = pair.array, p.count == 2 { append(p[0], p[1]) } }
+        } else {
+            for i in stride(from: 0, to: items.count - 1, by: 2) { append(items[i], items[i + 1]) }
+        }
+        return result
+    }
+
+    public func sessionFigures() async throws -> SessionFigures? {
+        let fields = try await client.hgetall(keys.sessionFigures)
+        guard let at = fields[SessionFiguresFields.computedAt].flatMap(Double.init),
+              let active = fields[SessionFiguresFields.active].flatMap(Int.init) else { return nil }
+        var figures = SessionFigures(computedAt: at)
+        figures.active = active
+        figures.durationSum = fields[SessionFiguresFields.durationSum].flatMap(Double.init) ?? 0
+        figures.toolCallsSum = fields[SessionFiguresFields.toolCallsSum].flatMap(Double.init) ?? 0
+        if let text = fields[SessionFiguresFields.toolsPerMinute], let data = Data(base64Encoded: text) {
+            figures.toolsPerMinute = try QuantileSketch(serialized: Array(data))
+        }
+        return figures
     }
 
     public func score() async throws -> CompositeScore? {
@@ -104,10 +172,25 @@ public struct RedisStateStore: StateStore {
         return CompositeScore(value: fields["value"].flatMap(Double.init), computedAt: at, token: token)
     }
 
-    public func storeScore(_ score: CompositeScore) async throws -> Bool {
-        let value = score.value.map { String($0) } ?? ""
-        let reply = try await client.evalScript(LeaderScripts.storeScore, keys: [keys.score],
-                                                arguments: [.string(value), .string(String(score.computedAt)), .integer(score.token)])
+    public func storeLeaderFigures(score: CompositeScore?, sessions: SessionFigures?, token: Int) async throws -> Bool {
+        var arguments: [RedisArgument] = [.integer(token)]
+        func hash(_ fields: [(String, String)]) {
+            arguments.append(.integer(fields.count))
+            for (name, value) in fields { arguments += [.string(name), .string(value)] }
+        }
+        hash(score.map { [("value", $0.value.map { String($0) } ?? ""), ("computed_at", String($0.computedAt))] } ?? [])
+        if let sessions {
+            hash([
+                (SessionFiguresFields.active, String(sessions.active)),
+                (SessionFiguresFields.durationSum, String(sessions.durationSum)),
+                (SessionFiguresFields.toolCallsSum, String(sessions.toolCallsSum)),
+                (SessionFiguresFields.toolsPerMinute, Data(sessions.toolsPerMinute.serialized()).base64EncodedString()),
+                (SessionFiguresFields.computedAt, String(sessions.computedAt)),
+            ])
+        } else {
+            hash([])
+        }
+        let reply = try await client.evalScript(LeaderScripts.storeFenced, keys: [keys.score, keys.sessionFigures], arguments: arguments)
         return reply.int == 1
     }
 
@@ -119,6 +202,15 @@ public struct RedisStateStore: StateStore {
 
     public func releaseLeadership(node: String) async throws {
         _ = try await client.evalScript(LeaderScripts.release, keys: [keys.leader], arguments: [.string(node)])
+    }
+
+    /// The field names of the session figures hash (``RedisKeys/sessionFigures``).
+    enum SessionFiguresFields {
+        static let active = "active"
+        static let durationSum = "duration_sum"
+        static let toolCallsSum = "tool_calls_sum"
+        static let toolsPerMinute = "tools_per_minute"
+        static let computedAt = "computed_at"
     }
 
     static func stringMap(_ reply: RESPValue) -> [String: String] {

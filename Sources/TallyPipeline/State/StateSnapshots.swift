@@ -64,3 +64,40 @@ public struct CompositeScore: Sendable, Hashable, Codable {
         self.token = token
     }
 }
+
+/// The active sessions' figures: how many, their tools per minute and their mean duration and tool calls.
+///
+/// The leader computes them once per period from every live session and stores them, so every other
+/// read costs the same with ten sessions or a million (only the leader's scan is linear in them).
+public struct SessionFigures: Sendable, Equatable {
+    /// Sessions not ended with an event within the session timeout.
+    public var active: Int = 0
+    /// Tool calls per minute of session time, across the active sessions.
+    public var toolsPerMinute = QuantileSketch()
+    /// Sum of the active sessions' durations, seconds.
+    public var durationSum: Double = 0
+    /// Sum of the active sessions' tool calls.
+    public var toolCallsSum: Double = 0
+    /// When the leader computed them (unix seconds, the store's clock).
+    public var computedAt: Double
+
+    public init(computedAt: Double) {
+        self.computedAt = computedAt
+    }
+
+    /// The figures of `sessions`, computed at `computedAt`.
+    public init(_ sessions: some Sequence<SessionSnapshot>, minimumSessionMinutes: Double, computedAt: Double) {
+        self.computedAt = computedAt
+        for session in sessions { add(session, minimumSessionMinutes: minimumSessionMinutes) }
+    }
+
+    public mutating func add(_ session: SessionSnapshot, minimumSessionMinutes: Double) {
+        active += 1
+        toolsPerMinute.add(session.toolsPerMinute(minimumMinutes: minimumSessionMinutes))
+        durationSum += session.durationSeconds
+        toolCallsSum += session.toolCalls
+    }
+
+    public var meanDurationSeconds: Double? { active == 0 ? nil : durationSum / Double(active) }
+    public var meanToolCalls: Double? { active == 0 ? nil : toolCallsSum / Double(active) }
+}

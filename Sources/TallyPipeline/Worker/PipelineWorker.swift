@@ -30,6 +30,10 @@ import TallyRedis
 /// entry of the batch fails alone, the failure is systemic after all.
 /// Every dead letter is logged once, at warning level. Entries claimed away by
 /// another consumer are left out and the commit retried: nothing is applied twice.
+///
+/// The worker's own clock decides nothing: the log's clock (Redis's `TIME`)
+/// decides which buckets are still in the window and which sessions are quiet,
+/// and measures how long entries waited.
 public struct PipelineWorker: Sendable {
     public let log: any EventLog
     public let consumer: String
@@ -37,25 +41,23 @@ public struct PipelineWorker: Sendable {
     public let bucketSeconds: Int
     let metrics: PipelineMetrics?
     let logger: Logger
-    let now: @Sendable () -> Double
     let stopRequested: StopSignal
 
     public init(log: any EventLog, consumer: String, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
-                logger: Logger = Logger(label: "tally.pipeline.worker"), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+                logger: Logger = Logger(label: "tally.pipeline.worker")) {
         self.init(log: log, consumer: consumer, bucketSeconds: bucketSeconds, configuration: configuration, metrics: metrics,
-                  logger: logger, now: now, stopRequested: StopSignal())
+                  logger: logger, stopRequested: StopSignal())
     }
 
     init(log: any EventLog, consumer: String, bucketSeconds: Int, configuration: WorkerConfiguration, metrics: PipelineMetrics?,
-         logger: Logger, now: @escaping @Sendable () -> Double, stopRequested: StopSignal) {
+         logger: Logger, stopRequested: StopSignal) {
         self.log = log
         self.consumer = consumer
         self.bucketSeconds = bucketSeconds
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        self.now = now
         self.stopRequested = stopRequested
     }
 
@@ -164,9 +166,9 @@ public struct PipelineWorker: Sendable {
                 }
             }
         }
-        // When each entry was appended, for the queue's wait histogram (no I/O on Redis: the ids say it).
-        let appendTimes = metrics == nil ? [:] : ((try? await log.appendTimes(ofEntries: items.compactMap { $0.record?.id })) ?? [:])
-        let context = CommitContext(readAt: now(), appendTimes: appendTimes)
+        // How long each entry waited, on the log's clock, for the queue's wait histogram.
+        let waited = metrics == nil ? [:] : ((try? await log.appendAges(ofEntries: items.compactMap { $0.record?.id })) ?? [:])
+        let context = CommitContext(waited: waited)
         if try await commit(items, context) {
             metrics?.batchDuration.observe(Self.seconds(ContinuousClock.now - started))
         }
@@ -197,8 +199,8 @@ public struct PipelineWorker: Sendable {
     }
 
     struct CommitContext: Sendable {
-        let readAt: Double
-        let appendTimes: [String: Double]
+        /// Seconds each entry waited in the log before it was read (the log's clock).
+        let waited: [String: Double]
     }
 
     /// The outcome of one commit of some items (entries claimed away meanwhile are left out and the
@@ -381,7 +383,7 @@ public struct PipelineWorker: Sendable {
             if commit.isEmpty { return .committed(0) }
             let outcome: CommitOutcome
             do {
-                outcome = try await log.commit(commit, consumer: consumer, now: now())
+                outcome = try await log.commit(commit, consumer: consumer)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -400,7 +402,7 @@ public struct PipelineWorker: Sendable {
                 if let queue = metrics?.queue {
                     queue.recordConsumed(items.count)
                     for item in items {
-                        if let id = item.record?.id, let appended = context.appendTimes[id] { queue.recordWait(seconds: context.readAt - appended) }
+                        if let id = item.record?.id, let waited = context.waited[id] { queue.recordWait(seconds: waited) }
                     }
                 }
                 return .committed(items.count)

@@ -22,14 +22,13 @@ public final class WorkerPool: Sendable {
     public init(log: any EventLog, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
                 consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
-                executor: (any TaskExecutor)? = nil,
-                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+                executor: (any TaskExecutor)? = nil) {
         let signal = stopRequested
         self.metrics = metrics
         self.executor = executor
         self.workers = (0..<max(0, concurrency)).map { index in
             PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
-                           metrics: metrics, logger: logger, now: now, stopRequested: signal)
+                           metrics: metrics, logger: logger, stopRequested: signal)
         }
     }
 

@@ -7,8 +7,8 @@ import TallyRedis
 /// Reads the log's figures every sampling interval and acts on them: adjusts
 /// the ingest sampler from the lag (pressure = lag / max lag), sets the
 /// `queue_*{queue="events"}` depth and oldest-age gauges, and reads Redis's
-/// INFO figures. A failed read changes nothing (the sampler holds its
-/// probability). Cancelled on graceful shutdown.
+/// INFO figures. A failed read leaves the sampler's probability as it was and
+/// sets the queue gauges to NaN until a read succeeds. Cancelled on graceful shutdown.
 struct LoadMonitorService: Service {
     let components: TallyNodeComponents
 
@@ -35,10 +35,11 @@ extension TallyNodeComponents {
                 sampler.adjust(pressure: Double(figures.lag) / Double(max(1, self.configuration.samplingMaxLag)))
             }
             let depth = figures.lag + figures.pending
-            let oldest = depth == 0 ? nil : try await self.log.oldestWaitingAppendTime()
-            self.pipelineMetrics.queue.setDepth(depth, oldestAgeSeconds: oldest.map { max(0, Date().timeIntervalSince1970 - $0) })
+            let oldestAge = depth == 0 ? nil : try await self.log.oldestWaitingAge()
+            self.pipelineMetrics.queue.setDepth(depth, oldestAgeSeconds: oldestAge)
             self.ingestMetrics.update(from: try await self.log.appendRecordFigures())
         } catch {
+            self.pipelineMetrics.queue.markDepthUnknown()
             self.logger.debug("load monitor: the log's figures are unavailable", metadata: ["error": "\(error)"])
         }
         if let redis = self.redis, let redisServer = self.redisServerMetrics {

@@ -190,6 +190,11 @@ final class LogCapture: Sendable {
             try await waitUntil { (try? await exporter.refresh()) != nil }
             samples = ExpositionSamples(registry.renderString(format: .prometheusText)).values
             #expect(samples["tally_stream_lag_events"] == 0)
+            // The restarted Redis holds no session figures: unknown until a leader counts the sessions.
+            #expect(samples["tally_sessions_active"]?.isNaN == true)
+            _ = try await ScoreLeader(store: store, node: "n").runOnce()
+            try await exporter.refresh()
+            samples = ExpositionSamples(registry.renderString(format: .prometheusText)).values
             #expect(samples["tally_sessions_active"] == 0)
             #expect(samples["tally_dead_letter_events"] == 0)
             #expect(!exporter.isUnreadable)

@@ -221,9 +221,11 @@ import Testing
                 #expect(reply.array?.first?.int == 0 && reply.array?.last?.array?.compactMap(\.string) == [wrong], "\(reply)")
                 #expect(try await Self.redisState(pool) == before, "\(wrong): the refused payload changed something")
             }
-            let bad = [
+            let bad: [String] = [
                 "not json", "[1,2]",
-                payload.json.replacingOccurrences(of: #""nowText""#, with: #""nowTxt""#),
+                payload.json.replacingOccurrences(of: #""bucketSeconds":10"#, with: #""bucketSeconds":0"#),
+                payload.json.replacingOccurrences(of: #""wholeBuckets":30"#, with: #""wholeBuckets":"30""#),
+                payload.json.replacingOccurrences(of: #""start":"#, with: #""start":-"#),
                 payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1 ","2",0,-1,"#),
                 payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","0x10","2",0,-1,"#),
                 payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","inf","2",0,-1,"#),

@@ -29,7 +29,7 @@ final class FaultyLog: EventLog {
     /// When each failed commit failed.
     var failedCommits: [ContinuousClock.Instant] { failures.withLock { $0 } }
 
-    func commit(_ commit: BatchCommit, consumer: String, now: Double) async throws -> CommitOutcome {
+    func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome {
         if let error = fault.withLock({ $0 })?(commit) {
             failures.withLock { $0.append(.now) }
             throw error
@@ -60,8 +60,8 @@ final class FaultyLog: EventLog {
     func deadLetters(count: Int) async throws -> [DeadLetter] { try await inner.deadLetters(count: count) }
     func replayDeadLetters(ids: [String]?) async throws -> Int { try await inner.replayDeadLetters(ids: ids) }
     func purgeDeadLetters() async throws -> Int { try await inner.purgeDeadLetters() }
-    func appendTimes(ofEntries ids: [String]) async throws -> [String: Double] { try await inner.appendTimes(ofEntries: ids) }
-    func oldestWaitingAppendTime() async throws -> Double? { try await inner.oldestWaitingAppendTime() }
+    func appendAges(ofEntries ids: [String]) async throws -> [String: Double] { try await inner.appendAges(ofEntries: ids) }
+    func oldestWaitingAge() async throws -> Double? { try await inner.oldestWaitingAge() }
 }
 
 /// Log records kept in memory, to check what a worker logged and at which level.

@@ -62,6 +62,8 @@ import Testing
             #expect(metrics.reclaimed.value >= 50)
 
             let exact = ExactMetrics(events)
+            // The session figures are the leader's: one round computes them.
+            _ = try await ScoreLeader(store: store, node: "leader").runOnce()
             let derived = try await DerivedMetricsReader(store: store, log: log).read(now: unixNow())
             #expect(derived.completions == exact.completions)
             #expect(derived.acceptanceRatio == exact.accepted / exact.completions)
