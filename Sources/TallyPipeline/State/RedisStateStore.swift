@@ -88,8 +88,8 @@ public struct RedisStateStore: StateStore {
         try await client.hgetall(keys.codeTotals).compactMapValues(Double.init)
     }
 
-    /// Sessions read per round trip while scanning.
-    static let sessionScanChunk = 10_000
+    /// Sessions read per round trip while scanning (10,000; tests make it small to cross chunks).
+    package var sessionScanChunk = 10_000
 
     /// Walks the live sessions by last-seen time with a (score, members already seen at that score)
     /// cursor: each step is `O(log N + chunk)` on Redis, and a session that moves while the scan runs
@@ -100,7 +100,7 @@ public struct RedisStateStore: StateStore {
         var lowText = String(low)
         while true {
             let reply = try await client.send(RedisCommand("ZRANGE", .string(keys.activeSessions), .string(lowText), "+inf", "BYSCORE",
-                                                           "LIMIT", .integer(seenAtLow), .integer(Self.sessionScanChunk), "WITHSCORES"))
+                                                           "LIMIT", .integer(seenAtLow), .integer(sessionScanChunk), "WITHSCORES"))
             let scored = Self.scoredMembers(reply)
             guard !scored.isEmpty else { return }
             let members = scored.map { RedisArgument.string($0.member) }
@@ -121,7 +121,7 @@ public struct RedisStateStore: StateStore {
                 sessions.append(SessionSnapshot(id: entry.member, firstSeen: first, lastSeen: entry.score, toolCalls: toolCalls, endedAt: nil))
             }
             body(sessions)
-            if scored.count < Self.sessionScanChunk { return }
+            if scored.count < sessionScanChunk { return }
             // The next step starts at the last score read, past the members already read at it.
             let last = scored[scored.count - 1]
             if last.score == low {
