@@ -51,5 +51,15 @@ let package = Package(
                 .product(name: "TallyTesting", package: "tally"),
             ]
         ),
+        // Reads of the global metrics with a million live sessions, against reading every session.
+        .executableTarget(
+            name: "SessionReadBenchmarks",
+            dependencies: [
+                .product(name: "TallyMetrics", package: "tally"),
+                .product(name: "TallyPipeline", package: "tally"),
+                .product(name: "TallyRedis", package: "tally"),
+                .product(name: "TallyTesting", package: "tally"),
+            ]
+        ),
     ]
 )

@@ -1,6 +1,10 @@
 import Logging
 import Synchronization
 
+/// The label value that past-the-cap label sets are recorded under, in every family and in the
+/// pipeline's capped tools and error codes (which become label values).
+public let metricOverflowValue = "__overflow__"
+
 /// All series of one metric, one per distinct set of label values, with a cap.
 ///
 /// Looking up a label set is a hash lookup under a short lock; adding one is
@@ -10,7 +14,7 @@ import Synchronization
 /// `tally_metrics_overflow_total{metric="…"}`, and a warning is logged once.
 /// Hold on to the returned series to record without any lookup.
 public final class MetricFamily<Series: MetricSeries>: Sendable {
-    public static var overflowValue: String { "__overflow__" }
+    public static var overflowValue: String { metricOverflowValue }
 
     public let descriptor: MetricDescriptor
     /// The label names, in the order positional values are given; kept apart

@@ -19,7 +19,22 @@ public struct DeadLetter: Sendable {
         self.fields = fields
     }
 
-    static let metadataFields: Set<String> = ["error", "failed_at", "deliveries", "original_id"]
+    /// The fields a commit writes before the original entry's, in this order (the apply script and
+    /// the memory log both write them from here).
+    enum Field {
+        static let error = "error"
+        static let failedAt = "failed_at"
+        static let deliveries = "deliveries"
+        static let originalID = "original_id"
+    }
+
+    static let metadataFields: Set<String> = [Field.error, Field.failedAt, Field.deliveries, Field.originalID]
+
+    /// A dead letter's fields: the metadata, then the original entry's.
+    static func fields(error: String, failedAt: String, deliveries: String, originalID: String,
+                       original: some Sequence<(name: String, value: String)>) -> [(name: String, value: String)] {
+        [(Field.error, error), (Field.failedAt, failedAt), (Field.deliveries, deliveries), (Field.originalID, originalID)] + Array(original)
+    }
 
     /// Parses a dead-letter stream entry written by a commit.
     init(entryID: String, fields all: [(name: String, value: String)]) {
@@ -33,8 +48,8 @@ public struct DeadLetter: Sendable {
             }
         }
         self.init(
-            id: entryID, originalID: meta["original_id"] ?? "", error: meta["error"] ?? "",
-            failedAt: meta["failed_at"].flatMap(Double.init) ?? 0, deliveries: meta["deliveries"].flatMap(Int.init) ?? 0,
+            id: entryID, originalID: meta[Field.originalID] ?? "", error: meta[Field.error] ?? "",
+            failedAt: meta[Field.failedAt].flatMap(Double.init) ?? 0, deliveries: meta[Field.deliveries].flatMap(Int.init) ?? 0,
             fields: original
         )
     }

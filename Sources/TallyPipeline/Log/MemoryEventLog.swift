@@ -154,7 +154,7 @@ public actor MemoryEventLog: EventLog {
             let original = Self.sequence(letter.id).flatMap { entries[$0] } ?? []
             let kept = original.prefix(ApplyLimits.maxDeadLetterFields)
             let error = kept.count < original.count ? ApplyLimits.truncatedError(letter.error, fields: original.count) : letter.error
-            return [("error", error), ("failed_at", String(now)), ("deliveries", String(letter.deliveries)), ("original_id", letter.id)] + kept
+            return DeadLetter.fields(error: error, failedAt: String(now), deliveries: String(letter.deliveries), originalID: letter.id, original: kept)
         }
         try store.applyNow(commit.delta, now: now)
         for fields in letters {

@@ -61,7 +61,7 @@ struct ApplyPayload {
             // Flat `["b<index>", count, …]`: one Lua table where pairs would take one each, and the
             // field names ready-made.
             for (index, count) in bucket.latency.positiveBins.sorted(by: { $0.key < $1.key }) {
-                w.string("b\(index)"); w.number(count)
+                w.string(RedisStateStore.BucketField.binPrefix + String(index)); w.number(count)
             }
             w.endArray()
             w.key("tools")

@@ -48,6 +48,11 @@ if (redis.REDIS_VERSION_NUM or 0) < 0x070000 then
   return redis.error_reply('TALLYSTATE Redis ' .. tostring(redis.REDIS_VERSION or 'before 7.0') .. ' is too old: Tally needs 7.0 or later')
 end
 local MAX_AMOUNT, MAX_TIME, MAX_DEAD_FIELDS = \#(JSONWriter.decimal(ApplyLimits.maxAmount)), \#(JSONWriter.decimal(ApplyLimits.maxTime)), \#(ApplyLimits.maxDeadLetterFields)
+-- Names shared with the Swift readers and writers (RedisStateStore.BucketField, DeadLetter.Field, StateConfiguration).
+local OVERFLOW = '\#(StateConfiguration.overflowValue)'
+local B_VERSION = '\#(RedisStateStore.BucketField.version)'
+local B_N, B_A, B_SUM, B_ZERO, B_SUCCESS, B_FAILURE = '\#(RedisStateStore.BucketField.completions)', '\#(RedisStateStore.BucketField.accepted)', '\#(RedisStateStore.BucketField.latencySum)', '\#(RedisStateStore.BucketField.zeroLatencies)', '\#(RedisStateStore.BucketField.toolSuccessPrefix)', '\#(RedisStateStore.BucketField.toolFailurePrefix)'
+local DL_ERROR, DL_FAILED_AT, DL_DELIVERIES, DL_ORIGINAL_ID = '\#(DeadLetter.Field.error)', '\#(DeadLetter.Field.failedAt)', '\#(DeadLetter.Field.deliveries)', '\#(DeadLetter.Field.originalID)'
 local decoded, p = pcall(cjson.decode, ARGV[1])
 if not decoded or type(p) ~= 'table' then return redis.error_reply('TALLYINPUT the payload is not a JSON object') end
 local stream, dlq = KEYS[1], KEYS[2]
@@ -248,7 +253,7 @@ local function prepare()
             added[#added + 1] = name
             effective[name] = name
           else
-            effective[name] = '__overflow__'
+            effective[name] = OVERFLOW
           end
         end
       end
@@ -274,7 +279,7 @@ local function prepare()
   for i = 1, #unknown, 500 do
     local j = math.min(i + 499, #unknown)
     local found = redis.call('SMISMEMBER', knownTools, unpack(unknown, i, j))
-    for k = i, j do toolName[unknown[k]] = found[k - i + 1] == 1 and unknown[k] or '__overflow__' end
+    for k = i, j do toolName[unknown[k]] = found[k - i + 1] == 1 and unknown[k] or OVERFLOW end
   end
 
   -- The amounts to add, one table per hash (a key named twice adds up).
@@ -289,10 +294,10 @@ local function prepare()
   for i = 1, #buckets do
     local b = buckets[i]
     local amounts = change(KEYS[b.key])
-    add(amounts, 'n', b.n)
-    add(amounts, 'a', b.a)
-    add(amounts, 'sum', b.sum)
-    add(amounts, 'zero', b.zero)
+    add(amounts, B_N, b.n)
+    add(amounts, B_A, b.a)
+    add(amounts, B_SUM, b.sum)
+    add(amounts, B_ZERO, b.zero)
     local bins = b.bins
     for j = 1, #bins, 2 do
       local field, count = bins[j], bins[j + 1]
@@ -303,8 +308,8 @@ local function prepare()
       add(amounts, field, count)
     end
     for _, t in ipairs(b.tools) do
-      add(amounts, 'ts:' .. toolName[t[1]], t[2])
-      add(amounts, 'tf:' .. toolName[t[1]], t[3])
+      add(amounts, B_SUCCESS .. toolName[t[1]], t[2])
+      add(amounts, B_FAILURE .. toolName[t[1]], t[3])
     end
     plan.expiries[#plan.expiries + 1] = {KEYS[b.key], b.expireAt}
   end
@@ -343,6 +348,24 @@ local function prepare()
   end
   for _, key in ipairs(order) do
     plan.hashes[#plan.hashes + 1] = {key, planHash(key, changes[key])}
+  end
+  -- Each written bucket gets a new version, max(old + 1, now in µs): it never repeats, not even
+  -- after the state was lost and rebuilt, so a reader may keep an unchanged bucket's contents.
+  local micros = math.floor(now * 1000000)
+  for _, h in ipairs(plan.hashes) do
+    if h[1] ~= toolSuccesses and h[1] ~= toolFailures and h[1] ~= codeTotals then
+      local held = redis.call('HGET', h[1], B_VERSION)
+      local old = 0
+      if held then
+        old = tonumber(held)
+        if old == nil or old ~= math.floor(old) or old < 0 or old >= 1e17 then
+          refuse('TALLYSTATE', h[1] .. ' field ' .. describe(B_VERSION) .. ' holds ' .. describe(held) .. ', not a version')
+        end
+      end
+      local args = h[2]
+      args[#args + 1] = B_VERSION
+      args[#args + 1] = format('%.0f', math.max(old + 1, micros))
+    end
   end
 
   -- Sessions: a few multi-member calls per batch, not a few calls per session.
@@ -441,7 +464,7 @@ local function prepare()
       end
     end
     for i, d in ipairs(dead) do
-      local fields = {'error', d[2], 'failed_at', plan.nowText, 'deliveries', decimal(d[3]), 'original_id', d[1]}
+      local fields = {DL_ERROR, d[2], DL_FAILED_AT, plan.nowText, DL_DELIVERIES, decimal(d[3]), DL_ORIGINAL_ID, d[1]}
       local e = redis.call('XRANGE', stream, d[1], d[1])
       if #e > 0 then
         local flat = e[1][2]

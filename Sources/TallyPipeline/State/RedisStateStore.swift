@@ -1,17 +1,23 @@
 import Foundation
+import Synchronization
 import TallyMetrics
 import TallyRedis
 
 /// The global ``StateStore`` on Redis: every worker and node of a deployment shares it.
 ///
 /// Writes go through ``ApplyScript`` (atomic; the same script
-/// ``RedisEventLog`` uses to apply and acknowledge). Reads merge the window's
-/// bucket hashes in one pipelined round trip. Memory is bounded by key expiry
-/// (buckets, sessions) and caps (tools, codes). Key layout: ``RedisKeys``.
+/// ``RedisEventLog`` uses to apply and acknowledge). A window read asks for
+/// the buckets' versions and the current bucket in one pipelined round trip
+/// and re-reads only the buckets written since it last read them (a copy of the
+/// store shares that cache). Memory is bounded by key expiry (buckets,
+/// sessions) and caps (tools, codes). Key layout: ``RedisKeys``.
 public struct RedisStateStore: StateStore {
     public let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
+
+    /// The window buckets last read, by start, with their versions.
+    let windowCache = WindowBucketCache()
 
     public init(client: any RedisClient, keys: RedisKeys = RedisKeys(), configuration: StateConfiguration = .default) {
         self.client = client
@@ -41,13 +47,40 @@ public struct RedisStateStore: StateStore {
         let at: Double
         if let now { at = now } else { at = try await self.now() }
         let starts = configuration.windowBuckets(now: at)
-        let replies = try await client.send(batch: starts.map { RedisCommand("HGETALL", .string(keys.bucket($0))) })
-        var snapshot = WindowSnapshot()
-        for reply in replies {
-            if case .error(let message) = reply { throw RedisError.server(command: "HGETALL", message: message) }
-            snapshot.merge(Self.bucket(from: Self.stringMap(reply)))
+        guard let current = starts.last else { return WindowSnapshot() }
+        // One round trip: every older bucket's version, and the current bucket whole (it changes all the time).
+        let older = starts.dropLast()
+        let first = try await client.send(batch: older.map { RedisCommand("HGET", .string(keys.bucket($0)), .string(BucketField.version)) }
+                                               + [RedisCommand("HGETALL", .string(keys.bucket(current)))])
+        for reply in first {
+            if case .error(let message) = reply { throw RedisError.server(command: "HGET", message: message) }
         }
-        return snapshot
+        var fresh: [Int: [String: String]] = [current: Self.stringMap(first[first.count - 1])]
+        let stale = zip(older, first).compactMap { start, version in windowCache.holds(start, version: version.string) ? nil : start }
+        if !stale.isEmpty {
+            let replies = try await client.send(batch: stale.map { RedisCommand("HGETALL", .string(keys.bucket($0))) })
+            for (start, reply) in zip(stale, replies) {
+                if case .error(let message) = reply { throw RedisError.server(command: "HGETALL", message: message) }
+                fresh[start] = Self.stringMap(reply)
+            }
+        }
+        return windowCache.merge(starts: starts, fresh: fresh.mapValues { ($0[BucketField.version], Self.bucket(from: $0)) })
+    }
+
+    /// The field names of a window bucket hash (``RedisKeys/bucket(_:)``): the apply script writes
+    /// them from here, ``bucket(from:)`` reads them.
+    enum BucketField {
+        static let completions = "n"
+        static let accepted = "a"
+        static let latencySum = "sum"
+        static let zeroLatencies = "zero"
+        /// `b<index>`: the count of latency-sketch bin `index`.
+        static let binPrefix = "b"
+        /// `ts:<tool>` / `tf:<tool>`: a tool's successes / failures.
+        static let toolSuccessPrefix = "ts:"
+        static let toolFailurePrefix = "tf:"
+        /// The bucket's version: max(previous + 1, the write's time in µs), new on every write.
+        static let version = "v"
     }
 
     static func bucket(from fields: [String: String]) -> WindowBucketDelta {
@@ -57,17 +90,17 @@ public struct RedisStateStore: StateStore {
         for (name, text) in fields {
             guard let value = Double(text) else { continue }
             switch name {
-            case "n": bucket.completions = value
-            case "a": bucket.accepted = value
-            case "sum": sum = value
-            case "zero": zero = value
+            case BucketField.completions: bucket.completions = value
+            case BucketField.accepted: bucket.accepted = value
+            case BucketField.latencySum: sum = value
+            case BucketField.zeroLatencies: zero = value
             default:
-                if name.hasPrefix("b"), let index = Int(name.dropFirst()) {
+                if name.hasPrefix(BucketField.binPrefix), let index = Int(name.dropFirst(BucketField.binPrefix.count)) {
                     bucket.latency.addBin(index: index, count: value)
-                } else if name.hasPrefix("ts:") {
-                    bucket.toolCalls[String(name.dropFirst(3)), default: OutcomeCounts()].success += value
-                } else if name.hasPrefix("tf:") {
-                    bucket.toolCalls[String(name.dropFirst(3)), default: OutcomeCounts()].failure += value
+                } else if name.hasPrefix(BucketField.toolSuccessPrefix) {
+                    bucket.toolCalls[String(name.dropFirst(BucketField.toolSuccessPrefix.count)), default: OutcomeCounts()].success += value
+                } else if name.hasPrefix(BucketField.toolFailurePrefix) {
+                    bucket.toolCalls[String(name.dropFirst(BucketField.toolFailurePrefix.count)), default: OutcomeCounts()].failure += value
                 }
             }
         }
@@ -219,5 +252,37 @@ public struct RedisStateStore: StateStore {
             if let k = entry.key.string, let v = entry.value.string { result[k] = v }
         }
         return result
+    }
+}
+
+/// The window buckets a ``RedisStateStore`` read last, with the version each had: a bucket whose
+/// version is unchanged is not read again. Bounded by the window (older buckets are dropped).
+final class WindowBucketCache: Sendable {
+    private let buckets = Mutex<[Int: (version: String, bucket: WindowBucketDelta)]>([:])
+
+    /// Whether the bucket at `start` is held with this version (never for a bucket without one).
+    func holds(_ start: Int, version: String?) -> Bool {
+        guard let version else { return false }
+        return buckets.withLock { $0[start]?.version == version }
+    }
+
+    /// Keeps the `fresh` buckets (those with a version), forgets every bucket not in `starts`, and
+    /// merges the window: fresh buckets as read, the others as held.
+    func merge(starts: [Int], fresh: [Int: (version: String?, bucket: WindowBucketDelta)]) -> WindowSnapshot {
+        buckets.withLock { held in
+            var snapshot = WindowSnapshot()
+            var kept: [Int: (version: String, bucket: WindowBucketDelta)] = [:]
+            for start in starts {
+                if let read = fresh[start] {
+                    snapshot.merge(read.bucket)
+                    if let version = read.version { kept[start] = (version, read.bucket) }
+                } else if let cached = held[start] {
+                    snapshot.merge(cached.bucket)
+                    kept[start] = cached
+                }
+            }
+            held = kept
+            return snapshot
+        }
     }
 }

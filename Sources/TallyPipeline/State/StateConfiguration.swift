@@ -1,3 +1,5 @@
+import TallyMetrics
+
 /// Window, expiry and cardinality settings shared by every ``StateStore``.
 ///
 /// All workers and readers of one state must use the same values.
@@ -23,8 +25,9 @@ public struct StateConfiguration: Sendable, Hashable {
     /// Sessions shorter than this count as this long when computing tools per minute.
     public var minimumSessionMinutes: Double = 1
 
-    /// The value past-the-cap tools and codes are counted under.
-    public static let overflowValue = "__overflow__"
+    /// The value past-the-cap tools and codes are counted under: the label value of a metric
+    /// family's overflow series, since tools and codes become label values.
+    public static let overflowValue = metricOverflowValue
 
     public init() {}
 

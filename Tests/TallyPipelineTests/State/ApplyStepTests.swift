@@ -183,6 +183,7 @@ import Testing
             let corruptions: [(key: String, field: String, value: String)] = [
                 (keys.toolSuccesses, "grep", "inf"), (keys.toolFailures, "edit", "nan"), (keys.codeTotals, "timeout", "twelve"),
                 (bucket, "n", "1e309"), (bucket, "sum", "-inf"), (keys.sessionToolCalls, "s-b", "NaN"),
+                (bucket, RedisStateStore.BucketField.version, "1.5"), (bucket, RedisStateStore.BucketField.version, "latest"),
             ]
             for corruption in corruptions {
                 _ = try await pool.send(RedisCommand("HSET", .string(corruption.key), .string(corruption.field), .string(corruption.value)))

@@ -10,6 +10,30 @@ import TallyRedis
         try await store.apply(DeltaCalculator.delta(for: events.records, bucketSeconds: store.configuration.bucketSeconds), now: now)
     }
 
+    /// A reader that keeps unchanged buckets (Redis) still sees every later write to any bucket of
+    /// the window, the current one and older ones alike, and forgets buckets that left it.
+    @Test(arguments: Backend.allCases)
+    func repeatedWindowReadsSeeEveryWriteToEveryBucket(backend: Backend) async throws {
+        try await backend.with { _, store, _ in
+            let now = Self.now
+            var expected = 0.0
+            for round in 0..<6 {
+                // A late event in an old bucket, one in the current bucket, and one more in the old bucket.
+                for age in [200.0, 1, 200.5] {
+                    try await apply([.completion(id: "\(round)-\(age)", session: "s", at: now - age, latencyMilliseconds: 100 * (age + 1), accepted: round % 2 == 0)],
+                                    to: store)
+                    expected += 1
+                    let window = try await store.window(now: now)
+                    #expect(window.completions == expected && window.latency.count == expected, "round \(round), age \(age)")
+                }
+            }
+            // Later, the old bucket has left the window; the current one is still in it.
+            #expect(try await store.window(now: now + 101).completions == 12)
+            #expect(try await store.window(now: now + 400).completions == 0)
+            #expect(try await store.window(now: now).completions == expected)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func theWindowMergesBucketsAndDropsEventsOlderThanTheWindow(backend: Backend) async throws {
         try await backend.with { _, store, _ in
