@@ -70,7 +70,7 @@ struct Worker: AsyncParsableCommand {
         configuration.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
         configuration.claimInterval = min(configuration.claimInterval, configuration.claimMinIdle)
         configuration.maxDeliveries = self.maxDeliveries
-        let workers = WorkerPool(log: log, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
+        let workers = WorkerPool(log: log, committer: log.committer, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WorkerService(pool: workers))]
         if self.metricsPort > 0 {
             // The process's own figures (processed, batch duration, workers running, Redis pool) for Prometheus.

@@ -15,7 +15,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func with<T>(
         configuration: StateConfiguration = .default,
         appendPolicy: AppendPolicy = .default,
-        _ body: (any EventLog, any StateStore, Harness) async throws -> T
+        _ body: (any EventLog & DeadLetterStore, any StateStore, Harness) async throws -> T
     ) async throws -> T {
         switch self {
         case .memory:
@@ -41,6 +41,33 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                     throw error
                 }
             }
+        }
+    }
+}
+
+extension EventLog {
+    /// This test log's committer: its backend's, or the log itself when it injects commit faults.
+    var committer: any BatchCommitter {
+        switch self {
+        case let log as RedisEventLog: log.committer
+        case let log as MemoryEventLog: log.committer
+        case let log as FaultyLog: log
+        default: fatalError("no committer for \(type(of: self))")
+        }
+    }
+}
+
+extension StateStore {
+    /// Applies `delta` with nothing to acknowledge, through the backend's committer (the one way the
+    /// state is written), at `now` (nil: the state's clock).
+    func apply(_ delta: StateDelta, now: Double? = nil) async throws {
+        switch self {
+        case let store as RedisStateStore:
+            try await RedisBatchCommitter(client: store.client, keys: store.keys, configuration: store.configuration).apply(delta, now: now)
+        case let store as MemoryStateStore:
+            try await MemoryEventLog(store: store).committer.apply(delta, now: now)
+        default:
+            fatalError("no committer for \(type(of: self))")
         }
     }
 }

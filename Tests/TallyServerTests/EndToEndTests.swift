@@ -32,6 +32,8 @@ import TallyTesting
                 && node.pipelineMetrics.processed.labels("tool_call").value == 3
         }
         #expect(processed)
+        // The session figures are the leader's (a `tally serve` node runs one): one round computes them.
+        _ = try await ScoreLeader(store: node.store, node: "end-to-end").runOnce()
 
         let metrics = try await client.execute(uri: "/v1/metrics", method: .get)
         #expect(metrics.status == .ok)

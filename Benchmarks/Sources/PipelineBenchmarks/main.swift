@@ -65,12 +65,12 @@ func waitUntilDrained(_ log: any EventLog, total: Int) async throws {
 }
 
 /// Appends in batches while `workers` workers consume; returns events/s from the first append to the drained log.
-func runTally(log: any EventLog, records: [[(name: String, value: String)]]) async throws -> Double {
+func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name: String, value: String)]]) async throws -> Double {
     try await log.prepare()
     var configuration = WorkerConfiguration()
     configuration.batchSize = 500
     configuration.block = .milliseconds(100)
-    let pool = WorkerPool(log: log, concurrency: workers, configuration: configuration, consumerPrefix: "bench")
+    let pool = WorkerPool(log: log, committer: committer, concurrency: workers, configuration: configuration, consumerPrefix: "bench")
     let running = Task { await pool.run() }
     let start = ContinuousClock.now
     for i in stride(from: 0, to: records.count, by: appendBatch) {
@@ -128,12 +128,12 @@ final class ManagedCounter: Sendable {
 
 /// Appends at `rate` events/s (batches every 10 ms) for `duration` while 2 workers run, and polls the derived
 /// metrics (what `GET /v1/metrics` returns) every 10 ms; returns each batch's append → visible latency in seconds.
-func visibilityLatencies(log: any EventLog, store: any StateStore, rate: Int, duration: Duration) async throws -> [Double] {
+func visibilityLatencies(log: any EventLog, committer: any BatchCommitter, store: any StateStore, rate: Int, duration: Duration) async throws -> [Double] {
     try await log.prepare()
     var configuration = WorkerConfiguration()
     configuration.batchSize = 500
     configuration.block = .milliseconds(100)
-    let pool = WorkerPool(log: log, concurrency: workers, configuration: configuration, consumerPrefix: "latency")
+    let pool = WorkerPool(log: log, committer: committer, concurrency: workers, configuration: configuration, consumerPrefix: "latency")
     let running = Task { await pool.run() }
     let perBatch = rate / 100
     let batches = Int(seconds(duration) * 100)
@@ -193,7 +193,7 @@ if !memoryOnly { try await withRedisServer { server in
         redisBefore = try await redisCPUSeconds(pool)
         clientBefore = processCPUSeconds()
         let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
-        tally = max(tally, try await runTally(log: log, records: records))
+        tally = max(tally, try await runTally(log: log, committer: log.committer, records: records))
         tallyCPU = ((try await redisCPUSeconds(pool) - redisBefore) * 1e6 / Double(eventCount), (processCPUSeconds() - clientBefore) * 1e6 / Double(eventCount))
         ops = Double(try await commandCalls(pool) - before) / Double(eventCount)
         if CommandLine.arguments.contains("--commandstats") {
@@ -212,7 +212,8 @@ if !memoryOnly { try await withRedisServer { server in
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
     print(String(format: "CPU per event (last round): raw redis-server %.2f µs + client %.2f µs; Tally redis-server %.2f µs + node %.2f µs",
                  rawCPU.redis, rawCPU.client, tallyCPU.redis, tallyCPU.client))
-    let latencies = try await visibilityLatencies(log: RedisEventLog(client: pool, keys: RedisKeys(prefix: "latency")),
+    let latencyLog = RedisEventLog(client: pool, keys: RedisKeys(prefix: "latency"))
+    let latencies = try await visibilityLatencies(log: latencyLog, committer: latencyLog.committer,
                                                   store: RedisStateStore(client: pool, keys: RedisKeys(prefix: "latency")),
                                                   rate: 10_000, duration: quick ? .seconds(3) : .seconds(10))
     let p50 = latencies[latencies.count / 2], p99 = latencies[Int(Double(latencies.count - 1) * 0.99)]
@@ -222,6 +223,7 @@ if !memoryOnly { try await withRedisServer { server in
 } }
 var memory = 0.0
 for _ in 0..<rounds {
-    memory = max(memory, try await runTally(log: MemoryEventLog(store: MemoryStateStore()), records: records))
+    let memoryLog = MemoryEventLog(store: MemoryStateStore())
+    memory = max(memory, try await runTally(log: memoryLog, committer: memoryLog.committer, records: records))
 }
 print(String(format: "Tally in memory (append → applied):  %9.0f events/s  (target ≥ 500,000)", memory))

@@ -49,7 +49,7 @@ for start in stride(from: 0, to: sessionCount, by: sessionsPerApply) {
     let window = DeltaCalculator.delta(for: events.map { EventRecord(event: $0) }, bucketSeconds: 10)
     delta.buckets = window.buckets
     delta.toolCalls = window.toolCalls
-    try await store.apply(delta)
+    try await log.committer.apply(delta)
 }
 print("setup: \(sessionCount) live sessions applied in \(String(format: "%.1f", milliseconds(ContinuousClock.now - setupStarted) / 1000)) s")
 

@@ -60,15 +60,15 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
     public var log: LogFigures?
 }
 
-/// Reads ``DerivedMetrics`` from a ``StateStore`` (and optionally an ``EventLog``).
+/// Reads ``DerivedMetrics`` from a ``StateReader`` (and optionally an ``EventLog``).
 ///
 /// Stateless: each `read` merges the window's buckets afresh, so any node gives the same answer. A read
 /// costs the same whatever the number of live sessions: their figures are the leader's.
 public struct DerivedMetricsReader: Sendable {
-    public let store: any StateStore
+    public let store: any StateReader
     public let log: (any EventLog)?
 
-    public init(store: any StateStore, log: (any EventLog)? = nil) {
+    public init(store: any StateReader, log: (any EventLog)? = nil) {
         self.store = store
         self.log = log
     }

@@ -1,29 +1,22 @@
-/// The shared state every worker writes and every node reads: windowed
-/// sketches and counters, all-time tool and error counts, sessions, the
-/// leader's figures (the composite score and the session figures) and the
-/// leader lock.
+/// What every node reads of the shared state: windowed sketches and counters,
+/// all-time tool and error counts, sessions, and the leader's figures (the
+/// composite score and the session figures).
 ///
 /// Implementations: ``RedisStateStore`` (global, durable as Redis is) and
-/// ``MemoryStateStore`` (one process). Both give the same answers for the same
-/// deltas (one conformance suite tests both). `apply` is atomic: a reader sees
-/// all of a delta or none of it. Memory is bounded: buckets expire after the
-/// window, sessions after ``StateConfiguration/sessionTimeoutSeconds``, tools
-/// and error codes are capped.
+/// ``MemoryStateStore`` (one process); one conformance suite tests both. The
+/// state is written only by a ``BatchCommitter`` (events) and the leader
+/// (``StateStore/storeLeaderFigures(score:sessions:token:)``).
 ///
-/// **One clock.** The store's own clock (``now()``: Redis's `TIME`, or the
+/// **One clock.** The state's own clock (``now()``: Redis's `TIME`, or the
 /// memory store's process clock) decides window membership, bucket and
 /// session expiry and the leader's `computed_at`, whichever node writes or
 /// reads. A `now` argument of nil means that clock; production code always
 /// passes nil, tests pass a time to replay a moment exactly.
-public protocol StateStore: Sendable {
+public protocol StateReader: Sendable {
     var configuration: StateConfiguration { get }
-    /// The store's clock, unix seconds.
+    /// The state's clock, unix seconds.
     func now() async throws -> Double
-    /// Applies `delta` atomically; `now` (nil: the store's clock) decides which buckets are still in the window.
-    /// Every check comes before the first change: a delta out of ``ApplyLimits`` or a state it cannot
-    /// be added to throws ``ApplyError`` and changes nothing.
-    func apply(_ delta: StateDelta, now: Double?) async throws
-    /// The window's buckets at `now` (nil: the store's clock), merged.
+    /// The window's buckets at `now` (nil: the state's clock), merged.
     func window(now: Double?) async throws -> WindowSnapshot
     /// Tool calls since the state began, by (capped) tool.
     func toolCallTotals() async throws -> [String: OutcomeCounts]
@@ -37,6 +30,12 @@ public protocol StateStore: Sendable {
     func sessionFigures() async throws -> SessionFigures?
     /// The last stored composite score (its value nil when the leader found no data); nil before the leader first wrote one.
     func score() async throws -> CompositeScore?
+}
+
+/// The shared state as the leader uses it: everything a reader reads, the leader lock, and the
+/// fenced write of the leader's figures. Memory is bounded: buckets expire after the window,
+/// sessions after ``StateConfiguration/sessionTimeoutSeconds``, tools and error codes are capped.
+public protocol StateStore: StateReader {
     /// Stores `score` and `sessions` (when given) unless figures with a newer fencing token are
     /// already stored; returns whether they were stored.
     func storeLeaderFigures(score: CompositeScore?, sessions: SessionFigures?, token: Int) async throws -> Bool
@@ -46,14 +45,11 @@ public protocol StateStore: Sendable {
     func releaseLeadership(node: String) async throws
 }
 
-extension StateStore {
-    /// Applies `delta` at the store's clock.
-    public func apply(_ delta: StateDelta) async throws { try await apply(delta, now: nil) }
-
-    /// The window's buckets at the store's clock, merged.
+extension StateReader {
+    /// The window's buckets at the state's clock, merged.
     public func window() async throws -> WindowSnapshot { try await window(now: nil) }
 
-    /// Every active session at `now` (nil: the store's clock), by id: linear in the live sessions.
+    /// Every active session at `now` (nil: the state's clock), by id: linear in the live sessions.
     public func activeSessions(now: Double? = nil) async throws -> [SessionSnapshot] {
         let at: Double
         if let now { at = now } else { at = try await self.now() }
@@ -61,7 +57,9 @@ extension StateStore {
         try await scanActiveSessions(now: at) { sessions += $0 }
         return sessions.sorted { $0.id < $1.id }
     }
+}
 
+extension StateStore {
     /// Stores `score` unless a score with a newer fencing token is already stored; returns whether it was stored.
     public func storeScore(_ score: CompositeScore) async throws -> Bool {
         try await storeLeaderFigures(score: score, sessions: nil, token: score.token)

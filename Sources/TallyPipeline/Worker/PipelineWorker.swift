@@ -36,6 +36,8 @@ import TallyRedis
 /// and measures how long entries waited.
 public struct PipelineWorker: Sendable {
     public let log: any EventLog
+    /// Applies and acknowledges the batches (the log's entries) in one atomic step.
+    public let committer: any BatchCommitter
     public let consumer: String
     public let configuration: WorkerConfiguration
     public let bucketSeconds: Int
@@ -43,16 +45,17 @@ public struct PipelineWorker: Sendable {
     let logger: Logger
     let stopRequested: StopSignal
 
-    public init(log: any EventLog, consumer: String, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
+    public init(log: any EventLog, committer: any BatchCommitter, consumer: String, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
                 logger: Logger = Logger(label: "tally.pipeline.worker")) {
-        self.init(log: log, consumer: consumer, bucketSeconds: bucketSeconds, configuration: configuration, metrics: metrics,
+        self.init(log: log, committer: committer, consumer: consumer, bucketSeconds: bucketSeconds, configuration: configuration, metrics: metrics,
                   logger: logger, stopRequested: StopSignal())
     }
 
-    init(log: any EventLog, consumer: String, bucketSeconds: Int, configuration: WorkerConfiguration, metrics: PipelineMetrics?,
+    init(log: any EventLog, committer: any BatchCommitter, consumer: String, bucketSeconds: Int, configuration: WorkerConfiguration, metrics: PipelineMetrics?,
          logger: Logger, stopRequested: StopSignal) {
         self.log = log
+        self.committer = committer
         self.consumer = consumer
         self.bucketSeconds = bucketSeconds
         self.configuration = configuration
@@ -383,7 +386,7 @@ public struct PipelineWorker: Sendable {
             if commit.isEmpty { return .committed(0) }
             let outcome: CommitOutcome
             do {
-                outcome = try await log.commit(commit, consumer: consumer)
+                outcome = try await committer.commit(commit, consumer: consumer)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {

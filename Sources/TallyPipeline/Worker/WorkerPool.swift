@@ -19,7 +19,7 @@ public final class WorkerPool: Sendable {
     ///   - consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
     ///   - executor: where the workers run, e.g. a ``DedicatedThreadExecutor`` so that batch work never
     ///     queues ahead of HTTP requests on the shared pool; nil for the shared pool.
-    public init(log: any EventLog, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
+    public init(log: any EventLog, committer: any BatchCommitter, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
                 consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
                 executor: (any TaskExecutor)? = nil) {
@@ -27,7 +27,7 @@ public final class WorkerPool: Sendable {
         self.metrics = metrics
         self.executor = executor
         self.workers = (0..<max(0, concurrency)).map { index in
-            PipelineWorker(log: log, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
+            PipelineWorker(log: log, committer: committer, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
                            metrics: metrics, logger: logger, stopRequested: signal)
         }
     }

@@ -18,8 +18,8 @@ public final class RedisPoolMetrics: RedisPoolObserver {
         "XADD", "XREADGROUP", "XACK", "XAUTOCLAIM", "XPENDING", "XINFO GROUPS", "XINFO STREAM", "XLEN", "XRANGE", "XTRIM", "XDEL",
         "XGROUP CREATE", "EVALSHA", "EVAL", "SCRIPT LOAD", "GET", "SET", "DEL", "EXISTS", "EXPIRE", "PEXPIRE", "PTTL", "INCRBY",
         "HGET", "HSET", "HDEL", "HGETALL", "HMGET", "HINCRBY", "HINCRBYFLOAT",
-        "ZADD", "ZCARD", "ZRANGE", "ZRANGEBYSCORE", "ZREM", "ZREMRANGEBYSCORE",
-        "MULTI", "EXEC", "WATCH", "UNWATCH", "PING", "INFO", "CONFIG GET",
+        "ZADD", "ZCARD", "ZMSCORE", "ZRANGE", "ZRANGEBYSCORE", "ZREM", "ZREMRANGEBYSCORE",
+        "MULTI", "EXEC", "WATCH", "UNWATCH", "PING", "INFO", "CONFIG GET", "TIME",
     ]
 
     public let pool: DatabasePoolMetrics

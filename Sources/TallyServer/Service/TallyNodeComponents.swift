@@ -10,7 +10,9 @@ import TallyRedis
 /// pool's instrumentation and the debug rings.
 public final class TallyNodeComponents: Sendable {
     public let configuration: TallyServerConfiguration
-    public let log: any EventLog
+    public let log: any EventLog & DeadLetterStore
+    /// Applies and acknowledges the workers' batches: the one way events change the state.
+    public let committer: any BatchCommitter
     public let store: any StateStore
     public let registry: MetricsRegistry
     public let pipelineMetrics: PipelineMetrics
@@ -54,7 +56,9 @@ public final class TallyNodeComponents: Sendable {
             self.redis = pool
             self.redisPoolMetrics = poolMetrics
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            self.log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
+            let log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
+            self.log = log
+            self.committer = log.committer
             self.store = RedisStateStore(client: pool)
         } else {
             let store = MemoryStateStore()
@@ -62,7 +66,9 @@ public final class TallyNodeComponents: Sendable {
             self.redisPoolMetrics = nil
             self.redisServerMetrics = nil
             self.store = store
-            self.log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
+            let log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
+            self.log = log
+            self.committer = log.committer
         }
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
         self.sampler = configuration.sampling
@@ -70,7 +76,7 @@ public final class TallyNodeComponents: Sendable {
             : nil
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
-        self.workers = WorkerPool(log: self.log, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
+        self.workers = WorkerPool(log: self.log, committer: self.committer, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
         let ingestMetrics = try IngestMetrics(registry: registry)
         self.ingestMetrics = ingestMetrics
         let log = self.log

@@ -8,9 +8,9 @@ import Testing
             let ids = try await log.append(entries: (0..<4).map { [(name: "bad", value: "\($0)")] })
             _ = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
             let letters = ids.map { DeadLetterRequest(id: $0, error: "'event' missing", deliveries: 3) }
-            #expect(try await log.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: letters), consumer: "a", now: 1) == .committed)
+            #expect(try await log.committer.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: letters), consumer: "a", now: 1) == .committed)
 
-            let queue = DeadLetterQueue(log: log)
+            let queue = DeadLetterQueue(store: log)
             #expect(try await queue.count() == 4)
             let listed = try await queue.list(count: 2)
             #expect(listed.map(\.originalID) == Array(ids.prefix(2)))

@@ -40,7 +40,7 @@ import TallyTesting
             let read = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
             let age = try await log.figures().oldestPendingAgeSeconds
             #expect(age >= 0.25 && age < 30, "age \(age)")
-            #expect(try await log.commit(Self.commit(read), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(read), consumer: "a", now: unixNow()) == .committed)
             #expect(try await log.figures().oldestPendingAgeSeconds == 0)
         }
     }
@@ -60,12 +60,12 @@ import TallyTesting
         try await backend.with { log, store, _ in
             try await log.append(Self.events(4))
             let read = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
-            #expect(try await log.commit(Self.commit(read), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(read), consumer: "a", now: unixNow()) == .committed)
             let window = try await store.window(now: unixNow())
             #expect(window.completions == 4 && window.accepted == 2)
             #expect(try await log.figures().pending == 0)
             // A second commit of the same entries applies nothing: they are no longer pending.
-            #expect(try await log.commit(Self.commit(read), consumer: "a", now: unixNow()) == .notOwned(read.map(\.id)))
+            #expect(try await log.committer.commit(Self.commit(read), consumer: "a", now: unixNow()) == .notOwned(read.map(\.id)))
             #expect(try await store.window(now: unixNow()).completions == 4)
         }
     }
@@ -77,13 +77,13 @@ import TallyTesting
             let stale = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
             let claimed = try await log.claimIdle(consumer: "b", minIdle: .zero, count: 1)
             #expect(claimed.entries.map(\.id) == [stale[0].id])
-            let outcome = try await log.commit(Self.commit(stale), consumer: "a", now: unixNow())
+            let outcome = try await log.committer.commit(Self.commit(stale), consumer: "a", now: unixNow())
             #expect(outcome == .notOwned([stale[0].id]))
             #expect(try await store.window(now: unixNow()).completions == 0)
             #expect(try await log.figures().pending == 3)
             // Without the lost entry, a's commit goes through; b commits its own.
-            #expect(try await log.commit(Self.commit(Array(stale.dropFirst())), consumer: "a", now: unixNow()) == .committed)
-            #expect(try await log.commit(Self.commit(claimed.entries), consumer: "b", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(Array(stale.dropFirst())), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(claimed.entries), consumer: "b", now: unixNow()) == .committed)
             #expect(try await store.window(now: unixNow()).completions == 3)
         }
     }
@@ -95,9 +95,9 @@ import TallyTesting
             let read = try await log.read(consumer: "a", from: .new, count: 3000, block: nil)
             #expect(read.count == 3000)
             let ends = [read[0], read[2999]]
-            #expect(try await log.commit(Self.commit(ends), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(ends), consumer: "a", now: unixNow()) == .committed)
             let claimed = try await log.claimIdle(consumer: "b", minIdle: .zero, count: 1)
-            #expect(try await log.commit(Self.commit([claimed.entries[0], read[2998]]), consumer: "a", now: unixNow()) == .notOwned([claimed.entries[0].id]))
+            #expect(try await log.committer.commit(Self.commit([claimed.entries[0], read[2998]]), consumer: "a", now: unixNow()) == .notOwned([claimed.entries[0].id]))
             #expect(try await store.window(now: unixNow()).completions == 2)
         }
     }
@@ -122,7 +122,7 @@ import TallyTesting
             let ids = try await log.append(entries: [[(name: "event", value: "{bad"), (name: "source", value: "test")]])
             _ = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
             let commit = BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: [DeadLetterRequest(id: ids[0], error: "the body is not valid JSON", deliveries: 3)])
-            #expect(try await log.commit(commit, consumer: "a", now: 1234.5) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: 1234.5) == .committed)
             let figures = try await log.figures()
             #expect(figures.pending == 0 && figures.deadLetters == 1)
             let letters = try await log.deadLetters(count: 10)
@@ -145,7 +145,7 @@ import TallyTesting
             let ids = try await log.append(entries: (0..<3).map { [(name: "junk", value: "\($0)")] })
             _ = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
             let letters = ids.map { DeadLetterRequest(id: $0, error: "no event", deliveries: 3) }
-            #expect(try await log.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: letters), consumer: "a", now: 1) == .committed)
+            #expect(try await log.committer.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: letters), consumer: "a", now: 1) == .committed)
             let stored = try await log.deadLetters(count: 10)
             #expect(try await log.replayDeadLetters(ids: [stored[1].id]) == 1)
             #expect(try await log.deadLetters(count: 10).map(\.originalID) == [ids[0], ids[2]])
@@ -161,7 +161,7 @@ import TallyTesting
             let first = try await log.read(consumer: "a", from: .new, count: 4, block: nil)
             // Acknowledge entries 0, 1 and 3; entry 2 stays pending, 4 and 5 are undelivered.
             let done = [first[0], first[1], first[3]]
-            #expect(try await log.commit(Self.commit(done), consumer: "a", now: unixNow()) == .committed)
+            #expect(try await log.committer.commit(Self.commit(done), consumer: "a", now: unixNow()) == .committed)
             #expect(try await log.trim() == 2)
             #expect(try await log.figures().length == 4)
             let pending = try await log.read(consumer: "a", from: .pending(after: "0"), count: 10, block: nil)

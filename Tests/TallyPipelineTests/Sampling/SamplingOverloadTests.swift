@@ -99,7 +99,7 @@ import Testing
             }
         }
         let delta = DeltaCalculator.delta(for: records, bucketSeconds: StateConfiguration.default.bucketSeconds)
-        let outcome = try await log.commit(BatchCommit(acknowledged: entries.map(\.id), delta: delta), consumer: "slow", now: Date().timeIntervalSince1970)
+        let outcome = try await log.committer.commit(BatchCommit(acknowledged: entries.map(\.id), delta: delta), consumer: "slow", now: Date().timeIntervalSince1970)
         #expect(outcome == .committed)
     }
 

@@ -68,7 +68,7 @@ import Testing
             let now = unixNow()
             // State to protect: one batch applied, so that every key exists and holds data.
             let first = try await Self.readBatch(log, at: now, tag: "a")
-            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(first.commit, consumer: "a", now: now) == .committed)
             let (entries, commit) = try await Self.readBatch(log, at: now, tag: "b")
             for key in Self.touchedKeys(now: now) {
                 // The key's own bytes, to put back afterwards.
@@ -76,7 +76,7 @@ import Testing
                 _ = try await pool.send(batch: [RedisCommand("DEL", .string(key)), RedisCommand("SET", .string(key), "not what Tally keeps here")])
                 let before = try await Self.redisState(pool)
                 do {
-                    _ = try await log.commit(commit, consumer: "a", now: now)
+                    _ = try await log.committer.commit(commit, consumer: "a", now: now)
                     Issue.record("a commit with \(key) of the wrong type went through")
                 } catch let error as ApplyError {
                     #expect(error.kind == .state, "\(key): \(error)")
@@ -92,7 +92,7 @@ import Testing
                 #expect(try await log.deliveryCounts(of: entries.map(\.id)) == Dictionary(uniqueKeysWithValues: entries.map { ($0.id, 1) }), "\(key)")
             }
             // Repaired: the same batch commits, once.
-            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
             let window = try await store.window(now: now)
             #expect(window.completions == 4 && window.accepted == 2)
             #expect(try await store.toolCallTotals() == ["grep": OutcomeCounts(success: 2), "edit": OutcomeCounts(failure: 2)])
@@ -149,14 +149,14 @@ import Testing
         try await backend.with { log, store, harness in
             let now = unixNow()
             let first = try await Self.readBatch(log, at: now, tag: "a")
-            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(first.commit, consumer: "a", now: now) == .committed)
             let (entries, commit) = try await Self.readBatch(log, at: now, tag: "b")
             let before = try await Self.everything(log, harness)
             for (name, delta) in Self.refusedDeltas(now: now) {
                 var bad = commit
                 bad.delta = delta
                 do {
-                    _ = try await log.commit(bad, consumer: "a", now: now)
+                    _ = try await log.committer.commit(bad, consumer: "a", now: now)
                     Issue.record("a commit with \(name) went through")
                 } catch let error as ApplyError {
                     #expect(error.kind == .input, "\(name): \(error)")
@@ -167,7 +167,7 @@ import Testing
                 #expect(try await Self.everything(log, harness) == before, "\(name): the refused apply changed something")
             }
             #expect(try await log.deliveryCounts(of: entries.map(\.id)).count == entries.count)
-            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
             #expect(try await store.window(now: now).completions == 4)
         }
     }
@@ -189,7 +189,7 @@ import Testing
                 _ = try await pool.send(RedisCommand("HSET", .string(corruption.key), .string(corruption.field), .string(corruption.value)))
                 let before = try await Self.redisState(pool)
                 do {
-                    _ = try await log.commit(commit, consumer: "a", now: now)
+                    _ = try await log.committer.commit(commit, consumer: "a", now: now)
                     Issue.record("a commit onto \(corruption) went through")
                 } catch let error as ApplyError {
                     #expect(error.kind == .state && error.message.contains(corruption.field), "\(corruption): \(error)")
@@ -198,7 +198,7 @@ import Testing
                 _ = try await pool.send(RedisCommand("HDEL", .string(corruption.key), .string(corruption.field)))
             }
             #expect(try await log.deliveryCounts(of: entries.map(\.id)).count == entries.count)
-            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
         }
     }
 
@@ -208,7 +208,7 @@ import Testing
             let pool = try #require(harness.pool)
             let now = unixNow()
             let first = try await Self.readBatch(log, at: now, tag: "a")
-            #expect(try await log.commit(first.commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(first.commit, consumer: "a", now: now) == .committed)
             let (_, commit) = try await Self.readBatch(log, at: now, tag: "b")
             let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                        group: RedisKeys().group, consumer: "a", now: now, keys: RedisKeys(), configuration: .default)
@@ -252,7 +252,7 @@ import Testing
                 }
                 #expect(try await Self.redisState(pool) == before, "\(json.prefix(200)): the refused payload changed something")
             }
-            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
         }
     }
 
@@ -274,7 +274,7 @@ import Testing
             let commit = BatchCommit(acknowledged: [entries[1].id],
                                      delta: DeltaCalculator.delta(for: [try EventRecord(entryFields: entries[1].fields ?? [])], bucketSeconds: 10),
                                      deadLetters: [DeadLetterRequest(id: entries[0].id, error: "too many fields", deliveries: 3)])
-            #expect(try await log.commit(commit, consumer: "a", now: now) == .committed)
+            #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
             let letters = try await log.deadLetters(count: 10)
             #expect(letters.count == 1)
             #expect(letters.first?.fields.map(\.name) == fields.prefix(ApplyLimits.maxDeadLetterFields).map(\.name))

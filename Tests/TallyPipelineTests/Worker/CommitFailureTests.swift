@@ -24,7 +24,7 @@ import Testing
         let task: Task<Void, Never>
 
         init(_ log: any EventLog, workers: Int = 1, configuration: WorkerConfiguration, metrics: PipelineMetrics, logs: CapturedLogs = CapturedLogs()) {
-            pool = WorkerPool(log: log, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker", logger: logs.logger())
+            pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker", logger: logs.logger())
             let pool = pool
             task = Task { await pool.run() }
         }
@@ -74,7 +74,7 @@ import Testing
             try await Self.drained(log) { $0.deadLetters == 1 }
             await running.stop()
 
-            let letters = try await log.deadLetters(count: 10)
+            let letters = try await inner.deadLetters(count: 10)
             #expect(letters.map(\.originalID) == [poisonID])
             #expect(letters.first?.error == "entry \(poisonID) breaks the apply step")
             #expect(letters.first?.fields.map(\.value) == EventRecord(event: events[poisonIndex]).fields.map(\.value))
@@ -160,7 +160,7 @@ import Testing
             _ = try await pool.send(breaking)
             let before = try await ApplyStepTests.redisState(pool)
             let metrics = try PipelineMetrics(registry: MetricsRegistry())
-            let worker = PipelineWorker(log: log, consumer: "w", configuration: Self.configuration(), metrics: metrics)
+            let worker = PipelineWorker(log: log, committer: log.committer, consumer: "w", configuration: Self.configuration(), metrics: metrics)
             let processing = Task { try await worker.process(entries) }
             try await waitUntil(timeout: .seconds(30)) { metrics.commitFailureCounter(.systemic).value >= 4 }
             #expect(try await ApplyStepTests.redisState(pool) == before, "a refused commit changed something")

@@ -9,10 +9,10 @@ struct InjectedFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// A real log (Redis or memory) whose `commit` fails, before reaching the log, whenever `fault`
+/// A real log (Redis or memory) whose commits fail, before reaching its committer, whenever `fault`
 /// returns an error for the batch; everything else goes straight through. Counts and times every
-/// commit that failed, injected or not.
-final class FaultyLog: EventLog {
+/// commit that failed, injected or not. It is its own committer (see `EventLog.committer`).
+final class FaultyLog: EventLog, BatchCommitter {
     let inner: any EventLog
     private let fault = Mutex<(@Sendable (BatchCommit) -> (any Error)?)?>(nil)
     private let failures = Mutex<[ContinuousClock.Instant]>([])
@@ -35,7 +35,7 @@ final class FaultyLog: EventLog {
             throw error
         }
         do {
-            return try await inner.commit(commit, consumer: consumer, now: now)
+            return try await inner.committer.commit(commit, consumer: consumer, now: now)
         } catch {
             failures.withLock { $0.append(.now) }
             throw error
@@ -57,9 +57,6 @@ final class FaultyLog: EventLog {
     func deliveryCounts(of ids: [String]) async throws -> [String: Int] { try await inner.deliveryCounts(of: ids) }
     func figures() async throws -> LogFigures { try await inner.figures() }
     func trim() async throws -> Int { try await inner.trim() }
-    func deadLetters(count: Int) async throws -> [DeadLetter] { try await inner.deadLetters(count: count) }
-    func replayDeadLetters(ids: [String]?) async throws -> Int { try await inner.replayDeadLetters(ids: ids) }
-    func purgeDeadLetters() async throws -> Int { try await inner.purgeDeadLetters() }
     func appendAges(ofEntries ids: [String]) async throws -> [String: Double] { try await inner.appendAges(ofEntries: ids) }
     func oldestWaitingAge() async throws -> Double? { try await inner.oldestWaitingAge() }
 }

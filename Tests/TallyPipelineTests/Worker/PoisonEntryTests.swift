@@ -136,7 +136,7 @@ import Testing
             let record = EventRecord(event: .completion(id: "r", session: "s", at: unixNow() - 1, latencyMilliseconds: 5, accepted: false))
             let ids = try await log.append([record])
             _ = try await log.read(consumer: "a", from: .new, count: 1, block: nil)
-            _ = try await log.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: [DeadLetterRequest(id: ids[0], error: "store down", deliveries: 3)]), consumer: "a", now: unixNow())
+            _ = try await log.committer.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: [DeadLetterRequest(id: ids[0], error: "store down", deliveries: 3)]), consumer: "a", now: unixNow())
             #expect(try await log.replayDeadLetters(ids: try await log.deadLetters(count: 1).map(\.id)) == 1)
             try await WorkerPoolTests.drain(log, workers: 1, configuration: Self.configuration())
             #expect(try await store.window(now: unixNow()).completions == 1)

@@ -18,7 +18,7 @@ import Testing
     /// Runs a pool until the log has nothing pending or undelivered, then stops it gracefully.
     static func drain(_ log: any EventLog, workers: Int, configuration: WorkerConfiguration = fastConfiguration(), metrics: PipelineMetrics? = nil,
                       until extra: @escaping @Sendable (LogFigures) -> Bool = { _ in true }) async throws {
-        let pool = WorkerPool(log: log, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker")
+        let pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker")
         let running = Task { await pool.run() }
         try await waitUntil(timeout: .seconds(90)) {
             let figures = try await log.figures()
@@ -36,7 +36,7 @@ import Testing
         let log = MemoryEventLog(store: MemoryStateStore())
         let metrics = try PipelineMetrics(registry: MetricsRegistry())
         #expect(metrics.workersRunning.value == 0)
-        let pool = WorkerPool(log: log, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge")
+        let pool = WorkerPool(log: log, committer: log.committer, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge")
         let running = Task { await pool.run() }
         try await waitUntil(timeout: .seconds(10)) { metrics.workersRunning.value == 3 }
         pool.stop()
@@ -93,12 +93,12 @@ import Testing
             let claimed = try await log.claimIdle(consumer: "b", minIdle: .zero, count: 4)
             #expect(claimed.entries.count == 4)
             let metricsA = try PipelineMetrics(registry: MetricsRegistry())
-            let workerA = PipelineWorker(log: log, consumer: "a", metrics: metricsA)
+            let workerA = PipelineWorker(log: log, committer: log.committer, consumer: "a", metrics: metricsA)
             try await workerA.process(stale)
             #expect(metricsA.ownershipLost.value == 4)
             #expect(Self.processed(metricsA) == 6)
             #expect(try await store.window(now: unixNow()).completions == 6)
-            try await PipelineWorker(log: log, consumer: "b").process(claimed.entries)
+            try await PipelineWorker(log: log, committer: log.committer, consumer: "b").process(claimed.entries)
             #expect(try await store.window(now: unixNow()).completions == 10)
             #expect(try await log.figures().pending == 0)
         }

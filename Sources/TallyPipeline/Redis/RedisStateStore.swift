@@ -5,8 +5,8 @@ import TallyRedis
 
 /// The global ``StateStore`` on Redis: every worker and node of a deployment shares it.
 ///
-/// Writes go through ``ApplyScript`` (atomic; the same script
-/// ``RedisEventLog`` uses to apply and acknowledge). A window read asks for
+/// Events are written by ``RedisBatchCommitter`` (``ApplyScript``, atomic), the leader's figures
+/// by ``storeLeaderFigures(score:sessions:token:)``. A window read asks for
 /// the buckets' versions and the current bucket in one pipelined round trip
 /// and re-reads only the buckets written since it last read them (a copy of the
 /// store shares that cache). Memory is bounded by key expiry (buckets,
@@ -36,11 +36,6 @@ public struct RedisStateStore: StateStore {
             throw RedisError.unexpectedReply(command: "TIME", reply: reply.description)
         }
         return Double(seconds) + Double(microseconds) / 1_000_000
-    }
-
-    public func apply(_ delta: StateDelta, now: Double?) async throws {
-        let payload = ApplyPayload(delta: delta, acknowledged: [], deadLetters: [], group: "", consumer: "", now: now, keys: keys, configuration: configuration)
-        _ = try await ApplyScript.run(payload, on: client)
     }
 
     public func window(now: Double?) async throws -> WindowSnapshot {

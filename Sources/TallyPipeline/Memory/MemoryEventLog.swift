@@ -8,7 +8,7 @@ import Foundation
 /// without suspension inside the actor, so it is atomic for every other
 /// caller. Nothing is durable. Blocking reads suspend until an append, their
 /// deadline or cancellation (they never block a thread).
-public actor MemoryEventLog: EventLog {
+public actor MemoryEventLog: EventLog, DeadLetterStore {
     public nonisolated let store: MemoryStateStore
     /// Entries by sequence number, from `firstSequence` on (trimming removes a prefix).
     private var entries = EntryArray()
@@ -143,7 +143,11 @@ public actor MemoryEventLog: EventLog {
         return LogEntry(id: Self.id(sequence), fields: entries[sequence])
     }
 
-    public func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome {
+    /// The committer that acknowledges this log's entries into its store.
+    public nonisolated var committer: MemoryBatchCommitter { MemoryBatchCommitter(log: self) }
+
+    /// ``MemoryBatchCommitter``'s step: one actor step, so atomic for every other caller.
+    func commitNow(_ commit: BatchCommit, consumer: String, now: Double?) throws -> CommitOutcome {
         let now = now ?? store.clock()
         let ids = commit.acknowledged + commit.deadLetters.map(\.id)
         let lost = ids.filter { id in Self.sequence(id).flatMap { pending[$0] }?.consumer != consumer }
@@ -220,6 +224,10 @@ public actor MemoryEventLog: EventLog {
     public func trim() async throws -> Int {
         let limit = min(pending.keys.min() ?? Int.max, lastDelivered)
         return entries.removeAll(below: limit)
+    }
+
+    public func deadLetterCount() async throws -> Int {
+        deadLetterEntries.count
     }
 
     public func deadLetters(count: Int) async throws -> [DeadLetter] {

@@ -38,11 +38,8 @@ public final class MemoryStateStore: StateStore {
 
     public func now() async throws -> Double { clock() }
 
-    public func apply(_ delta: StateDelta, now: Double?) async throws {
-        try applyNow(delta, now: now ?? clock())
-    }
 
-    /// `apply` without suspension, for ``MemoryEventLog``'s atomic apply-and-acknowledge.
+    /// Applies a delta without suspension, for ``MemoryBatchCommitter``'s atomic apply-and-acknowledge.
     ///
     /// The same rule as the Redis script: first every check — the delta's numbers
     /// (``ApplyLimits``, ``ApplyError/Kind/input``), then every sum it makes with the held state

@@ -6,11 +6,12 @@ import TallyRedis
 /// `tally-workers`, dead letters `{tally}:dlq`), shared by any number of
 /// worker processes.
 ///
-/// Commits run ``ApplyScript`` (ownership check, state changes, dead letters
-/// and `XACK` in one atomic step). Blocking reads go through the client's
+/// Entries are acknowledged by ``RedisBatchCommitter`` (``ApplyScript``:
+/// ownership check, state changes, dead letters and `XACK` in one atomic
+/// step; ``committer`` is the one for this log). Blocking reads go through the client's
 /// `sendBlocking`, which on a pool uses a dedicated connection. Trimming
 /// stays below the oldest pending id and every group's last-delivered id.
-public struct RedisEventLog: EventLog {
+public struct RedisEventLog: EventLog, DeadLetterStore {
     public let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
@@ -28,6 +29,11 @@ public struct RedisEventLog: EventLog {
         self.appendPolicy = appendPolicy
         self.allowEviction = allowEviction
         self.logger = logger
+    }
+
+    /// The committer that acknowledges this log's entries (same client, keys and configuration).
+    public var committer: RedisBatchCommitter {
+        RedisBatchCommitter(client: client, keys: keys, configuration: configuration)
     }
 
     /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;
@@ -150,19 +156,6 @@ public struct RedisEventLog: EventLog {
         LogEntry(id: entry.id, fields: entry.fields?.map { (name: $0.name, value: $0.value) })
     }
 
-    public func commit(_ commit: BatchCommit, consumer: String, now: Double?) async throws -> CommitOutcome {
-        let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
-                                   group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
-        let reply = try await ApplyScript.run(payload, on: client)
-        guard let parts = reply.array, let status = parts.first?.int else {
-            throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
-        }
-        if status == 0 {
-            return .notOwned((parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string))
-        }
-        return .committed
-    }
-
     public func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult {
         var cursor = "0-0"
         var entries: [LogEntry] = []
@@ -246,6 +239,10 @@ public struct RedisEventLog: EventLog {
         }
         guard let floor, floor > StreamID(ms: 0, seq: 0) else { return 0 }
         return try await client.xtrim(keys.events, .minID(floor.description, approximate: false))
+    }
+
+    public func deadLetterCount() async throws -> Int {
+        try await client.xlen(keys.deadLetters)
     }
 
     public func deadLetters(count: Int) async throws -> [DeadLetter] {
