@@ -31,7 +31,7 @@ public struct WorkerConfiguration: Sendable, Hashable {
 
     /// The pause before retry number `failures` (1 for the first): `errorBackoff` doubled per
     /// failure, capped at `maxErrorBackoff`, then scaled by `jitter` in 0.5…1.
-    func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
+    package func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
         let base = max(Double(errorBackoff.components.seconds) + Double(errorBackoff.components.attoseconds) * 1e-18, 0)
         let cap = max(Double(maxErrorBackoff.components.seconds) + Double(maxErrorBackoff.components.attoseconds) * 1e-18, base)
         let step = min(cap, base * Double(1 << min(max(failures, 1) - 1, 30)))
