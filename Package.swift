@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Metric primitives, registry, exposition: no I/O.
@@ -42,12 +43,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        // RESP3/RESP2 client on SwiftNIO: knows nothing about metrics.
+        // RESP3/RESP2 client on SwiftNIO (TLS with swift-nio-ssl): knows nothing about metrics.
         .target(
             name: "TallyRedis",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

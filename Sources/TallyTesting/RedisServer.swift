@@ -21,21 +21,37 @@ public final class RedisServer: Sendable {
     public let password: String?
     /// The server's working directory (its log is `redis.log` there).
     public let directory: String
+    /// The certificates of a server started with ``start(password:extraArguments:tls:)``'s `tls`:
+    /// then `port` is its TLS port and it has no plain TCP port.
+    public let certificates: TestCertificates?
+    /// Whether the server requires a client certificate.
+    public let requiresClientCertificate: Bool
     private let extraArguments: [String]
     private let process = Mutex<Process?>(nil)
 
-    private init(port: Int, directory: String, password: String?, extraArguments: [String]) {
+    private init(port: Int, directory: String, password: String?, extraArguments: [String], certificates: TestCertificates?, requiresClientCertificate: Bool) {
         self.port = port
         self.directory = directory
         self.unixSocketPath = directory + "/redis.sock"
         self.password = password
         self.extraArguments = extraArguments
+        self.certificates = certificates
+        self.requiresClientCertificate = requiresClientCertificate
     }
 
-    /// `redis://[:password@]127.0.0.1:port`
+    /// `redis://[:password@]127.0.0.1:port` (`rediss://` for a TLS server)
     public var url: String {
-        if let password { return "redis://:\(password)@127.0.0.1:\(port)" }
-        return "redis://127.0.0.1:\(port)"
+        let scheme = certificates == nil ? "redis" : "rediss"
+        if let password { return "\(scheme)://:\(password)@127.0.0.1:\(port)" }
+        return "\(scheme)://127.0.0.1:\(port)"
+    }
+
+    /// The client side of a TLS server's certificates: its CA, and the client certificate.
+    public var clientTLS: RedisTLSConfiguration? {
+        certificates.map {
+            RedisTLSConfiguration(caFile: $0.caFile, certificateFile: $0.clientCertificateFile, keyFile: $0.clientKeyFile,
+                                  serverName: TestCertificates.serverName)
+        }
     }
 
     /// `unix:///…/redis.sock[?password=…]`
@@ -48,18 +64,31 @@ public final class RedisServer: Sendable {
     public func configuration(commandTimeout: Duration = .seconds(10)) -> RedisConfiguration {
         RedisConfiguration(
             endpoint: .tcp(host: "127.0.0.1", port: port), password: password,
-            connectTimeout: .seconds(30), commandTimeout: commandTimeout
+            connectTimeout: .seconds(30), commandTimeout: commandTimeout, tls: clientTLS
         )
     }
 
+    /// How a test server speaks TLS.
+    public enum TLS: Sendable {
+        /// TLS only (no plain TCP port), with certificates made at start; clients present one when `requireClientCertificate`.
+        case required(requireClientCertificate: Bool)
+    }
+
     /// Starts a server on a free port and waits until it answers `PING`.
-    public static func start(password: String? = nil, extraArguments: [String] = []) async throws -> RedisServer {
+    public static func start(password: String? = nil, extraArguments: [String] = [], tls: TLS? = nil) async throws -> RedisServer {
         guard let executable = executablePath() else { throw RedisServerError.notInstalled }
         var lastError: any Error = RedisServerError.notReady("no attempt made")
         for _ in 0..<5 {
             let directory = "/tmp/tally-redis-" + String(UUID().uuidString.prefix(8)).lowercased()
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let server = RedisServer(port: try await freePort(), directory: directory, password: password, extraArguments: extraArguments)
+            var certificates: TestCertificates?
+            var requireClient = false
+            if case .required(let requireClientCertificate) = tls {
+                certificates = try await TestCertificates.make(in: directory + "/tls")
+                requireClient = requireClientCertificate
+            }
+            let server = RedisServer(port: try await freePort(), directory: directory, password: password, extraArguments: extraArguments,
+                                     certificates: certificates, requiresClientCertificate: requireClient)
             do {
                 try await server.launch(executable: executable)
                 return server
@@ -114,8 +143,12 @@ public final class RedisServer: Sendable {
     private func launch(executable: String) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1",
+        var arguments = certificates.map {
+            ["--port", "0", "--tls-port", "\(port)", "--tls-cert-file", $0.serverCertificateFile, "--tls-key-file", $0.serverKeyFile,
+             "--tls-ca-cert-file", $0.caFile, "--tls-auth-clients", requiresClientCertificate ? "yes" : "no"]
+        } ?? ["--port", "\(port)"]
+        arguments += [
+            "--bind", "127.0.0.1",
             "--unixsocket", unixSocketPath, "--unixsocketperm", "700",
             "--save", "", "--appendonly", "no", "--dir", directory,
             "--daemonize", "no", "--logfile", directory + "/redis.log",

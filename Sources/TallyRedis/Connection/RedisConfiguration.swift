@@ -1,10 +1,10 @@
 import Logging
 import NIOCore
 
-/// Where and how to connect: endpoint, credentials, database, client name,
-/// protocol and timeouts. A plain value; build it directly or from a URL
-/// with `init(url:)`, which rejects what it cannot honour (such as TLS)
-/// instead of silently ignoring it.
+/// Where and how to connect: endpoint, TLS, credentials, database, client
+/// name, protocol and timeouts. A plain value; build it directly or from a
+/// URL with `init(url:)`, which rejects what it cannot honour instead of
+/// silently ignoring it.
 public struct RedisConfiguration: Sendable {
     /// A TCP host and port, or a Unix domain socket path.
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -28,6 +28,8 @@ public struct RedisConfiguration: Sendable {
     }
 
     public var endpoint: Endpoint
+    /// TLS on the TCP connection (`rediss://`); nil for plain TCP or a Unix socket.
+    public var tls: RedisTLSConfiguration?
     /// ACL user; `nil` authenticates as `default` when a password is set.
     public var username: String?
     public var password: String?
@@ -54,9 +56,11 @@ public struct RedisConfiguration: Sendable {
         protocolPreference: ProtocolPreference = .resp3,
         connectTimeout: Duration = .seconds(5),
         commandTimeout: Duration = .seconds(10),
-        limits: RESPLimits = .default
+        limits: RESPLimits = .default,
+        tls: RedisTLSConfiguration? = nil
     ) {
         self.endpoint = endpoint
+        self.tls = tls
         self.username = username
         self.password = password
         self.database = database
@@ -68,10 +72,22 @@ public struct RedisConfiguration: Sendable {
         self.onPush = nil
     }
 
-    /// Parses `redis://[user[:password]@]host[:port][/db]`, `unix:///path/to.sock`
-    /// (query items `db`, `user`, `password`, `name` are accepted by both) and
-    /// rejects `rediss://` with `RedisError.tlsNotSupported`.
-    public init(url: String) throws {
+    /// Parses `redis://[user[:password]@]host[:port][/db]`, `rediss://…` (the same, over TLS with
+    /// verification on, trusting the system's roots unless `tls` says otherwise) and
+    /// `unix:///path/to.sock`; query items `db`, `user`, `password`, `name` are accepted by all.
+    /// `tls` configures the TLS of a `rediss://` URL (CA, client certificate, server name); it is
+    /// refused with a `redis://` or `unix://` URL rather than ignored.
+    public init(url: String, tls: RedisTLSConfiguration? = nil) throws {
+        try self.init(parsing: url)
+        if let tls {
+            guard self.tls != nil else {
+                throw RedisError.invalidURL(Self.redacted(url), reason: "TLS options need a rediss:// URL")
+            }
+            self.tls = tls
+        }
+    }
+
+    private init(parsing url: String) throws {
         let redacted = Self.redacted(url)
         guard let schemeEnd = url.firstRange(of: "://") else {
             throw RedisError.invalidURL(redacted, reason: "expected redis://host:port or unix:///path")
@@ -87,14 +103,12 @@ public struct RedisConfiguration: Sendable {
             rest = String(rest[..<q])
         }
         switch scheme {
-        case "rediss":
-            throw RedisError.tlsNotSupported(url: redacted)
         case "unix", "redis+unix":
             guard rest.hasPrefix("/"), rest.count > 1 else {
                 throw RedisError.invalidURL(redacted, reason: "a Unix socket URL needs an absolute path: unix:///path/to/redis.sock")
             }
             self.init(endpoint: .unixSocket(path: Self.percentDecode(Substring(rest))))
-        case "redis":
+        case "redis", "rediss":
             // The user info ends at the last `@` (a path never holds one), so a password with an
             // unencoded `@` or `/` is still read whole and never shown in an error.
             var user: String?
@@ -144,7 +158,8 @@ public struct RedisConfiguration: Sendable {
                 port = p
             }
             guard !host.isEmpty else { throw RedisError.invalidURL(redacted, reason: "missing host") }
-            self.init(endpoint: .tcp(host: host, port: port), username: user, password: password)
+            self.init(endpoint: .tcp(host: host, port: port), username: user, password: password,
+                      tls: scheme == "rediss" ? RedisTLSConfiguration() : nil)
             if !path.isEmpty {
                 guard let db = Int(path), db >= 0 else {
                     throw RedisError.invalidURL(redacted, reason: "the path must be a database number, got '/\(path)'")

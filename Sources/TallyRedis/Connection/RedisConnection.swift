@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to a Redis server, over TCP or a Unix socket.
 ///
@@ -41,10 +42,21 @@ public final class RedisConnection: RedisClient {
         let handlerLogger = logger
         let limits = configuration.limits
         let onPush = configuration.onPush
+        // TLS: the context is built (its files read) before connecting, so a bad file is a clear error.
+        var tls: (context: NIOSSLContext, serverName: String?)?
+        if let tlsConfiguration = configuration.tls {
+            guard case .tcp(let host, _) = configuration.endpoint else {
+                throw RedisError.tlsConfiguration(reason: "TLS needs a TCP endpoint, not \(endpoint)")
+            }
+            tls = (try tlsConfiguration.makeContext(), tlsConfiguration.sniName(host: host))
+        }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPFrameDecoder(limits: limits)))
                     try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(logger: handlerLogger, onPush: onPush))
                 }
@@ -77,6 +89,12 @@ public final class RedisConnection: RedisClient {
             try? await channel.close()
             if case RedisError.commandTimedOut = error {
                 throw RedisError.connectTimeout(endpoint: endpoint, timeout: configuration.connectTimeout)
+            }
+            // The TLS handshake runs before the first command: its failure closes the connection
+            // under that command. Say what it was.
+            if tls != nil, let redisError = error as? RedisError, case .connectionClosed(_, let reason) = redisError,
+               reason.contains("SSL") || reason.contains("TLS") || reason.lowercased().contains("handshake") || reason.contains("Hostname") {
+                throw RedisError.tlsHandshakeFailed(endpoint: endpoint, reason: reason)
             }
             throw error
         }

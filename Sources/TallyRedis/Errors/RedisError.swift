@@ -21,8 +21,11 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedReply(command: String, reply: String)
     /// The URL could not be parsed.
     case invalidURL(String, reason: String)
-    /// `rediss://` was requested; TLS is not supported yet.
-    case tlsNotSupported(url: String)
+    /// The TLS configuration cannot be used (a file missing or malformed, a certificate without its key).
+    case tlsConfiguration(reason: String)
+    /// The TLS handshake with the server failed (an untrusted or misnamed certificate, a client
+    /// certificate the server requires and did not get); no command was sent.
+    case tlsHandshakeFailed(endpoint: String, reason: String)
     /// The pool was shut down.
     case poolClosed(command: String)
     /// No connection could be leased within the pool's `leaseTimeout`; the command was not sent.
@@ -46,7 +49,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// mid-command) leave its effect unknown.
     public var wasNotSent: Bool {
         switch self {
-        case .leaseTimedOut, .serverUnavailable, .poolClosed, .connectFailed, .connectTimeout, .authenticationFailed, .invalidURL, .tlsNotSupported:
+        case .leaseTimedOut, .serverUnavailable, .poolClosed, .connectFailed, .connectTimeout, .authenticationFailed, .invalidURL,
+             .tlsConfiguration, .tlsHandshakeFailed:
             return true
         default:
             return false
@@ -75,8 +79,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Redis \(command) returned an unexpected reply: \(reply.prefix(200))"
         case .invalidURL(let url, let reason):
             return "Invalid Redis URL '\(url)': \(reason)"
-        case .tlsNotSupported(let url):
-            return "TLS is not supported yet by TallyRedis ('\(url)'); use redis:// on a trusted network or unix://"
+        case .tlsConfiguration(let reason):
+            return "The Redis TLS configuration cannot be used: \(reason)"
+        case .tlsHandshakeFailed(let endpoint, let reason):
+            return "The TLS handshake with Redis at \(endpoint) failed: \(reason) (check the CA file, the server's certificate and name, and the client certificate)"
         case .poolClosed(let command):
             return "Redis \(command) failed: the connection pool is closed"
         case .leaseTimedOut(let command, let waited):

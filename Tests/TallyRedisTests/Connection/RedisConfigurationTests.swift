@@ -25,9 +25,18 @@ import Testing
     #expect(c.clientName == "worker-1")
 }
 
-@Test func rejectsTLSWithATypedError() {
-    #expect(throws: RedisError.tlsNotSupported(url: "rediss://***@host:6380")) {
-        _ = try RedisConfiguration(url: "rediss://:secret@host:6380")
+@Test func redissMeansTLSWithVerificationOnAndTLSOptionsNeedIt() throws {
+    let c = try RedisConfiguration(url: "rediss://:secret@host:6380/2")
+    #expect(c.endpoint == .tcp(host: "host", port: 6380))
+    #expect(c.password == "secret" && c.database == 2)
+    #expect(c.tls == RedisTLSConfiguration())
+    #expect(c.tls?.verification == .full && c.tls?.caFile == nil)
+    let options = RedisTLSConfiguration(caFile: "/ca.pem", serverName: "redis.internal")
+    #expect(try RedisConfiguration(url: "rediss://host", tls: options).tls == options)
+    #expect(try RedisConfiguration(url: "redis://host").tls == nil)
+    // TLS options with a plain URL are refused, not ignored.
+    for url in ["redis://:secret@host:6380", "unix:///tmp/r.sock"] {
+        #expect(throws: RedisError.self) { _ = try RedisConfiguration(url: url, tls: options) }
     }
 }
 
@@ -70,7 +79,7 @@ func urlsAreRedactedAtTheirLastAtSign(url: String, shown: String) {
 }
 
 @Test func errorsNeverShowAPasswordThatHoldsAnAtSignOrASlash() {
-    for url in ["redis://u:p@ss@h:99999", "redis://u:p@ss@h/abc", "redis://u:p/ss@h/abc", "redis://u:p/ss@h:x", "rediss://u:p@ss@h"] {
+    for url in ["redis://u:p@ss@h:99999", "redis://u:p@ss@h/abc", "redis://u:p/ss@h/abc", "redis://u:p/ss@h:x", "rediss://u:p@ss@h:99999"] {
         do {
             _ = try RedisConfiguration(url: url)
             Issue.record("accepted \(url)")
