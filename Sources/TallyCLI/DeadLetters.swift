@@ -11,24 +11,24 @@ struct DeadLetters: AsyncParsableCommand {
     )
 
     struct Connection: ParsableArguments {
-        @Option(help: "Redis URL (TALLY_REDIS).")
-        var redis = environment("REDIS") ?? ""
+        @OptionGroup var redis: RedisOptions
 
         func validate() throws {
-            guard !self.redis.isEmpty else { throw ValidationError("--redis is required (or set TALLY_REDIS)") }
+            guard self.redis.isSet else { throw ValidationError("--redis is required (or set TALLY_REDIS)") }
         }
 
         func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
             try await requireRedis(self.redis)
             // An operator's one-shot command: it may wait for a connection longer than a serving node.
-            let pool = try RedisConnectionPool(url: self.redis, maximumConnections: 2, leaseTimeout: .seconds(5))
+            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: try self.redis.connection(), maximumConnections: 2,
+                                                                                 leaseTimeout: .seconds(5)))
             defer { Task { await pool.close() } }
             // The same checks as serve and worker; an evicting server is only a warning here, so that
             // an operator can still inspect and save the dead letters.
             do {
                 try await RedisPreflight.check(pool, allowEviction: true, logger: Logger(label: "tally.dlq"))
             } catch let refusal as RedisPreflight.Refusal {
-                throw fail("cannot use Redis at \(RedisConfiguration.redacted(self.redis)): \(refusal)")
+                throw fail("cannot use Redis at \(RedisConfiguration.redacted(self.redis.redis)): \(refusal)")
             }
             return try await body(RedisEventLog(client: pool))
         }

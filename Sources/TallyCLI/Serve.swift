@@ -16,11 +16,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (TALLY_PORT).")
     var port = Int(environment("PORT") ?? "") ?? 8080
 
-    @Option(help: "Redis URL, redis://[user:password@]host:port/db or unix:///path (TALLY_REDIS). Without it the node is not durable.")
-    var redis = environment("REDIS") ?? ""
-
-    @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
-    var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
+    /// Without `--redis` the node runs on the embedded in-memory log and state and is not durable.
+    @OptionGroup var redis: RedisOptions
 
     @Flag(help: "Start even though Redis's maxmemory-policy may evict keys, which makes the metrics silently wrong; refused otherwise (TALLY_ALLOW_EVICTION=1).")
     var allowEviction = false
@@ -80,12 +77,9 @@ struct Serve: AsyncParsableCommand {
         guard self.appendTimeout >= 0.05, self.appendTimeout <= 60 else {
             throw ValidationError("--append-timeout must be 0.05…60 seconds, got \(self.appendTimeout)")
         }
-        guard self.redisLeaseTimeout >= 0.01, self.redisLeaseTimeout <= 60 else {
-            throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
-        }
         guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
         guard self.workers >= 0 else { throw ValidationError("--workers must be 0 (ingest only) or more, got \(self.workers)") }
-        guard self.workers > 0 || !self.redis.isEmpty else {
+        guard self.workers > 0 || self.redis.isSet else {
             throw ValidationError("--workers 0 runs an ingest-only node and needs --redis: on the embedded log nothing would ever process its events")
         }
         guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
@@ -95,11 +89,12 @@ struct Serve: AsyncParsableCommand {
         var configuration = TallyServerConfiguration()
         configuration.host = self.host
         configuration.port = self.port
-        configuration.redisURL = self.redis.isEmpty ? nil : self.redis
+        configuration.redisURL = self.redis.isSet ? self.redis.redis : nil
+        configuration.redisTLS = self.redis.tls
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
-        configuration.redisLeaseTimeout = .milliseconds(Int64((self.redisLeaseTimeout * 1000).rounded()))
+        configuration.redisLeaseTimeout = self.redis.leaseTimeout
         configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
         configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
@@ -110,8 +105,8 @@ struct Serve: AsyncParsableCommand {
         configuration.samplingMinProbability = self.samplingMinProbability
         configuration.samplingMaxProbability = self.samplingMaxProbability
         configuration.samplingInterval = .milliseconds(Int64((self.samplingInterval * 1000).rounded()))
-        if let url = configuration.redisURL {
-            try await requireRedis(url)
+        if self.redis.isSet {
+            try await requireRedis(self.redis)
         }
         let registry = MetricsRegistry()
         MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry))

@@ -32,11 +32,11 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode.failure
 }
 
-/// Fails with one clear line when Redis cannot be reached.
-func requireRedis(_ url: String) async throws {
+/// Fails with one clear line when Redis cannot be reached (or its URL or TLS options cannot be used).
+func requireRedis(_ options: RedisOptions) async throws {
     do {
-        try await TallyNodeComponents.probeRedis(url: url)
+        try await TallyNodeComponents.probeRedis(try options.connection())
     } catch {
-        throw fail("cannot reach Redis at \(RedisConfiguration.redacted(url)): \(error)")
+        throw fail("cannot reach Redis at \(RedisConfiguration.redacted(options.redis)): \(error)")
     }
 }

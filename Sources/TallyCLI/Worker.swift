@@ -10,8 +10,7 @@ import TallyServer
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run workers only, against a shared Redis.")
 
-    @Option(help: "Redis URL (TALLY_REDIS).")
-    var redis = environment("REDIS") ?? ""
+    @OptionGroup var redis: RedisOptions
 
     @Option(help: "Worker tasks in this process (TALLY_CONCURRENCY).")
     var concurrency = Int(environment("CONCURRENCY") ?? "") ?? 2
@@ -22,8 +21,6 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Failures after which an entry moves to the dead-letter stream: deliveries of an entry that does not decode, failed commits before a batch is split and of an entry alone (TALLY_MAX_DELIVERIES).")
     var maxDeliveries = Int(environment("MAX_DELIVERIES") ?? "") ?? WorkerConfiguration.default.maxDeliveries
 
-    @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
-    var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
 
     @Option(help: "Serve this process's /metrics and /health/live on this port; 0 serves nothing (TALLY_METRICS_PORT).")
     var metricsPort = Int(environment("METRICS_PORT") ?? "") ?? 0
@@ -36,12 +33,9 @@ struct Worker: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(self.metricsPort) else { throw ValidationError("--metrics-port must be 0 (off) or a TCP port") }
-        guard self.redisLeaseTimeout >= 0.01, self.redisLeaseTimeout <= 60 else {
-            throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(self.redisLeaseTimeout)")
-        }
         guard self.claimIdle > 0 else { throw ValidationError("--claim-idle must be positive") }
         guard self.maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1, got \(self.maxDeliveries)") }
-        guard !self.redis.isEmpty else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
+        guard self.redis.isSet else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
     }
 
@@ -51,10 +45,10 @@ struct Worker: AsyncParsableCommand {
         let registry = MetricsRegistry()
         let (pool, _) = try RedisPoolMetrics.instrumentedPool(
             RedisPoolConfiguration(
-                connection: try RedisConfiguration(url: self.redis),
+                connection: try self.redis.connection(),
                 maximumConnections: self.concurrency + 2,
                 maximumBlockingConnections: self.concurrency + 1,
-                leaseTimeout: .milliseconds(Int64((self.redisLeaseTimeout * 1000).rounded()))
+                leaseTimeout: self.redis.leaseTimeout
             ),
             registry: registry
         )

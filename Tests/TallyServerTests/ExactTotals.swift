@@ -49,7 +49,7 @@ struct ExactTotals: Equatable, CustomStringConvertible {
     }
 
     /// What the store holds now (its window must still cover every event).
-    static func read(from store: any StateStore, now: Double) async throws -> ExactTotals {
+    static func read(from store: any StateReader, now: Double?) async throws -> ExactTotals {
         var totals = ExactTotals()
         totals.tools = try await store.toolCallTotals()
         totals.errors = try await store.errorCodeTotals()

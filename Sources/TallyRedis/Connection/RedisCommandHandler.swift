@@ -153,7 +153,10 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let reason = "\(error)"
-        logger.error("redis connection error; closing", metadata: ["error": "\(reason)"])
+        // Whoever uses the connection next learns of it (commands in flight fail with this reason, a
+        // later one finds the connection closed, and the pool replaces it), and reports it: here it is
+        // only a debug line, so that one failure is not logged three times.
+        logger.debug("redis connection error; closing", metadata: ["error": "\(reason)"])
         if error is RESPDecodingError {
             close(context: context) { .protocolError(command: $0, reason: reason) }
         } else {

@@ -42,11 +42,11 @@ public final class TallyNodeComponents: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
-        if let url = configuration.redisURL {
+        if let connection = try configuration.redisConnection() {
             // One dedicated connection per worker for its blocking reads, besides the shared ones.
             let (pool, poolMetrics) = try RedisPoolMetrics.instrumentedPool(
                 RedisPoolConfiguration(
-                    connection: try RedisConfiguration(url: url),
+                    connection: connection,
                     maximumConnections: max(4, configuration.workers + 2),
                     maximumBlockingConnections: configuration.workers + 1,
                     leaseTimeout: configuration.redisLeaseTimeout
@@ -142,8 +142,8 @@ public final class TallyNodeComponents: Sendable {
 
     /// Opens and closes one connection, so a bad URL or an unreachable server
     /// is reported at once instead of through the pool's reconnect backoff.
-    public static func probeRedis(url: String) async throws {
-        let connection = try await RedisConnection.connect(try RedisConfiguration(url: url))
+    public static func probeRedis(_ configuration: RedisConfiguration) async throws {
+        let connection = try await RedisConnection.connect(configuration)
         await connection.close()
     }
 

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TallyPipeline
+import TallyRedis
+import TallyTesting
+
+/// `tally serve`, `tally worker` and `tally dlq` on a Redis that speaks only TLS and requires a
+/// client certificate: configured with `rediss://` and the `--redis-tls-…` options (or their
+/// `TALLY_…` variables), events go in and come out exact; a wrong CA is one clear line.
+@Suite struct RedisTLSProcessTests {
+    static func tlsArguments(_ certificates: TestCertificates) -> [String] {
+        ["--redis-tls-ca", certificates.caFile, "--redis-tls-cert", certificates.clientCertificateFile,
+         "--redis-tls-key", certificates.clientKeyFile, "--redis-tls-server-name", TestCertificates.serverName]
+    }
+
+    @Test func anIngestNodeAndAWorkerRunOverTLSWithAClientCertificate() async throws {
+        let redis = try await RedisServer.start(tls: .required(requireClientCertificate: true))
+        let certificates = try #require(redis.certificates)
+        let port = ServeProcessTests.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try ServeProcessTests.startServe(port: port, redis: redis.url, arguments: ["--workers", "0"] + Self.tlsArguments(certificates))
+        // The worker takes its TLS options from the environment.
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
+        worker.arguments = ["worker", "--redis", redis.url]
+        worker.environment = ProcessInfo.processInfo.environment.merging([
+            "TALLY_REDIS_TLS_CA": certificates.caFile, "TALLY_REDIS_TLS_CERT": certificates.clientCertificateFile,
+            "TALLY_REDIS_TLS_KEY": certificates.clientKeyFile, "TALLY_REDIS_TLS_SERVER_NAME": TestCertificates.serverName,
+        ]) { $1 }
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
+
+        var generator = SessionEventGenerator(sessions: 20, seed: 443)
+        let batch = generator.batch(300)
+        var request = HTTPClientRequest(url: base + "/v1/events")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+        request.body = .bytes(ByteBuffer(string: batch))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        #expect(response.status.code == 202)
+
+        let expected = ExactTotals(try EventDecoder().decodeBatch(Array(batch.utf8), format: .ndjson))
+        let applied = try await eventually(seconds: 60) {
+            let json = try await ServeProcessTests.metricsJSON(base, client: client)
+            return (json["completions"] as? Double) == expected.completions
+        }
+        #expect(applied)
+        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: redis.configuration(), leaseTimeout: .seconds(10)))
+        #expect(try await ExactTotals.read(from: RedisStateStore(client: pool), now: nil) == expected)
+
+        // The operator's command too.
+        let listed = try await StartupChecksTests.runTally(["dlq", "list", "--redis", redis.url] + Self.tlsArguments(certificates))
+        #expect(listed.status == 0, "\(listed.stderr)")
+
+        // A CA that did not sign the server: one clear line, nothing started.
+        let refused = try await StartupChecksTests.runTally(["worker", "--redis", redis.url, "--redis-tls-ca", certificates.otherCAFile,
+                                                             "--redis-tls-server-name", TestCertificates.serverName])
+        #expect(refused.status != nil && refused.status != 0)
+        let lines = refused.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(lines.count == 1 && lines.first?.contains("TLS handshake") == true, "\(refused.stderr)")
+        // TLS options with a plain URL are refused, not ignored.
+        let plain = try await StartupChecksTests.runTally(["worker", "--redis", "redis://127.0.0.1:\(redis.port)", "--redis-tls-ca", certificates.caFile])
+        #expect(plain.status != nil && plain.status != 0 && plain.stderr.contains("rediss://"), "\(plain.stderr)")
+
+        serve.terminate()
+        worker.terminate()
+        await serve.exited()
+        await worker.exited()
+        await pool.close()
+        try await client.shutdown()
+        await redis.stop()
+    }
+}
