@@ -3,11 +3,13 @@ import TallyTesting
 
 /// Runs `redis-benchmark` against a server and returns its requests per second.
 enum RedisBenchmarkTool {
-    static func run(port: Int, clients: Int, requests: Int, pipeline: Int, command: [String]) async throws -> Double {
+    /// With `tls`, over TLS (`--tls`), trusting the test CA and sending its server name.
+    static func run(port: Int, clients: Int, requests: Int, pipeline: Int, command: [String], tls: TestCertificates? = nil) async throws -> Double {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["redis-benchmark", "-h", "127.0.0.1", "-p", "\(port)", "-c", "\(clients)", "-n", "\(requests)",
-                             "-P", "\(pipeline)", "--csv"] + command
+                             "-P", "\(pipeline)", "--csv"]
+            + (tls.map { ["--tls", "--cacert", $0.caFile, "--sni", TestCertificates.serverName] } ?? []) + command
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -5,11 +5,13 @@ import TallyTesting
 // TallyRedis against redis-benchmark on the same throwaway server, in one run.
 // Each scenario runs the same command with the same number of connections and
 // pipeline depth on both sides; the best of `rounds` runs counts for each.
+// `--tls`: the server speaks only TLS and both sides use it (`redis-benchmark --tls`).
 
 let quick = CommandLine.arguments.contains("--quick")
 /// `--only xadd|set|ping` runs one scenario (for profiling).
 let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { i in CommandLine.arguments.dropFirst(i + 1).first }
 let rounds = quick ? 1 : 3
+let overTLS = CommandLine.arguments.contains("--tls")
 let payload = String(repeating: "x", count: 300 - #"{"type":"completion","session_id":"s-0000","latency_ms":123,"accepted":true,"attributes":{"pad":""}}"#.count)
 let event = #"{"type":"completion","session_id":"s-0000","latency_ms":123,"accepted":true,"attributes":{"pad":"\#(payload)"}}"#
 
@@ -23,11 +25,11 @@ struct Scenario {
 }
 
 let scenarios = [
-    Scenario(name: "XADD ~300 B, pipelined", clients: 16, pipeline: 64, requests: quick ? 100_000 : 400_000, target: 0.5,
+    Scenario(name: "XADD ~300 B, pipelined", clients: 16, pipeline: 64, requests: quick ? 100_000 : 400_000, target: overTLS ? 0.7 : 0.5,
              command: ["XADD", "bench:events", "MAXLEN", "~", "100000", "*", "event", event]),
-    Scenario(name: "SET, unpipelined", clients: 50, pipeline: 1, requests: quick ? 50_000 : 200_000, target: 0.8,
+    Scenario(name: "SET, unpipelined", clients: 50, pipeline: 1, requests: quick ? 50_000 : 200_000, target: overTLS ? 0.7 : 0.8,
              command: ["SET", "bench:key", "value"]),
-    Scenario(name: "PING, unpipelined", clients: 50, pipeline: 1, requests: quick ? 50_000 : 200_000, target: 0.8,
+    Scenario(name: "PING, unpipelined", clients: 50, pipeline: 1, requests: quick ? 50_000 : 200_000, target: overTLS ? 0.7 : 0.8,
              command: ["PING"]),
 ]
 
@@ -62,8 +64,8 @@ func format(_ opsPerSecond: Double) -> String {
     String(format: "%10.0f", opsPerSecond)
 }
 
-let server = try await RedisServer.start()
-print("redis-server on 127.0.0.1:\(server.port) (no persistence); best of \(rounds) run(s) per side")
+let server = try await RedisServer.start(tls: overTLS ? .required(requireClientCertificate: false) : nil)
+print("redis-server on 127.0.0.1:\(server.port) (no persistence\(overTLS ? ", TLS only" : "")); best of \(rounds) run(s) per side")
 print("")
 print("scenario                    conns  pipe   tally ops/s   redis-benchmark ops/s   ratio   target")
 print("--------------------------  -----  ----  ------------  ----------------------  ------  ------")
@@ -77,7 +79,7 @@ do {
         var tally = 0.0
         var reference = 0.0
         for _ in 0..<rounds {
-            reference = max(reference, try await RedisBenchmarkTool.run(port: server.port, clients: scenario.clients, requests: scenario.requests, pipeline: scenario.pipeline, command: scenario.command))
+            reference = max(reference, try await RedisBenchmarkTool.run(port: server.port, clients: scenario.clients, requests: scenario.requests, pipeline: scenario.pipeline, command: scenario.command, tls: server.certificates))
             tally = max(tally, try await runTally(scenario, pool: pool))
         }
         await pool.close()
