@@ -75,7 +75,8 @@ public final class RedisServer: Sendable {
     }
 
     /// Starts a server on a free port and waits until it answers `PING`.
-    public static func start(password: String? = nil, extraArguments: [String] = [], tls: TLS? = nil) async throws -> RedisServer {
+    /// - Parameter port: a port to use (a cluster node's, chosen with its bus port); a free one by default.
+    public static func start(password: String? = nil, extraArguments: [String] = [], tls: TLS? = nil, port fixedPort: Int? = nil) async throws -> RedisServer {
         guard let executable = executablePath() else { throw RedisServerError.notInstalled }
         var lastError: any Error = RedisServerError.notReady("no attempt made")
         for _ in 0..<5 {
@@ -87,7 +88,9 @@ public final class RedisServer: Sendable {
                 certificates = try await TestCertificates.make(in: directory + "/tls")
                 requireClient = requireClientCertificate
             }
-            let server = RedisServer(port: try await freePort(), directory: directory, password: password, extraArguments: extraArguments,
+            var port = fixedPort ?? 0
+            if fixedPort == nil { port = try await freePort() }
+            let server = RedisServer(port: port, directory: directory, password: password, extraArguments: extraArguments,
                                      certificates: certificates, requiresClientCertificate: requireClient)
             do {
                 try await server.launch(executable: executable)
@@ -106,6 +109,9 @@ public final class RedisServer: Sendable {
         guard let executable = Self.executablePath() else { throw RedisServerError.notInstalled }
         try await launch(executable: executable)
     }
+
+    /// Whether the server process runs (false after `kill()` or `stop()`).
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
     /// SIGKILL, as a crash would: clients see their connections reset. Waits for the exit.
     public func kill() async {

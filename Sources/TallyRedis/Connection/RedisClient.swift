@@ -14,4 +14,8 @@ public protocol RedisClient: Sendable {
     /// its deadline is extended by `blockingFor`, and a pool runs it on a
     /// dedicated connection so it never holds a shared one.
     func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue
+    /// `EVALSHA`, loading the script where the server does not know it (`NOSCRIPT`); what
+    /// `evalScript` runs. The default covers single servers (`SCRIPT LOAD`, then `EVALSHA` again);
+    /// a cluster client loads it on the node that answered.
+    func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue
 }

@@ -21,6 +21,11 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedReply(command: String, reply: String)
     /// The URL could not be parsed.
     case invalidURL(String, reason: String)
+    /// A command for a Redis Cluster whose keys hash to different slots: no node could run it, so it
+    /// was not sent. Keys that must go together share a `{hash tag}`.
+    case crossSlot(command: String, keys: [String])
+    /// The cluster's topology could not be read from any seed or known node, or no node serves the slot.
+    case clusterUnavailable(reason: String)
     /// The TLS configuration cannot be used (a file missing or malformed, a certificate without its key).
     case tlsConfiguration(reason: String)
     /// The TLS handshake with the server failed (an untrusted or misnamed certificate, a client
@@ -50,7 +55,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var wasNotSent: Bool {
         switch self {
         case .leaseTimedOut, .serverUnavailable, .poolClosed, .connectFailed, .connectTimeout, .authenticationFailed, .invalidURL,
-             .tlsConfiguration, .tlsHandshakeFailed:
+             .tlsConfiguration, .tlsHandshakeFailed, .crossSlot:
             return true
         default:
             return false
@@ -79,6 +84,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Redis \(command) returned an unexpected reply: \(reply.prefix(200))"
         case .invalidURL(let url, let reason):
             return "Invalid Redis URL '\(url)': \(reason)"
+        case .crossSlot(let command, let keys):
+            return "Redis \(command) was not sent: its keys \(keys.prefix(8).map { "'\($0)'" }.joined(separator: ", ")) hash to different cluster slots (give keys that go together one {hash tag})"
+        case .clusterUnavailable(let reason):
+            return "The Redis Cluster is unavailable: \(reason)"
         case .tlsConfiguration(let reason):
             return "The Redis TLS configuration cannot be used: \(reason)"
         case .tlsHandshakeFailed(let endpoint, let reason):

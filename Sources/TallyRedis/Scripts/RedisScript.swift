@@ -17,6 +17,11 @@ public struct RedisScript: Sendable, Hashable {
 extension RedisClient {
     /// `EVALSHA sha numkeys key… arg…`, loading the script on `NOSCRIPT` and retrying once.
     public func evalScript(_ script: RedisScript, keys: [String] = [], arguments: [RedisArgument] = []) async throws -> RESPValue {
+        try await runScript(script, keys: keys, arguments: arguments)
+    }
+
+    /// The default: `EVALSHA`, then on `NOSCRIPT` `SCRIPT LOAD` and `EVALSHA` again.
+    public func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue {
         let command = RedisCommand("EVALSHA", arguments: [.string(script.sha1), .integer(keys.count)] + keys.map { .string($0) } + arguments)
         do {
             return try await send(command)

@@ -1,0 +1,50 @@
+extension RedisCommand {
+    /// The keys of this command, for routing in a cluster: nil for a command that has none (it may
+    /// run on any node). Covers the commands Tally and its tests send; any other command is taken to
+    /// have its key first, as most Redis commands do.
+    var keys: [String]? {
+        func text(_ argument: RedisArgument) -> String {
+            switch argument {
+            case .string(let s): return s
+            case .bytes(let buffer): return String(buffer: buffer)
+            case .integer(let i): return String(i)
+            case .double(let d): return String(d)
+            }
+        }
+        let words = arguments.map(text)
+        switch name {
+        case "PING", "INFO", "TIME", "HELLO", "AUTH", "SELECT", "DBSIZE", "FLUSHALL", "FLUSHDB", "WAIT", "ASKING", "READONLY",
+             "MULTI", "EXEC", "DISCARD", "UNWATCH", "ECHO", "SAVE", "BGSAVE", "LASTSAVE", "ROLE", "SHUTDOWN":
+            return nil
+        case _ where ["CLUSTER", "SCRIPT", "CONFIG", "CLIENT", "COMMAND", "FUNCTION", "ACL", "MEMORY"].contains(words[0].uppercased()):
+            return nil
+        case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
+            guard words.count > 2, let count = Int(words[2]), count > 0, words.count >= 3 + count else { return nil }
+            return Array(words[3..<(3 + count)])
+        case "XREAD", "XREADGROUP":
+            guard let streams = words.firstIndex(where: { $0.uppercased() == "STREAMS" }) else { return nil }
+            let rest = words[(streams + 1)...]
+            return Array(rest.prefix(rest.count / 2))
+        case "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "WATCH":
+            return Array(words.dropFirst())
+        case "MSET", "MSETNX":
+            return stride(from: 1, to: words.count, by: 2).map { words[$0] }
+        case "XGROUP CREATE", "XGROUP DESTROY", "XGROUP SETID", "XGROUP CREATECONSUMER", "XGROUP DELCONSUMER",
+             "XINFO STREAM", "XINFO GROUPS", "XINFO CONSUMERS", "OBJECT ENCODING", "OBJECT FREQ", "OBJECT IDLETIME":
+            return words.count > 2 ? [words[2]] : nil
+        default:
+            return words.count > 1 ? [words[1]] : nil
+        }
+    }
+
+    /// The slot all of this command's keys hash to; nil when it has none. A command whose keys span
+    /// slots is refused before it is sent, naming them.
+    func slot() throws -> Int? {
+        guard let keys, let first = keys.first else { return nil }
+        let slot = HashSlot.of(first)
+        for key in keys.dropFirst() where HashSlot.of(key) != slot {
+            throw RedisError.crossSlot(command: name, keys: keys)
+        }
+        return slot
+    }
+}

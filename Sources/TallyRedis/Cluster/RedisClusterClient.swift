@@ -1,0 +1,337 @@
+import Logging
+import Synchronization
+
+/// A client for Redis Cluster with the same command API as ``RedisConnectionPool``: it reads the
+/// topology from seed nodes, keeps a slot map and one bounded pool per primary, and sends each
+/// command to the primary of its keys' slot.
+///
+/// - The slot is CRC16 of the key mod 16384, of its `{hash tag}` when it has one
+///   (``HashSlot``). A command whose keys span slots is refused before it is sent
+///   (``RedisError/crossSlot(command:keys:)``); a command without keys goes to any primary.
+/// - A batch is split per node, each part sent in one flush, the replies put back in order.
+/// - `MOVED` updates the slot map, refreshes the topology in the background and retries at once on
+///   the new owner; `ASK` sends `ASKING` and the command on one connection of the target, once;
+///   `TRYAGAIN`, `CLUSTERDOWN` and a node that cannot be reached refresh the topology and retry
+///   with a doubling pause, at most ``Configuration/maximumAttempts`` times: a command never waits
+///   past its attempts, and a dead primary fails fast until the topology shows its replacement.
+/// - Scripts run with `EVALSHA`, and with `EVAL` (which loads them) on the node that answered `NOSCRIPT`.
+/// - Blocking reads use a dedicated connection of the node that owns the stream, and follow the
+///   slot when it moves.
+public final class RedisClusterClient: RedisClient {
+    public struct Configuration: Sendable {
+        /// How to reach the seed nodes; every node is reached with the same credentials and TLS.
+        public var seeds: [RedisConfiguration]
+        /// Shared connections per primary.
+        public var maximumConnectionsPerNode: Int
+        /// Dedicated (blocking-read) connections per primary.
+        public var maximumBlockingConnectionsPerNode: Int
+        /// Each node pool's lease deadline.
+        public var leaseTimeout: Duration
+        /// Tries of one command across redirects and refreshes before its last error is thrown.
+        public var maximumAttempts: Int
+        /// The first pause after `TRYAGAIN`, `CLUSTERDOWN` or an unreachable node; it doubles, up to 1 s.
+        public var retryBackoff: Duration
+
+        public init(seeds: [RedisConfiguration], maximumConnectionsPerNode: Int = 8, maximumBlockingConnectionsPerNode: Int = 8,
+                    leaseTimeout: Duration = .milliseconds(500), maximumAttempts: Int = 6, retryBackoff: Duration = .milliseconds(50)) {
+            precondition(!seeds.isEmpty, "a cluster client needs at least one seed")
+            self.seeds = seeds
+            self.maximumConnectionsPerNode = maximumConnectionsPerNode
+            self.maximumBlockingConnectionsPerNode = maximumBlockingConnectionsPerNode
+            self.leaseTimeout = leaseTimeout
+            self.maximumAttempts = max(1, maximumAttempts)
+            self.retryBackoff = retryBackoff
+        }
+    }
+
+    public let configuration: Configuration
+    let logger: Logger
+    private let state = Mutex(State())
+    /// One topology read at a time; callers that need a fresh map wait for the running read.
+    private let refreshing = Mutex<Task<Void, any Error>?>(nil)
+
+    struct State {
+        var topology = ClusterTopology()
+        var pools: [ClusterTopology.Node: RedisConnectionPool] = [:]
+        var closed = false
+    }
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "tally.redis.cluster")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Reads the topology now (the first command does it otherwise); throws when no seed answers.
+    public func connect() async throws {
+        try await refreshTopology()
+    }
+
+    /// The primaries serving slots now.
+    public var primaries: [String] {
+        state.withLock { $0.topology.nodes.map(\.description).sorted() }
+    }
+
+    /// The primary that serves `slot` now, if known.
+    public func primary(forSlot slot: Int) -> String? {
+        state.withLock { $0.topology.primaries[slot]?.description }
+    }
+
+    // MARK: RedisClient
+
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        try await routed(command) { pool, asking in
+            if asking {
+                return try await pool.withConnection { connection in
+                    let replies = try await connection.send(batch: [RedisCommand("ASKING"), command])
+                    if case .error(let message) = replies[1] { throw RedisError.server(command: command.name, message: message) }
+                    return replies[1]
+                }
+            }
+            return try await pool.send(command)
+        }
+    }
+
+    public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
+        try await routed(command) { pool, _ in try await pool.sendBlocking(command, blockingFor: blockingFor) }
+    }
+
+    /// Each node's part in one flush, all parts at once; replies in the order of `commands`. A reply
+    /// that is a redirect (the slot moved meanwhile) is sent again alone, following it.
+    public func send(batch commands: [RedisCommand]) async throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        let slots = try commands.map { try $0.slot() }
+        try await ensureTopology()
+        var groups: [ClusterTopology.Node: [Int]] = [:]
+        let fallback = try anyPrimary()
+        state.withLock { s in
+            for (index, slot) in slots.enumerated() {
+                groups[slot.flatMap { s.topology.primaries[$0] } ?? fallback, default: []].append(index)
+            }
+        }
+        var replies = [RESPValue](repeating: .null, count: commands.count)
+        try await withThrowingTaskGroup(of: [(Int, RESPValue)].self) { group in
+            for (node, indices) in groups {
+                let pool = try self.pool(for: node)
+                group.addTask {
+                    do {
+                        let answered = try await pool.send(batch: indices.map { commands[$0] })
+                        return Array(zip(indices, answered))
+                    } catch let error as RedisError where Self.isNodeFailure(error) {
+                        // The node is gone: every command of its part follows the slot alone.
+                        return indices.map { ($0, .error("TALLYRETRY \(error)")) }
+                    }
+                }
+            }
+            for try await part in group {
+                for (index, reply) in part { replies[index] = reply }
+            }
+        }
+        for index in replies.indices {
+            guard case .error(let message) = replies[index] else { continue }
+            if message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
+                || message.hasPrefix("TALLYRETRY ") {
+                do {
+                    replies[index] = try await send(commands[index])
+                } catch RedisError.server(_, let message) {
+                    replies[index] = .error(message)
+                }
+            }
+        }
+        return replies
+    }
+
+    /// Sends a write and then `WAIT replicas timeout` on the same connection of the same primary,
+    /// so that the write is on `replicas` replicas before the caller acknowledges it; returns the
+    /// write's reply and how many replicas acknowledged it (fewer when `timeout` passed first).
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        let milliseconds = max(1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        var acknowledged = 0
+        let reply = try await routed(command) { pool, asking in
+            try await pool.withConnection { connection in
+                let replies = try await connection.send(batch: (asking ? [RedisCommand("ASKING")] : []) + [command, RedisCommand("WAIT", .integer(replicas), .integer(milliseconds))])
+                let write = replies[replies.count - 2]
+                if case .error(let message) = write { throw RedisError.server(command: command.name, message: message) }
+                acknowledged = replies[replies.count - 1].int ?? 0
+                return write
+            }
+        }
+        return (reply, acknowledged)
+    }
+
+    /// `EVALSHA` on the node of the keys; on `NOSCRIPT`, `EVAL` with the source there (it loads it).
+    public func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue {
+        let shared: [RedisArgument] = [.integer(keys.count)] + keys.map { .string($0) } + arguments
+        do {
+            return try await send(RedisCommand("EVALSHA", arguments: [.string(script.sha1)] + shared))
+        } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
+            return try await send(RedisCommand("EVAL", arguments: [.string(script.source)] + shared))
+        }
+    }
+
+    /// Closes every node's pool.
+    public func close() async {
+        let pools = state.withLock { s -> [RedisConnectionPool] in
+            s.closed = true
+            defer { s.pools = [:] }
+            return Array(s.pools.values)
+        }
+        for pool in pools { await pool.close() }
+    }
+
+    // MARK: routing
+
+    /// Runs `body` on the pool of the command's slot, following redirects and waiting out
+    /// failovers within ``Configuration/maximumAttempts``.
+    private func routed(_ command: RedisCommand, _ body: (RedisConnectionPool, _ asking: Bool) async throws -> RESPValue) async throws -> RESPValue {
+        let slot = try command.slot()
+        try await ensureTopology()
+        var redirect: ClusterTopology.Node?
+        var asking = false
+        var pause = configuration.retryBackoff
+        var lastError: any Error = RedisError.clusterUnavailable(reason: "no attempt made")
+        for attempt in 1...configuration.maximumAttempts {
+            let node = try redirect ?? slot.flatMap { s in state.withLock { $0.topology.primaries[s] } } ?? anyPrimary()
+            do {
+                let reply = try await body(try pool(for: node), asking)
+                return reply
+            } catch let error as RedisError {
+                lastError = error
+                asking = false
+                redirect = nil
+                if case .server(_, let message) = error {
+                    if let (movedSlot, target) = parseRedirect(message, prefix: "MOVED ") {
+                        state.withLock { $0.topology.primaries[movedSlot] = target }
+                        refreshInBackground()
+                        redirect = target
+                        continue
+                    }
+                    if let (_, target) = parseRedirect(message, prefix: "ASK ") {
+                        redirect = target
+                        asking = true
+                        continue
+                    }
+                    guard error.serverErrorCode == "TRYAGAIN" || error.serverErrorCode == "CLUSTERDOWN" else { throw error }
+                } else if !Self.isNodeFailure(error) {
+                    throw error
+                }
+                // A slot in flux or a node gone: look again after a pause (a promoted replica shows up here).
+                guard attempt < configuration.maximumAttempts else { break }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+                try? await refreshTopology()
+            }
+        }
+        throw lastError
+    }
+
+    /// Errors that mean the node cannot be used now (as opposed to a reply from it).
+    static func isNodeFailure(_ error: RedisError) -> Bool {
+        switch error {
+        case .connectFailed, .connectTimeout, .serverUnavailable, .connectionClosed, .leaseTimedOut, .commandTimedOut, .connectionTimedOut:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `MOVED 3999 127.0.0.1:6381` / `ASK 3999 127.0.0.1:6381` → (3999, node).
+    func parseRedirect(_ message: String, prefix: String) -> (Int, ClusterTopology.Node)? {
+        guard message.hasPrefix(prefix) else { return nil }
+        let parts = message.dropFirst(prefix.count).split(separator: " ")
+        guard parts.count >= 2, let slot = Int(parts[0]), let colon = parts[1].lastIndex(of: ":"),
+              let port = Int(parts[1][parts[1].index(after: colon)...]) else { return nil }
+        var host = String(parts[1][..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty, case .tcp(let seedHost, _) = configuration.seeds[0].endpoint { host = seedHost }
+        return (slot, ClusterTopology.Node(host: host, port: port))
+    }
+
+    private func anyPrimary() throws -> ClusterTopology.Node {
+        guard let node = state.withLock({ $0.topology.nodes.first }) else {
+            throw RedisError.clusterUnavailable(reason: "no primary is known; the topology could not be read")
+        }
+        return node
+    }
+
+    /// The pool of `node`, made on first use with the seeds' credentials and TLS.
+    private func pool(for node: ClusterTopology.Node) throws -> RedisConnectionPool {
+        try state.withLock { s in
+            guard !s.closed else { throw RedisError.poolClosed(command: "cluster") }
+            if let pool = s.pools[node] { return pool }
+            var connection = configuration.seeds[0]
+            connection.endpoint = .tcp(host: node.host, port: node.port)
+            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+                connection: connection, maximumConnections: configuration.maximumConnectionsPerNode,
+                maximumBlockingConnections: configuration.maximumBlockingConnectionsPerNode, leaseTimeout: configuration.leaseTimeout))
+            s.pools[node] = pool
+            return pool
+        }
+    }
+
+    // MARK: topology
+
+    private func ensureTopology() async throws {
+        if state.withLock({ $0.topology.nodes.isEmpty }) { try await refreshTopology() }
+    }
+
+    private func refreshInBackground() {
+        Task { try? await self.refreshTopology() }
+    }
+
+    /// Reads `CLUSTER SHARDS` (or `CLUSTER SLOTS`) from a known primary or a seed, the first that
+    /// answers; one read at a time.
+    func refreshTopology() async throws {
+        let task = refreshing.withLock { running -> Task<Void, any Error> in
+            if let running { return running }
+            let task = Task { try await self.readTopology() }
+            running = task
+            return task
+        }
+        defer { refreshing.withLock { if $0 == task { $0 = nil } } }
+        try await task.value
+    }
+
+    private func readTopology() async throws {
+        let tls = configuration.seeds[0].tls != nil
+        var candidates: [RedisConfiguration] = state.withLock { s in
+            s.topology.nodes.map { node in
+                var c = configuration.seeds[0]
+                c.endpoint = .tcp(host: node.host, port: node.port)
+                return c
+            }
+        }
+        candidates += configuration.seeds
+        var failures: [String] = []
+        for candidate in candidates {
+            var bounded = candidate
+            bounded.connectTimeout = min(candidate.connectTimeout, .seconds(2))
+            bounded.commandTimeout = min(candidate.commandTimeout, .seconds(2))
+            do {
+                let connection = try await RedisConnection.connect(bounded, logger: logger)
+                defer { Task { await connection.close() } }
+                var topology: ClusterTopology?
+                do {
+                    topology = ClusterTopology.fromShards(try await connection.send(RedisCommand("CLUSTER", "SHARDS")), tls: tls)
+                } catch let error as RedisError where error.serverErrorCode == "ERR" {
+                    topology = ClusterTopology.fromSlots(try await connection.send(RedisCommand("CLUSTER", "SLOTS")))
+                }
+                guard let topology, !topology.nodes.isEmpty else {
+                    failures.append("\(candidate.endpoint): no slots assigned")
+                    continue
+                }
+                let stale = state.withLock { s -> [RedisConnectionPool] in
+                    s.topology = topology
+                    let live = topology.nodes
+                    let gone = s.pools.filter { !live.contains($0.key) }
+                    for node in gone.keys { s.pools[node] = nil }
+                    return Array(gone.values)
+                }
+                for pool in stale { Task { await pool.close() } }
+                return
+            } catch {
+                failures.append("\(candidate.endpoint): \(error)")
+            }
+        }
+        throw RedisError.clusterUnavailable(reason: "no node answered CLUSTER SHARDS (\(failures.prefix(4).joined(separator: "; ")))")
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import TallyRedis
+
+/// A throwaway Redis Cluster on loopback for tests: `primaries` primaries with `replicas` replicas
+/// each (`redis-server --cluster-enabled yes`, joined by `redis-cli --cluster create`), a short
+/// `cluster-node-timeout` so that a killed primary's replica is promoted within seconds.
+///
+/// Ports are picked below 55536 with their cluster bus port (port + 10000) free too.
+public final class LocalRedisCluster: Sendable {
+    public let nodes: [RedisServer]
+
+    private init(nodes: [RedisServer]) {
+        self.nodes = nodes
+    }
+
+    /// Connection configurations of every node, as seeds for a cluster client.
+    public var seeds: [RedisConfiguration] { nodes.map { $0.configuration() } }
+
+    /// Starts the nodes, creates the cluster and waits until every node sees all slots served.
+    public static func start(primaries: Int = 3, replicas: Int = 1, nodeTimeout: Duration = .seconds(1)) async throws -> LocalRedisCluster {
+        let count = primaries * (1 + replicas)
+        let ports = try await freePortPairs(count)
+        var nodes: [RedisServer] = []
+        do {
+            for port in ports {
+                nodes.append(try await RedisServer.start(extraArguments: [
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", String(Int(nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000)),
+                    "--cluster-require-full-coverage", "no",
+                ], port: port))
+            }
+            let cli = ExternalTool.locate("redis-cli") ?? "/usr/bin/redis-cli"
+            let created = try await ExternalTool.run(cli, ["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" }
+                                                      + ["--cluster-replicas", String(replicas), "--cluster-yes"])
+            guard created.status == 0 else { throw RedisServerError.notReady("redis-cli --cluster create failed: \(created.stdout.suffix(500))") }
+            let cluster = LocalRedisCluster(nodes: nodes)
+            try await cluster.waitUntilHealthy(primaries: primaries)
+            return cluster
+        } catch {
+            for node in nodes { await node.stop() }
+            throw error
+        }
+    }
+
+    /// Waits (up to 30 s) until every running node reports `cluster_state:ok` and `primaries` primaries with all slots.
+    public func waitUntilHealthy(primaries: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            var healthy = true
+            for node in nodes where node.isRunning {
+                guard let connection = try? await RedisConnection.connect(node.configuration(commandTimeout: .seconds(2))) else { healthy = false; break }
+                let info = (try? await connection.send(RedisCommand("CLUSTER", "INFO")))?.string ?? ""
+                let shards = (try? await connection.send(RedisCommand("CLUSTER", "SHARDS")))?.array?.count ?? 0
+                await connection.close()
+                last = "port \(node.port): \(info.split(whereSeparator: \.isNewline).prefix(3).joined(separator: " ")), \(shards) shards"
+                if !info.contains("cluster_state:ok") || !info.contains("cluster_slots_ok:16384") || shards < primaries { healthy = false; break }
+            }
+            if healthy { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw RedisServerError.notReady("the cluster did not become healthy within \(timeout): \(last)")
+    }
+
+    public func stop() async {
+        for node in nodes { await node.stop() }
+    }
+
+    /// `count` ports below 55536 whose bus ports (port + 10000) are free as well.
+    static func freePortPairs(_ count: Int) async throws -> [Int] {
+        var ports: [Int] = []
+        var tries = 0
+        while ports.count < count {
+            tries += 1
+            guard tries < 1000 else { throw RedisServerError.notReady("no free port pairs below 55536") }
+            let port = Int.random(in: 20_000..<45_000)
+            guard !ports.contains(port), !ports.contains(port + 10_000), !ports.contains(port - 10_000) else { continue }
+            let free = await canBind(port)
+            if free, await canBind(port + 10_000) { ports.append(port) }
+        }
+        return ports
+    }
+
+    private static func canBind(_ port: Int) async -> Bool {
+        guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).get() else {
+            return false
+        }
+        try? await channel.close()
+        return true
+    }
+}
