@@ -18,17 +18,16 @@ struct DeadLetters: AsyncParsableCommand {
         }
 
         func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
-            try await requireRedis(self.redis)
+            let cluster = try await requireRedis(self.redis)
             // An operator's one-shot command: it may wait for a connection longer than a serving node.
-            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: try self.redis.connection(), maximumConnections: 2,
-                                                                                 leaseTimeout: .seconds(5)))
+            let pool = try self.redis.makeClient(cluster: cluster, maximumConnections: 2, leaseTimeout: .seconds(5))
             defer { Task { await pool.close() } }
             // The same checks as serve and worker; an evicting server is only a warning here, so that
             // an operator can still inspect and save the dead letters.
             do {
                 try await RedisPreflight.check(pool, allowEviction: true, logger: Logger(label: "tally.dlq"))
             } catch let refusal as RedisPreflight.Refusal {
-                throw fail("cannot use Redis at \(RedisConfiguration.redacted(self.redis.redis)): \(refusal)")
+                throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
             }
             return try await body(RedisEventLog(client: pool))
         }

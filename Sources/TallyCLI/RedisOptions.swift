@@ -4,7 +4,7 @@ import TallyRedis
 /// The Redis options every command that talks to Redis takes, in one place: the URL, TLS and the
 /// lease deadline, each also read from its `TALLY_…` variable.
 struct RedisOptions: ParsableArguments {
-    @Option(help: "Redis URL: redis://[user:password@]host:port/db, rediss://… (TLS, verified) or unix:///path (TALLY_REDIS).")
+    @Option(help: "Redis URL: redis://[user:password@]host:port/db, rediss://… (TLS, verified) or unix:///path; for a Redis Cluster one or several comma-separated seed URLs (found by asking the server) (TALLY_REDIS).")
     var redis = environment("REDIS") ?? ""
 
     @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
@@ -32,8 +32,8 @@ struct RedisOptions: ParsableArguments {
             throw ValidationError("--redis-tls-cert and --redis-tls-key go together")
         }
         if tls != nil {
-            guard redis.lowercased().hasPrefix("rediss://") else {
-                throw ValidationError("the --redis-tls-… options need a rediss:// URL in --redis")
+            guard urls.allSatisfy({ $0.lowercased().hasPrefix("rediss://") }) else {
+                throw ValidationError("the --redis-tls-… options need rediss:// URLs in --redis")
             }
         }
     }
@@ -44,9 +44,43 @@ struct RedisOptions: ParsableArguments {
         return RedisTLSConfiguration(caFile: redisTlsCa, certificateFile: redisTlsCert, keyFile: redisTlsKey, serverName: redisTlsServerName)
     }
 
-    /// How to connect, from the URL and the TLS options.
+    /// The URLs given: one, or a cluster's comma-separated seeds.
+    var urls: [String] { redis.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+    /// How to connect to each URL, with the TLS options.
+    func seeds() throws -> [RedisConfiguration] {
+        try urls.map { try RedisConfiguration(url: $0, tls: tls) }
+    }
+
+    /// How to connect to the first URL.
     func connection() throws -> RedisConfiguration {
-        try RedisConfiguration(url: redis, tls: tls)
+        guard let first = try seeds().first else { throw ValidationError("--redis is empty") }
+        return first
+    }
+
+    /// Whether the first seed that answers runs a Redis Cluster (`INFO cluster`); throws when none answers.
+    func detectCluster() async throws -> Bool {
+        var lastError: (any Error)?
+        for seed in try seeds() {
+            do {
+                return try await RedisClusterClient.isCluster(seed)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? ValidationError("--redis is empty")
+    }
+
+    /// A cluster client for a cluster, else a pool on the first URL.
+    func makeClient(cluster: Bool, maximumConnections: Int, maximumBlockingConnections: Int = 1, leaseTimeout: Duration? = nil) throws -> any ClosableRedisClient {
+        if cluster {
+            return RedisClusterClient(configuration: .init(seeds: try seeds(), maximumConnectionsPerNode: maximumConnections,
+                                                           maximumBlockingConnectionsPerNode: maximumBlockingConnections,
+                                                           leaseTimeout: leaseTimeout ?? self.leaseTimeout))
+        }
+        return RedisConnectionPool(configuration: RedisPoolConfiguration(connection: try connection(), maximumConnections: maximumConnections,
+                                                                         maximumBlockingConnections: maximumBlockingConnections,
+                                                                         leaseTimeout: leaseTimeout ?? self.leaseTimeout))
     }
 
     var leaseTimeout: Duration { .seconds(redisLeaseTimeout) }

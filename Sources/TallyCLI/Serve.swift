@@ -106,7 +106,7 @@ struct Serve: AsyncParsableCommand {
         configuration.samplingMaxProbability = self.samplingMaxProbability
         configuration.samplingInterval = .milliseconds(Int64((self.samplingInterval * 1000).rounded()))
         if self.redis.isSet {
-            try await requireRedis(self.redis)
+            configuration.redisCluster = try await requireRedis(self.redis)
         }
         let registry = MetricsRegistry()
         MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry))

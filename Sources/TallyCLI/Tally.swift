@@ -32,11 +32,13 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode.failure
 }
 
-/// Fails with one clear line when Redis cannot be reached (or its URL or TLS options cannot be used).
-func requireRedis(_ options: RedisOptions) async throws {
+/// Fails with one clear line when Redis cannot be reached (or its URL or TLS options cannot be
+/// used); returns whether it runs a Redis Cluster.
+@discardableResult
+func requireRedis(_ options: RedisOptions) async throws -> Bool {
     do {
-        try await TallyNodeComponents.probeRedis(try options.connection())
+        return try await options.detectCluster()
     } catch {
-        throw fail("cannot reach Redis at \(RedisConfiguration.redacted(options.redis)): \(error)")
+        throw fail("cannot reach Redis at \(options.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(error)")
     }
 }

@@ -41,17 +41,22 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "tally.worker")
-        try await requireRedis(self.redis)
+        let cluster = try await requireRedis(self.redis)
         let registry = MetricsRegistry()
-        let (pool, _) = try RedisPoolMetrics.instrumentedPool(
-            RedisPoolConfiguration(
-                connection: try self.redis.connection(),
-                maximumConnections: self.concurrency + 2,
-                maximumBlockingConnections: self.concurrency + 1,
-                leaseTimeout: self.redis.leaseTimeout
-            ),
-            registry: registry
-        )
+        let pool: any ClosableRedisClient
+        if cluster {
+            pool = try self.redis.makeClient(cluster: true, maximumConnections: self.concurrency + 2, maximumBlockingConnections: self.concurrency + 1)
+        } else {
+            (pool, _) = try RedisPoolMetrics.instrumentedPool(
+                RedisPoolConfiguration(
+                    connection: try self.redis.connection(),
+                    maximumConnections: self.concurrency + 2,
+                    maximumBlockingConnections: self.concurrency + 1,
+                    leaseTimeout: self.redis.leaseTimeout
+                ),
+                registry: registry
+            )
+        }
         let log = RedisEventLog(client: pool, allowEviction: self.allowEviction || environmentFlag("ALLOW_EVICTION"))
         do {
             try await log.prepare()

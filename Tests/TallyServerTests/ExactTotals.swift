@@ -14,6 +14,10 @@ struct ExactTotals: Equatable, CustomStringConvertible {
         for event in events { self.add(event) }
     }
 
+    mutating func add(contentsOf events: some Sequence<TelemetryEvent>) {
+        for event in events { add(event) }
+    }
+
     mutating func add(_ event: TelemetryEvent) {
         switch event.type {
         case .completion:

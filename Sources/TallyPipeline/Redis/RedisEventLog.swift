@@ -203,7 +203,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
 
     /// Redis's `TIME`, unix seconds: ages are measured on the clock that stamped the ids.
     func redisTime() async throws -> Double {
-        try RedisStateStore.time(from: try await client.send(RedisCommand("TIME")))
+        try await RedisStateStore.serverTime(client, keys: keys)
     }
 
     /// Stream ids start with the append time in milliseconds (Redis's clock): one `TIME` round trip.

@@ -27,8 +27,16 @@ public struct RedisStateStore: StateStore {
 
     /// Redis's `TIME`: the clock every writer and reader of the state goes by.
     public func now() async throws -> Double {
-        try Self.time(from: try await client.send(RedisCommand("TIME")))
+        try await Self.serverTime(client, keys: keys)
     }
+
+    /// `TIME` of the server that holds the state's keys: read by a script that names one of them, so
+    /// that a Redis Cluster runs it on that node (whose clock the apply step reads), not on any node.
+    static func serverTime(_ client: any RedisClient, keys: RedisKeys) async throws -> Double {
+        try time(from: try await client.evalScript(timeScript, keys: [keys.events]))
+    }
+
+    static let timeScript = RedisScript("return redis.call('TIME')")
 
     static func time(from reply: RESPValue) throws -> Double {
         guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap(Int.init),

@@ -17,7 +17,7 @@ import Synchronization
 /// - Scripts run with `EVALSHA`, and with `EVAL` (which loads them) on the node that answered `NOSCRIPT`.
 /// - Blocking reads use a dedicated connection of the node that owns the stream, and follow the
 ///   slot when it moves.
-public final class RedisClusterClient: RedisClient {
+public final class RedisClusterClient: ClosableRedisClient {
     public struct Configuration: Sendable {
         /// How to reach the seed nodes; every node is reached with the same credentials and TLS.
         public var seeds: [RedisConfiguration]
@@ -59,6 +59,14 @@ public final class RedisClusterClient: RedisClient {
     public init(configuration: Configuration, logger: Logger = Logger(label: "tally.redis.cluster")) {
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// Whether the server at `configuration` runs in cluster mode (`INFO cluster`: `cluster_enabled:1`).
+    public static func isCluster(_ configuration: RedisConfiguration) async throws -> Bool {
+        let connection = try await RedisConnection.connect(configuration)
+        defer { Task { await connection.close() } }
+        let info = try await connection.send(RedisCommand("INFO", "cluster")).string ?? ""
+        return info.contains("cluster_enabled:1")
     }
 
     /// Reads the topology now (the first command does it otherwise); throws when no seed answers.

@@ -19,3 +19,8 @@ public protocol RedisClient: Sendable {
     /// a cluster client loads it on the node that answered.
     func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue
 }
+
+/// A client that owns connections and must be closed: a ``RedisConnectionPool`` or a ``RedisClusterClient``.
+public protocol ClosableRedisClient: RedisClient {
+    func close() async
+}

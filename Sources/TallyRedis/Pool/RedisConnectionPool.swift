@@ -13,7 +13,7 @@ import NIOPosix
 /// connection out of step with its replies.
 /// Thread-safe (`Sendable`). An optional ``RedisPoolObserver`` hears about
 /// leases and commands on the shared connections.
-public final class RedisConnectionPool: RedisClient {
+public final class RedisConnectionPool: ClosableRedisClient {
     public let configuration: RedisPoolConfiguration
     public let observer: (any RedisPoolObserver)?
     private let shared: ConnectionSlots

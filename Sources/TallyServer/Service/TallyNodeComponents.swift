@@ -30,7 +30,7 @@ public final class TallyNodeComponents: Sendable {
     /// Tally's Redis pool and commands as `db_pool_*` / `db_query_*{pool="redis"}` (Redis backend only).
     public let redisPoolMetrics: RedisPoolMetrics?
     let redisServerMetrics: RedisServerMetrics?
-    let redis: RedisConnectionPool?
+    let redis: (any ClosableRedisClient)?
     let logger: Logger
 
     /// Builds a node; throws for a bad Redis URL or a metric registration conflict.
@@ -42,19 +42,30 @@ public final class TallyNodeComponents: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
-        if let connection = try configuration.redisConnection() {
-            // One dedicated connection per worker for its blocking reads, besides the shared ones.
-            let (pool, poolMetrics) = try RedisPoolMetrics.instrumentedPool(
-                RedisPoolConfiguration(
-                    connection: connection,
-                    maximumConnections: max(4, configuration.workers + 2),
-                    maximumBlockingConnections: configuration.workers + 1,
-                    leaseTimeout: configuration.redisLeaseTimeout
-                ),
-                registry: registry
-            )
+        let seeds = try configuration.redisSeeds()
+        if let connection = seeds.first {
+            let pool: any ClosableRedisClient
+            if configuration.redisCluster {
+                // One pool per primary; every Tally key shares the {tally} hash tag, so one primary serves them.
+                pool = RedisClusterClient(configuration: .init(
+                    seeds: seeds, maximumConnectionsPerNode: max(4, configuration.workers + 2),
+                    maximumBlockingConnectionsPerNode: configuration.workers + 1, leaseTimeout: configuration.redisLeaseTimeout))
+                self.redisPoolMetrics = nil
+            } else {
+                // One dedicated connection per worker for its blocking reads, besides the shared ones.
+                let (instrumented, poolMetrics) = try RedisPoolMetrics.instrumentedPool(
+                    RedisPoolConfiguration(
+                        connection: connection,
+                        maximumConnections: max(4, configuration.workers + 2),
+                        maximumBlockingConnections: configuration.workers + 1,
+                        leaseTimeout: configuration.redisLeaseTimeout
+                    ),
+                    registry: registry
+                )
+                pool = instrumented
+                self.redisPoolMetrics = poolMetrics
+            }
             self.redis = pool
-            self.redisPoolMetrics = poolMetrics
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
             let log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
             self.log = log
@@ -138,13 +149,6 @@ public final class TallyNodeComponents: Sendable {
         }
         report.ready = report.store.healthy && report.workers.healthy
         return report
-    }
-
-    /// Opens and closes one connection, so a bad URL or an unreachable server
-    /// is reported at once instead of through the pool's reconnect backoff.
-    public static func probeRedis(_ configuration: RedisConfiguration) async throws {
-        let connection = try await RedisConnection.connect(configuration)
-        await connection.close()
     }
 
     /// Closes the Redis connections, if any.

@@ -1,3 +1,4 @@
+import Foundation
 import TallyPipeline
 import TallyRedis
 
@@ -6,8 +7,11 @@ import TallyRedis
 public struct TallyServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// `redis://…`, `rediss://…` (TLS) or `unix://…`; nil runs on the embedded in-memory log and state (not durable).
+    /// `redis://…`, `rediss://…` (TLS) or `unix://…`, or several comma-separated seed URLs of a Redis
+    /// Cluster; nil runs on the embedded in-memory log and state (not durable).
     public var redisURL: String?
+    /// Whether `redisURL` names a Redis Cluster (the CLI asks the server: `INFO cluster`).
+    public var redisCluster = false
     /// TLS options for a `rediss://` URL (CA, client certificate, server name); nil uses the defaults.
     public var redisTLS: RedisTLSConfiguration?
     /// How long a caller may wait for a Redis connection before it fails (the pool's lease deadline).
@@ -61,9 +65,9 @@ public struct TallyServerConfiguration: Sendable {
         AppendPolicy(idempotencyWindow: self.idempotencyWindow, maxIdempotencyKeys: self.idempotencyMaxKeys, dedupeWindow: self.dedupeWindow)
     }
 
-    /// How to connect to Redis (nil without a Redis URL).
-    public func redisConnection() throws -> RedisConfiguration? {
-        try redisURL.map { try RedisConfiguration(url: $0, tls: redisTLS) }
+    /// How to connect to each Redis URL given (empty without one).
+    public func redisSeeds() throws -> [RedisConfiguration] {
+        try (redisURL ?? "").split(separator: ",").map { try RedisConfiguration(url: $0.trimmingCharacters(in: .whitespaces), tls: redisTLS) }
     }
 
     /// The ingest sampler's configuration; throws for values that cannot work.
@@ -76,7 +80,8 @@ public struct TallyServerConfiguration: Sendable {
     public var loggable: String {
         var redis = "embedded in-memory (not durable)"
         if let redisURL {
-            redis = RedisConfiguration.redacted(redisURL) + (self.redisTLS.map { " (TLS CA \($0.caFile ?? "system roots"), client certificate \($0.certificateFile == nil ? "none" : "yes"))" } ?? "")
+            redis = redisURL.split(separator: ",").map { RedisConfiguration.redacted(String($0)) }.joined(separator: ",")
+                + (self.redisCluster ? " (cluster)" : "") + (self.redisTLS.map { " (TLS CA \($0.caFile ?? "system roots"), client certificate \($0.certificateFile == nil ? "none" : "yes"))" } ?? "")
                 + (self.allowEviction ? " (eviction allowed)" : "")
         }
         return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"

@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TallyPipeline
+import TallyRedis
+import TallyTesting
+
+/// `tally serve` and `tally worker` on a real local Redis Cluster (3 primaries, 3 replicas), given
+/// comma-separated seed URLs: Tally finds out it is a cluster by itself, runs its single shard in
+/// the `{tally}` slot, and the numbers come out exact.
+@Suite struct ClusterProcessTests {
+    @Test func aNodeAndAWorkerRunTheirShardOnACluster() async throws {
+        let cluster = try await LocalRedisCluster.start()
+        let seeds = cluster.nodes.prefix(3).map(\.url).joined(separator: ",")
+        let port = ServeProcessTests.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try ServeProcessTests.startServe(port: port, redis: seeds, arguments: ["--workers", "1"])
+        let worker = try WorkerProcessTests.startWorker(redis: cluster.nodes[4].url)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
+
+        var generator = SessionEventGenerator(sessions: 30, seed: 6379)
+        var expected = ExactTotals()
+        for _ in 0..<10 {
+            let batch = generator.batch(200)
+            expected.add(contentsOf: try EventDecoder().decodeBatch(Array(batch.utf8), format: .ndjson))
+            var request = HTTPClientRequest(url: base + "/v1/events")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+            request.body = .bytes(ByteBuffer(string: batch))
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            #expect(response.status.code == 202)
+        }
+
+        let redis = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: .seconds(10)))
+        let log = RedisEventLog(client: redis)
+        let drained = try await eventually(seconds: 60) {
+            let figures = try await log.figures()
+            return figures.lag == 0 && figures.pending == 0 && figures.length > 0
+        }
+        #expect(drained)
+        #expect(try await ExactTotals.read(from: RedisStateStore(client: redis), now: nil) == expected)
+        let json = try await ServeProcessTests.metricsJSON(base, client: client)
+        #expect(json["completions"] as? Double == expected.completions)
+        // Every key of the shard lives on the primary of the {tally} slot.
+        let home = try #require(redis.primary(forSlot: HashSlot.of("tally")))
+        for node in cluster.nodes {
+            let connection = try await RedisConnection.connect(node.configuration())
+            let role = try await connection.send(RedisCommand("ROLE")).array?.first?.string
+            let keys = try await connection.send(RedisCommand("DBSIZE")).int ?? 0
+            await connection.close()
+            if role == "master" { #expect((keys > 0) == (home.hasSuffix(":\(node.port)")), "\(node.port): \(keys) keys") }
+        }
+
+        serve.terminate()
+        worker.terminate()
+        await serve.exited()
+        await worker.exited()
+        await redis.close()
+        try await client.shutdown()
+        await cluster.stop()
+    }
+}
