@@ -9,10 +9,15 @@ struct ClusterTopology: Sendable, Equatable {
     }
 
     /// The primary of each slot (nil: no node serves it now).
-    var primaries: [Node?] = Array(repeating: nil, count: HashSlot.count)
+    private(set) var primaries: [Node?] = Array(repeating: nil, count: HashSlot.count)
+    /// The primaries (kept with the map: commands look at it, so it is never recomputed from 16,384 slots).
+    private(set) var nodes: Set<Node> = []
 
-    var nodes: Set<Node> { Set(primaries.compactMap { $0 }) }
-    var coversEverySlot: Bool { !primaries.contains(nil) }
+    /// `node` serves `slot` from now on (a `MOVED`, or a range read from the cluster).
+    mutating func assign(_ slot: Int, to node: Node) {
+        primaries[slot] = node
+        nodes.insert(node)
+    }
 
     /// From `CLUSTER SHARDS`: each shard's slot ranges and its online primary. `tls` picks the
     /// announced TLS port over the plain one.
@@ -30,7 +35,7 @@ struct ClusterTopology: Sendable, Equatable {
             let node = Node(host: host, port: port)
             for i in stride(from: 0, to: slots.count - 1, by: 2) {
                 guard let start = slots[i].int, let end = slots[i + 1].int, start >= 0, end < HashSlot.count, start <= end else { continue }
-                for slot in start...end { topology.primaries[slot] = node }
+                for slot in start...end { topology.assign(slot, to: node) }
             }
         }
         return topology
@@ -44,7 +49,7 @@ struct ClusterTopology: Sendable, Equatable {
             guard let parts = range.array, parts.count >= 3, let start = parts[0].int, let end = parts[1].int,
                   let primary = parts[2].array, primary.count >= 2, let host = primary[0].string, let port = primary[1].int,
                   start >= 0, end < HashSlot.count, start <= end else { continue }
-            for slot in start...end { topology.primaries[slot] = Node(host: host, port: port) }
+            for slot in start...end { topology.assign(slot, to: Node(host: host, port: port)) }
         }
         return topology
     }

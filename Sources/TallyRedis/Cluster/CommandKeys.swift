@@ -11,29 +11,30 @@ extension RedisCommand {
             case .double(let d): return String(d)
             }
         }
-        let words = arguments.map(text)
+        func texts(_ range: Range<Int>) -> [String] { range.clamped(to: 1..<arguments.count).map { text(arguments[$0]) } }
+        let name = self.name
         switch name {
         case "PING", "INFO", "TIME", "HELLO", "AUTH", "SELECT", "DBSIZE", "FLUSHALL", "FLUSHDB", "WAIT", "ASKING", "READONLY",
              "MULTI", "EXEC", "DISCARD", "UNWATCH", "ECHO", "SAVE", "BGSAVE", "LASTSAVE", "ROLE", "SHUTDOWN":
             return nil
-        case _ where ["CLUSTER", "SCRIPT", "CONFIG", "CLIENT", "COMMAND", "FUNCTION", "ACL", "MEMORY"].contains(words[0].uppercased()):
-            return nil
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
-            guard words.count > 2, let count = Int(words[2]), count > 0, words.count >= 3 + count else { return nil }
-            return Array(words[3..<(3 + count)])
+            guard arguments.count > 2, let count = Int(text(arguments[2])), count > 0, arguments.count >= 3 + count else { return nil }
+            return texts(3..<(3 + count))
         case "XREAD", "XREADGROUP":
-            guard let streams = words.firstIndex(where: { $0.uppercased() == "STREAMS" }) else { return nil }
-            let rest = words[(streams + 1)...]
-            return Array(rest.prefix(rest.count / 2))
+            guard let streams = arguments.firstIndex(where: { text($0).uppercased() == "STREAMS" }) else { return nil }
+            let rest = arguments.count - streams - 1
+            return texts((streams + 1)..<(streams + 1 + rest / 2))
         case "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "WATCH":
-            return Array(words.dropFirst())
+            return texts(1..<arguments.count)
         case "MSET", "MSETNX":
-            return stride(from: 1, to: words.count, by: 2).map { words[$0] }
+            return stride(from: 1, to: arguments.count, by: 2).map { text(arguments[$0]) }
         case "XGROUP CREATE", "XGROUP DESTROY", "XGROUP SETID", "XGROUP CREATECONSUMER", "XGROUP DELCONSUMER",
              "XINFO STREAM", "XINFO GROUPS", "XINFO CONSUMERS", "OBJECT ENCODING", "OBJECT FREQ", "OBJECT IDLETIME":
-            return words.count > 2 ? [words[2]] : nil
+            return arguments.count > 2 ? [text(arguments[2])] : nil
         default:
-            return words.count > 1 ? [words[1]] : nil
+            // Container commands (CLUSTER …, SCRIPT …, CONFIG …) name no key; the rest have theirs first.
+            if name.contains(" ") || ["CLUSTER", "SCRIPT", "CONFIG", "CLIENT", "COMMAND", "FUNCTION", "ACL", "MEMORY"].contains(name) { return nil }
+            return arguments.count > 1 ? [text(arguments[1])] : nil
         }
     }
 

@@ -208,7 +208,7 @@ public final class RedisClusterClient: ClosableRedisClient {
                 redirect = nil
                 if case .server(_, let message) = error {
                     if let (movedSlot, target) = parseRedirect(message, prefix: "MOVED ") {
-                        state.withLock { $0.topology.primaries[movedSlot] = target }
+                        state.withLock { $0.topology.assign(movedSlot, to: target) }
                         refreshInBackground()
                         redirect = target
                         continue
