@@ -7,7 +7,9 @@ import TallyRedis
 /// each (`redis-server --cluster-enabled yes`, joined by `redis-cli --cluster create`), a short
 /// `cluster-node-timeout` so that a killed primary's replica is promoted within seconds.
 ///
-/// Ports are picked below 55536 with their cluster bus port (port + 10000) free too.
+/// Ports are picked from 10000–21999, so that they and their cluster bus ports (port + 10000) stay
+/// below the kernel's ephemeral range (from 32768), where an outgoing connection could take one;
+/// a start that still loses a port to another process is retried on new ports.
 public final class LocalRedisCluster: Sendable {
     public let nodes: [RedisServer]
 
@@ -20,6 +22,18 @@ public final class LocalRedisCluster: Sendable {
 
     /// Starts the nodes, creates the cluster and waits until every node sees all slots served.
     public static func start(primaries: Int = 3, replicas: Int = 1, nodeTimeout: Duration = .seconds(1)) async throws -> LocalRedisCluster {
+        var lastError: any Error = RedisServerError.notReady("no attempt made")
+        for _ in 0..<3 {
+            do {
+                return try await startOnce(primaries: primaries, replicas: replicas, nodeTimeout: nodeTimeout)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private static func startOnce(primaries: Int, replicas: Int, nodeTimeout: Duration) async throws -> LocalRedisCluster {
         let count = primaries * (1 + replicas)
         let ports = try await freePortPairs(count)
         var nodes: [RedisServer] = []
@@ -74,8 +88,8 @@ public final class LocalRedisCluster: Sendable {
         var tries = 0
         while ports.count < count {
             tries += 1
-            guard tries < 1000 else { throw RedisServerError.notReady("no free port pairs below 55536") }
-            let port = Int.random(in: 20_000..<45_000)
+            guard tries < 1000 else { throw RedisServerError.notReady("no free port pairs in 10000–31999") }
+            let port = Int.random(in: 10_000..<22_000)
             guard !ports.contains(port), !ports.contains(port + 10_000), !ports.contains(port - 10_000) else { continue }
             let free = await canBind(port)
             if free, await canBind(port + 10_000) { ports.append(port) }

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import NIOCore
 import NIOPosix
@@ -50,6 +51,9 @@ public final class RedisConnection: RedisClient {
             }
             tls = (try tlsConfiguration.makeContext(), tlsConfiguration.sniName(host: host))
         }
+        // The handler is kept as it is added: a connection that fails at once (a refused TLS
+        // handshake) may have torn its pipeline down before anyone could look the handler up.
+        let added = AddedHandler()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelInitializer { [tls] channel in
@@ -58,7 +62,9 @@ public final class RedisConnection: RedisClient {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPFrameDecoder(limits: limits)))
-                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(logger: handlerLogger, onPush: onPush))
+                    let handler = RedisCommandHandler(logger: handlerLogger, onPush: onPush)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    added.set(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
         let channel: any Channel
@@ -77,9 +83,10 @@ public final class RedisConnection: RedisClient {
         } catch {
             throw RedisError.connectFailed(endpoint: endpoint, reason: "\(error)")
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisCommandHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = added.handler else {
+            try? await channel.close()
+            throw RedisError.connectFailed(endpoint: endpoint, reason: "the connection's pipeline was not set up")
+        }
         do {
             let remaining = configuration.connectTimeout - (ContinuousClock.now - start)
             let version = try await handshake(configuration, handler: handler, timeout: max(remaining, .milliseconds(1)), logger: logger)
@@ -218,4 +225,12 @@ public final class RedisConnection: RedisClient {
 
     /// Completes when the connection has closed.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}
+
+/// The command handler of a connection being set up, handed from the channel initializer.
+private final class AddedHandler: Sendable {
+    private let value = Mutex<NIOLoopBound<RedisCommandHandler>?>(nil)
+
+    func set(_ handler: NIOLoopBound<RedisCommandHandler>) { value.withLock { $0 = handler } }
+    var handler: NIOLoopBound<RedisCommandHandler>? { value.withLock { $0 } }
 }
