@@ -117,21 +117,30 @@ public final class RedisClusterClient: ClosableRedisClient {
             }
         }
         var replies = [RESPValue](repeating: .null, count: commands.count)
-        try await withThrowingTaskGroup(of: [(Int, RESPValue)].self) { group in
-            for (node, indices) in groups {
-                let pool = try self.pool(for: node)
-                group.addTask {
-                    do {
-                        let answered = try await pool.send(batch: indices.map { commands[$0] })
-                        return Array(zip(indices, answered))
-                    } catch let error as RedisError where Self.isNodeFailure(error) {
-                        // The node is gone: every command of its part follows the slot alone.
-                        return indices.map { ($0, .error("TALLYRETRY \(error)")) }
+        if groups.count == 1, let node = groups.keys.first {
+            // One node: one flush, no tasks.
+            do {
+                replies = try await pool(for: node).send(batch: commands)
+            } catch let error as RedisError where Self.isNodeFailure(error) {
+                replies = commands.map { _ in .error("TALLYRETRY \(error)") }
+            }
+        } else {
+            try await withThrowingTaskGroup(of: [(Int, RESPValue)].self) { group in
+                for (node, indices) in groups {
+                    let pool = try self.pool(for: node)
+                    group.addTask {
+                        do {
+                            let answered = try await pool.send(batch: indices.map { commands[$0] })
+                            return Array(zip(indices, answered))
+                        } catch let error as RedisError where Self.isNodeFailure(error) {
+                            // The node is gone: every command of its part follows the slot alone.
+                            return indices.map { ($0, .error("TALLYRETRY \(error)")) }
+                        }
                     }
                 }
-            }
-            for try await part in group {
-                for (index, reply) in part { replies[index] = reply }
+                for try await part in group {
+                    for (index, reply) in part { replies[index] = reply }
+                }
             }
         }
         for index in replies.indices {

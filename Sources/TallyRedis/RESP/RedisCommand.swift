@@ -36,7 +36,8 @@ public struct RedisCommand: Sendable, Hashable {
     /// The command word in upper case, with its subcommand for container commands (`XINFO GROUPS`).
     public var name: String {
         guard case .string(let first) = arguments[0] else { return "<binary>" }
-        let word = first.uppercased()
+        // Commands are nearly always written in capitals already: no new string then.
+        let word = first.utf8.allSatisfy({ $0 < 0x61 || $0 > 0x7A }) ? first : first.uppercased()
         if Self.containers.contains(word), arguments.count > 1, case .string(let sub) = arguments[1] {
             return word + " " + sub.uppercased()
         }
