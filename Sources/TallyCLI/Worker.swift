@@ -45,7 +45,9 @@ struct Worker: AsyncParsableCommand {
         let registry = MetricsRegistry()
         let pool: any ClosableRedisClient
         if cluster {
-            pool = try self.redis.makeClient(cluster: true, maximumConnections: self.concurrency + 2, maximumBlockingConnections: self.concurrency + 1)
+            pool = RedisPoolMetrics.instrumentedCluster(.init(seeds: try self.redis.seeds(), maximumConnectionsPerNode: self.concurrency + 2,
+                                                              maximumBlockingConnectionsPerNode: self.concurrency + 1,
+                                                              leaseTimeout: self.redis.leaseTimeout), registry: registry)
         } else {
             (pool, _) = try RedisPoolMetrics.instrumentedPool(
                 RedisPoolConfiguration(

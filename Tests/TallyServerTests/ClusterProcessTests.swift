@@ -46,6 +46,10 @@ import TallyTesting
         #expect(json["completions"] as? Double == expected.completions)
         // Every key of the shard lives on the primary of the {tally} slot.
         let home = try #require(redis.primary(forSlot: HashSlot.of("tally")))
+        // The node's pool for that primary is instrumented under its address.
+        let (_, exposition) = try await ServeProcessTests.get(base + "/metrics", client: client)
+        #expect(exposition.contains(#"db_query_duration_seconds_count{pool="redis@\#(home)",query_type="evalsha"}"#), "\(exposition.prefix(3000))")
+        #expect(exposition.contains(#"db_pool_max_connections{pool="redis@\#(home)"}"#))
         for node in cluster.nodes {
             let connection = try await RedisConnection.connect(node.configuration())
             let role = try await connection.send(RedisCommand("ROLE")).array?.first?.string

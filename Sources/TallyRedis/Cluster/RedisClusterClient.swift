@@ -31,6 +31,8 @@ public final class RedisClusterClient: ClosableRedisClient {
         public var maximumAttempts: Int
         /// The first pause after `TRYAGAIN`, `CLUSTERDOWN` or an unreachable node; it doubles, up to 1 s.
         public var retryBackoff: Duration
+        /// The observer of each node's pool, made when the pool is (`host:port` of the node); nil: none.
+        public var nodeObserver: (@Sendable (_ node: String) -> (any RedisPoolObserver)?)?
 
         public init(seeds: [RedisConfiguration], maximumConnectionsPerNode: Int = 8, maximumBlockingConnectionsPerNode: Int = 8,
                     leaseTimeout: Duration = .milliseconds(500), maximumAttempts: Int = 6, retryBackoff: Duration = .milliseconds(50)) {
@@ -41,6 +43,7 @@ public final class RedisClusterClient: ClosableRedisClient {
             self.leaseTimeout = leaseTimeout
             self.maximumAttempts = max(1, maximumAttempts)
             self.retryBackoff = retryBackoff
+            self.nodeObserver = nil
         }
     }
 
@@ -77,6 +80,11 @@ public final class RedisClusterClient: ClosableRedisClient {
     /// The primaries serving slots now.
     public var primaries: [String] {
         state.withLock { $0.topology.nodes.map(\.description).sorted() }
+    }
+
+    /// The pools of the nodes in use, by `host:port` (for their connection figures).
+    public var nodePools: [String: RedisConnectionPool] {
+        state.withLock { s in Dictionary(uniqueKeysWithValues: s.pools.map { ($0.key.description, $0.value) }) }
     }
 
     /// The primary that serves `slot` now, if known.
@@ -279,7 +287,8 @@ public final class RedisClusterClient: ClosableRedisClient {
             connection.endpoint = .tcp(host: node.host, port: node.port)
             let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
                 connection: connection, maximumConnections: configuration.maximumConnectionsPerNode,
-                maximumBlockingConnections: configuration.maximumBlockingConnectionsPerNode, leaseTimeout: configuration.leaseTimeout))
+                maximumBlockingConnections: configuration.maximumBlockingConnectionsPerNode, leaseTimeout: configuration.leaseTimeout),
+                observer: configuration.nodeObserver?(node.description))
             s.pools[node] = pool
             return pool
         }

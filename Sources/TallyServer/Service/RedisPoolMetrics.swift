@@ -1,3 +1,4 @@
+import Synchronization
 import TallyKit
 import TallyMetrics
 import TallyRedis
@@ -27,14 +28,15 @@ public final class RedisPoolMetrics: RedisPoolObserver {
     /// Upper-case command name → its `query_type` value.
     let queryTypes: [String: String]
 
-    public init(registry: MetricsRegistry, maxConnections: Int) throws {
+    /// - Parameter pool: the `pool` label: `redis`, or `redis@host:port` for one node of a cluster.
+    public init(registry: MetricsRegistry, maxConnections: Int, pool poolLabel: String = "redis") throws {
         var types: [String: String] = [:]
         for command in Self.commands {
             types[command] = command.lowercased().replacingOccurrences(of: " ", with: "_")
         }
         self.queryTypes = types
-        self.pool = try DatabasePoolMetrics(registry: registry, pool: "redis", maxConnections: maxConnections)
-        self.queries = try DatabaseQueryMetrics(registry: registry, pool: "redis", queryTypes: Self.commands.map { types[$0]! })
+        self.pool = try DatabasePoolMetrics(registry: registry, pool: poolLabel, maxConnections: maxConnections)
+        self.queries = try DatabaseQueryMetrics(registry: registry, pool: poolLabel, queryTypes: Self.commands.map { types[$0]! })
     }
 
     /// A pool whose connections and commands are recorded into `registry` (as `db_pool_*` and
@@ -46,6 +48,44 @@ public final class RedisPoolMetrics: RedisPoolObserver {
         let pool = RedisConnectionPool(configuration: configuration, observer: metrics)
         metrics.collect(from: pool, registry: registry)
         return (pool, metrics)
+    }
+
+    /// A cluster client whose node pools are each recorded under `pool="redis@host:port"` (a label
+    /// bounded by the cluster's size), with their connection figures read before every render.
+    public static func instrumentedCluster(
+        _ configuration: RedisClusterClient.Configuration, registry: MetricsRegistry
+    ) -> RedisClusterClient {
+        var configuration = configuration
+        let perNode = NodeMetrics()
+        let maximum = configuration.maximumConnectionsPerNode
+        configuration.nodeObserver = { node in
+            perNode.metrics(for: node) { try? RedisPoolMetrics(registry: registry, maxConnections: maximum, pool: "redis@" + node) }
+        }
+        let client = RedisClusterClient(configuration: configuration)
+        registry.addCollectHook {
+            for (node, pool) in client.nodePools {
+                guard let metrics = perNode.existing(node) else { continue }
+                let statistics = pool.statistics
+                metrics.pool.setConnections(active: statistics.leased, idle: statistics.idle, waiting: statistics.waiting)
+            }
+        }
+        return client
+    }
+
+    /// One ``RedisPoolMetrics`` per cluster node, made once.
+    final class NodeMetrics: Sendable {
+        private let byNode = Mutex<[String: RedisPoolMetrics]>([:])
+
+        func metrics(for node: String, make: () -> RedisPoolMetrics?) -> RedisPoolMetrics? {
+            byNode.withLock { all in
+                if let existing = all[node] { return existing }
+                let made = make()
+                all[node] = made
+                return made
+            }
+        }
+
+        func existing(_ node: String) -> RedisPoolMetrics? { byNode.withLock { $0[node] } }
     }
 
     /// Reads the pool's connection figures before every render.

@@ -47,9 +47,9 @@ public final class TallyNodeComponents: Sendable {
             let pool: any ClosableRedisClient
             if configuration.redisCluster {
                 // One pool per primary; every Tally key shares the {tally} hash tag, so one primary serves them.
-                pool = RedisClusterClient(configuration: .init(
+                pool = RedisPoolMetrics.instrumentedCluster(.init(
                     seeds: seeds, maximumConnectionsPerNode: max(4, configuration.workers + 2),
-                    maximumBlockingConnectionsPerNode: configuration.workers + 1, leaseTimeout: configuration.redisLeaseTimeout))
+                    maximumBlockingConnectionsPerNode: configuration.workers + 1, leaseTimeout: configuration.redisLeaseTimeout), registry: registry)
                 self.redisPoolMetrics = nil
             } else {
                 // One dedicated connection per worker for its blocking reads, besides the shared ones.
