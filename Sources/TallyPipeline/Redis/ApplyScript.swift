@@ -2,6 +2,11 @@ import TallyRedis
 
 /// The Lua script that makes a batch's effect exactly-once on Redis.
 ///
+/// It runs on Redis's clock: `TIME`, read inside the script, decides which of
+/// the batch's buckets are still in the window and which sessions are quiet
+/// (the payload names a time only in tests). Every bucket it writes gets a new
+/// version (`v`), so that readers can keep the buckets that did not change.
+///
 /// **The rule: every check and every call that can fail comes before the
 /// first write.** Redis keeps whatever a script wrote before an error, so a
 /// failure after a write would apply half a batch. Part 1 reads and checks
