@@ -16,7 +16,8 @@ import Synchronization
 ///   past its attempts, and a dead primary fails fast until the topology shows its replacement.
 /// - Scripts run with `EVALSHA`, and with `EVAL` (which loads them) on the node that answered `NOSCRIPT`.
 /// - Blocking reads use a dedicated connection of the node that owns the stream, and follow the
-///   slot when it moves.
+///   slot when it moves (the node answers `UNBLOCKED` or a redirect; the read is sent again where
+///   the stream is now).
 public final class RedisClusterClient: ClosableRedisClient {
     public struct Configuration: Sendable {
         /// How to reach the seed nodes; every node is reached with the same credentials and TLS.
@@ -235,7 +236,8 @@ public final class RedisClusterClient: ClosableRedisClient {
                         asking = true
                         continue
                     }
-                    guard error.serverErrorCode == "TRYAGAIN" || error.serverErrorCode == "CLUSTERDOWN" else { throw error }
+                    // UNBLOCKED: a blocking read whose key left the node (its slot is migrating): follow it.
+                    guard ["TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"].contains(error.serverErrorCode ?? "") else { throw error }
                 } else if !Self.isNodeFailure(error) {
                     throw error
                 }

@@ -113,6 +113,48 @@ import TallyTesting
         await cluster.stop()
     }
 
+    /// A blocking read waits on the stream's node; when the slot moves to another node, the read
+    /// follows it (Redis unblocks it with a redirect) and still gets the entry written after the move.
+    @Test func aBlockingReadFollowsItsSlotToAnotherNode() async throws {
+        let cluster = try await LocalRedisCluster.start(replicas: 0)
+        let client = Self.client(cluster)
+        try await client.connect()
+        let stream = "{wandering}:events"
+        let slot = HashSlot.of("wandering")
+        try await client.xgroupCreate(stream, group: "g", startID: "$", makeStream: true)
+        let source = try #require(client.primary(forSlot: slot))
+        let target = try #require(client.primaries.first { $0 != source })
+        let reading = Task { try await client.xreadgroup(group: "g", consumer: "c", streams: [(stream, ">")], count: 1, block: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        let sourceID = try await Self.nodeID(of: Self.port(source), in: cluster)
+        let targetID = try await Self.nodeID(of: Self.port(target), in: cluster)
+        let sourceNode = try #require(cluster.nodes.first { $0.port == Self.port(source) })
+        let targetNode = try #require(cluster.nodes.first { $0.port == Self.port(target) })
+        let src = try await RedisConnection.connect(sourceNode.configuration())
+        let dst = try await RedisConnection.connect(targetNode.configuration())
+        _ = try await dst.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "IMPORTING", .string(sourceID)))
+        _ = try await src.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "MIGRATING", .string(targetID)))
+        _ = try await src.send(RedisCommand("MIGRATE", arguments: ["127.0.0.1", .integer(targetNode.port), .string(stream), 0, 5000]))
+        for node in cluster.nodes {
+            let connection = try await RedisConnection.connect(node.configuration())
+            _ = try? await connection.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "NODE", .string(targetID)))
+            await connection.close()
+        }
+        await src.close()
+        await dst.close()
+
+        let started = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await client.xadd(stream, fields: [("event", "after the move")])
+        let read = try await reading.value
+        #expect(read.first?.entries.first?.fields?.first?.value == "after the move")
+        #expect(ContinuousClock.now - started < .seconds(15), "the read waited for its whole block instead of following the slot")
+        #expect(client.primary(forSlot: slot) == target)
+        await client.close()
+        await cluster.stop()
+    }
+
     /// A primary killed with SIGKILL: its replica is promoted and the client follows; writes made
     /// durable with `WAIT 1` before the kill are all there; meanwhile commands fail fast.
     @Test func aKilledPrimaryIsReplacedByItsReplicaAndDurableWritesSurvive() async throws {
