@@ -12,20 +12,24 @@ import TallyRedis
 /// a start that still loses a port to another process is retried on new ports.
 public final class LocalRedisCluster: Sendable {
     public let nodes: [RedisServer]
+    /// Where a TLS cluster's certificates are (removed by `stop()`).
+    let certificateDirectory: String?
 
-    private init(nodes: [RedisServer]) {
+    private init(nodes: [RedisServer], certificateDirectory: String?) {
         self.nodes = nodes
+        self.certificateDirectory = certificateDirectory
     }
 
     /// Connection configurations of every node, as seeds for a cluster client.
     public var seeds: [RedisConfiguration] { nodes.map { $0.configuration() } }
 
-    /// Starts the nodes, creates the cluster and waits until every node sees all slots served.
-    public static func start(primaries: Int = 3, replicas: Int = 1, nodeTimeout: Duration = .seconds(1)) async throws -> LocalRedisCluster {
+    /// Starts the nodes, creates the cluster and waits until every node sees all slots served. With
+    /// `tls`, every node speaks only TLS, to clients and to each other, with one set of certificates.
+    public static func start(primaries: Int = 3, replicas: Int = 1, nodeTimeout: Duration = .seconds(1), tls: Bool = false) async throws -> LocalRedisCluster {
         var lastError: any Error = RedisServerError.notReady("no attempt made")
         for _ in 0..<3 {
             do {
-                return try await startOnce(primaries: primaries, replicas: replicas, nodeTimeout: nodeTimeout)
+                return try await startOnce(primaries: primaries, replicas: replicas, nodeTimeout: nodeTimeout, tls: tls)
             } catch {
                 lastError = error
             }
@@ -33,27 +37,34 @@ public final class LocalRedisCluster: Sendable {
         throw lastError
     }
 
-    private static func startOnce(primaries: Int, replicas: Int, nodeTimeout: Duration) async throws -> LocalRedisCluster {
+    private static func startOnce(primaries: Int, replicas: Int, nodeTimeout: Duration, tls: Bool) async throws -> LocalRedisCluster {
         let count = primaries * (1 + replicas)
         let ports = try await freePortPairs(count)
         var nodes: [RedisServer] = []
+        let certificateDirectory = tls ? "/tmp/tally-cluster-tls-" + String(UUID().uuidString.prefix(8)).lowercased() : nil
         do {
+            var certificates: TestCertificates?
+            if let certificateDirectory {
+                certificates = try await TestCertificates.make(in: certificateDirectory)
+            }
             for port in ports {
                 nodes.append(try await RedisServer.start(extraArguments: [
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(port + 10_000),
                     "--cluster-node-timeout", String(Int(nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000)),
                     "--cluster-require-full-coverage", "no",
-                ], port: port))
+                ] + (tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []), tls: certificates.map { .shared($0) }, port: port))
             }
             let cli = ExternalTool.locate("redis-cli") ?? "/usr/bin/redis-cli"
-            let created = try await ExternalTool.run(cli, ["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" }
+            let tlsArguments = certificates.map { ["--tls", "--cacert", $0.caFile, "--sni", TestCertificates.serverName] } ?? []
+            let created = try await ExternalTool.run(cli, tlsArguments + ["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" }
                                                       + ["--cluster-replicas", String(replicas), "--cluster-yes"])
             guard created.status == 0 else { throw RedisServerError.notReady("redis-cli --cluster create failed: \(created.stdout.suffix(500))") }
-            let cluster = LocalRedisCluster(nodes: nodes)
+            let cluster = LocalRedisCluster(nodes: nodes, certificateDirectory: certificateDirectory)
             try await cluster.waitUntilHealthy(primaries: primaries)
             return cluster
         } catch {
             for node in nodes { await node.stop() }
+            if let certificateDirectory { try? FileManager.default.removeItem(atPath: certificateDirectory) }
             throw error
         }
     }
@@ -80,6 +91,7 @@ public final class LocalRedisCluster: Sendable {
 
     public func stop() async {
         for node in nodes { await node.stop() }
+        if let certificateDirectory { try? FileManager.default.removeItem(atPath: certificateDirectory) }
     }
 
     /// `count` ports below 55536 whose bus ports (port + 10000) are free as well.

@@ -72,6 +72,8 @@ public final class RedisServer: Sendable {
     public enum TLS: Sendable {
         /// TLS only (no plain TCP port), with certificates made at start; clients present one when `requireClientCertificate`.
         case required(requireClientCertificate: Bool)
+        /// TLS only, with these certificates (shared by the nodes of a cluster, which talk TLS to each other too).
+        case shared(TestCertificates)
     }
 
     /// Starts a server on a free port and waits until it answers `PING`.
@@ -84,9 +86,14 @@ public final class RedisServer: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var certificates: TestCertificates?
             var requireClient = false
-            if case .required(let requireClientCertificate) = tls {
+            switch tls {
+            case .required(let requireClientCertificate):
                 certificates = try await TestCertificates.make(in: directory + "/tls")
                 requireClient = requireClientCertificate
+            case .shared(let existing):
+                certificates = existing
+            case nil:
+                break
             }
             var port = fixedPort ?? 0
             if fixedPort == nil { port = try await freePort() }

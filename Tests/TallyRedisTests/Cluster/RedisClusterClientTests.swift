@@ -53,6 +53,26 @@ import TallyTesting
         await cluster.stop()
     }
 
+    /// Every node speaks only TLS, to clients and to each other: the client reads the announced TLS
+    /// ports and reaches every primary with the seeds' CA and server name.
+    @Test func aTLSClusterIsReachedOnEveryNode() async throws {
+        let cluster = try await LocalRedisCluster.start(replicas: 0, tls: true)
+        let client = Self.client(cluster)
+        try await client.connect()
+        #expect(client.primaries.count == 3)
+        let replies = try await client.send(batch: (0..<90).map { RedisCommand("SET", .string("tls-\($0)"), .string("v\($0)")) })
+        #expect(replies.allSatisfy { $0.string == "OK" })
+        #expect(try await client.send(batch: (0..<90).map { RedisCommand("GET", .string("tls-\($0)")) }).map(\.string) == (0..<90).map { "v\($0)" })
+        for primary in client.primaries {
+            let node = try #require(cluster.nodes.first { $0.port == Self.port(primary) })
+            let connection = try await RedisConnection.connect(node.configuration())
+            #expect((try await connection.send(RedisCommand("DBSIZE"))).int ?? 0 > 10, "\(primary)")
+            await connection.close()
+        }
+        await client.close()
+        await cluster.stop()
+    }
+
     /// A slot moved by hand under load: `ASK` while its keys migrate, then `MOVED`; every one of
     /// 200 concurrent tasks' increments lands exactly once.
     @Test func aSlotMigratedUnderLoadLosesAndDuplicatesNothing() async throws {
