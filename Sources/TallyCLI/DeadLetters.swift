@@ -25,7 +25,7 @@ struct DeadLetters: AsyncParsableCommand {
             // The same checks as serve and worker; an evicting server is only a warning here, so that
             // an operator can still inspect and save the dead letters.
             do {
-                try await RedisPreflight.check(pool, allowEviction: true, logger: Logger(label: "tally.dlq"))
+                try await RedisPreflight.check(pool.keyless(onNodeOf: RedisKeys().events), allowEviction: true, logger: Logger(label: "tally.dlq"))
             } catch let refusal as RedisPreflight.Refusal {
                 throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
             }

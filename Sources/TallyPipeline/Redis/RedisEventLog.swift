@@ -40,7 +40,8 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     /// throws a ``RedisPreflight/Refusal`` otherwise), then creates the stream and group (from the
     /// beginning of the stream).
     public func prepare() async throws {
-        try await RedisPreflight.check(client, allowEviction: allowEviction, logger: logger)
+        // On a cluster, the node that holds the log's keys is the one that must qualify.
+        try await RedisPreflight.check(client.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: logger)
         try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
     }
 

@@ -29,13 +29,11 @@ public struct RedisStateStore: StateStore {
         try await Self.serverTime(client, keys: keys)
     }
 
-    /// `TIME` of the server that holds the state's keys: read by a script that names one of them, so
-    /// that a Redis Cluster runs it on that node (whose clock the apply step reads), not on any node.
+    /// `TIME` of the server that holds the state's keys: on a Redis Cluster that node's (whose clock
+    /// the apply step reads), not any node's.
     static func serverTime(_ client: any RedisClient, keys: RedisKeys) async throws -> Double {
-        try time(from: try await client.evalScript(timeScript, keys: [keys.events]))
+        try time(from: try await client.keyless(onNodeOf: keys.events).send(RedisCommand("TIME")))
     }
-
-    static let timeScript = RedisScript("return redis.call('TIME')")
 
     static func time(from reply: RESPValue) throws -> Double {
         guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap(Int.init),

@@ -96,7 +96,12 @@ public final class RedisClusterClient: ClosableRedisClient {
     // MARK: RedisClient
 
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await routed(command) { pool, asking in
+        try await send(command, keylessSlot: nil)
+    }
+
+    /// `send`, with a command that names no key sent to the primary of `keylessSlot` (any primary when nil).
+    func send(_ command: RedisCommand, keylessSlot: Int?) async throws -> RESPValue {
+        try await routed(command, keylessSlot: keylessSlot) { pool, asking in
             if asking {
                 return try await pool.withConnection { connection in
                     let replies = try await connection.send(batch: [RedisCommand("ASKING"), command])
@@ -109,14 +114,22 @@ public final class RedisClusterClient: ClosableRedisClient {
     }
 
     public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
-        try await routed(command) { pool, _ in try await pool.sendBlocking(command, blockingFor: blockingFor) }
+        try await routed(command, keylessSlot: nil) { pool, _ in try await pool.sendBlocking(command, blockingFor: blockingFor) }
+    }
+
+    public func keyless(onNodeOf key: String) -> any RedisClient {
+        KeylessOnSlot(cluster: self, slot: HashSlot.of(key))
     }
 
     /// Each node's part in one flush, all parts at once; replies in the order of `commands`. A reply
     /// that is a redirect (the slot moved meanwhile) is sent again alone, following it.
     public func send(batch commands: [RedisCommand]) async throws -> [RESPValue] {
+        try await send(batch: commands, keylessSlot: nil)
+    }
+
+    func send(batch commands: [RedisCommand], keylessSlot: Int?) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        let slots = try commands.map { try $0.slot() }
+        let slots = try commands.map { try $0.slot() ?? keylessSlot }
         try await ensureTopology()
         var groups: [ClusterTopology.Node: [Int]] = [:]
         let fallback = try anyPrimary()
@@ -157,7 +170,7 @@ public final class RedisClusterClient: ClosableRedisClient {
             if message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
                 || message.hasPrefix("TALLYRETRY ") {
                 do {
-                    replies[index] = try await send(commands[index])
+                    replies[index] = try await send(commands[index], keylessSlot: keylessSlot)
                 } catch RedisError.server(_, let message) {
                     replies[index] = .error(message)
                 }
@@ -172,7 +185,7 @@ public final class RedisClusterClient: ClosableRedisClient {
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
         let milliseconds = max(1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         var acknowledged = 0
-        let reply = try await routed(command) { pool, asking in
+        let reply = try await routed(command, keylessSlot: nil) { pool, asking in
             try await pool.withConnection { connection in
                 let replies = try await connection.send(batch: (asking ? [RedisCommand("ASKING")] : []) + [command, RedisCommand("WAIT", .integer(replicas), .integer(milliseconds))])
                 let write = replies[replies.count - 2]
@@ -208,8 +221,9 @@ public final class RedisClusterClient: ClosableRedisClient {
 
     /// Runs `body` on the pool of the command's slot, following redirects and waiting out
     /// failovers within ``Configuration/maximumAttempts``.
-    private func routed(_ command: RedisCommand, _ body: (RedisConnectionPool, _ asking: Bool) async throws -> RESPValue) async throws -> RESPValue {
-        let slot = try command.slot()
+    private func routed(_ command: RedisCommand, keylessSlot: Int?,
+                        _ body: (RedisConnectionPool, _ asking: Bool) async throws -> RESPValue) async throws -> RESPValue {
+        let slot = try command.slot() ?? keylessSlot
         try await ensureTopology()
         var redirect: ClusterTopology.Node?
         var asking = false
@@ -362,4 +376,20 @@ public final class RedisClusterClient: ClosableRedisClient {
         }
         throw RedisError.clusterUnavailable(reason: "no node answered CLUSTER SHARDS (\(failures.prefix(4).joined(separator: "; ")))")
     }
+}
+
+/// A ``RedisClusterClient`` whose commands without keys go to the primary of one slot.
+struct KeylessOnSlot: RedisClient {
+    let cluster: RedisClusterClient
+    let slot: Int
+
+    func send(_ command: RedisCommand) async throws -> RESPValue { try await cluster.send(command, keylessSlot: slot) }
+    func send(batch commands: [RedisCommand]) async throws -> [RESPValue] { try await cluster.send(batch: commands, keylessSlot: slot) }
+    func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
+        try await cluster.sendBlocking(command, blockingFor: blockingFor)
+    }
+    func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue {
+        try await cluster.runScript(script, keys: keys, arguments: arguments)
+    }
+    func keyless(onNodeOf key: String) -> any RedisClient { cluster.keyless(onNodeOf: key) }
 }

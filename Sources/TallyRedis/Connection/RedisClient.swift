@@ -18,6 +18,13 @@ public protocol RedisClient: Sendable {
     /// `evalScript` runs. The default covers single servers (`SCRIPT LOAD`, then `EVALSHA` again);
     /// a cluster client loads it on the node that answered.
     func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue
+    /// This client, sending the commands that name no key (`INFO`, `CONFIG GET`, `TIME`…) to the
+    /// server that holds `key`: a cluster's node of its slot; a single server is that server anyway.
+    func keyless(onNodeOf key: String) -> any RedisClient
+}
+
+extension RedisClient {
+    public func keyless(onNodeOf key: String) -> any RedisClient { self }
 }
 
 /// A client that owns connections and must be closed: a ``RedisConnectionPool`` or a ``RedisClusterClient``.

@@ -43,7 +43,8 @@ extension TallyNodeComponents {
             self.logger.debug("load monitor: the log's figures are unavailable", metadata: ["error": "\(error)"])
         }
         if let redis = self.redis, let redisServer = self.redisServerMetrics {
-            try? await redisServer.refresh(from: redis)
+            // On a cluster, the figures of the node that holds Tally's keys.
+            try? await redisServer.refresh(from: redis.keyless(onNodeOf: RedisKeys().events))
         }
     }
 }

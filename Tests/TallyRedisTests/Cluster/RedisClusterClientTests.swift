@@ -32,6 +32,10 @@ import TallyTesting
             #expect((try await connection.send(RedisCommand("DBSIZE"))).int ?? 0 > 50, "\(primary)")
             await connection.close()
         }
+        // Commands without keys go where they are told: INFO of the {tally} slot's node.
+        let home = try #require(client.primary(forSlot: HashSlot.of("tally")))
+        let info = try await client.keyless(onNodeOf: "{tally}:events").send(RedisCommand("INFO", "server")).string ?? ""
+        #expect(info.contains("tcp_port:\(Self.port(home))"), "\(home)")
         // One batch over every node: the replies in the order of the commands.
         let replies = try await client.send(batch: (0..<300).map { RedisCommand("GET", .string("key-\($0)")) })
         #expect(replies.map(\.string) == (0..<300).map { "value-\($0)" })
