@@ -11,9 +11,11 @@ import Synchronization
 /// - A batch is split per node, each part sent in one flush, the replies put back in order.
 /// - `MOVED` updates the slot map, refreshes the topology in the background and retries at once on
 ///   the new owner; `ASK` sends `ASKING` and the command on one connection of the target, once;
-///   `TRYAGAIN`, `CLUSTERDOWN` and a node that cannot be reached refresh the topology and retry
-///   with a doubling pause, at most ``Configuration/maximumAttempts`` times: a command never waits
-///   past its attempts, and a dead primary fails fast until the topology shows its replacement.
+///   `TRYAGAIN`, `CLUSTERDOWN` and a node that cannot be reached (nothing was sent) refresh the
+///   topology and retry with a doubling pause, at most ``Configuration/maximumAttempts`` times: a
+///   command never waits past its attempts, and a dead primary fails fast until the topology shows
+///   its replacement. A command whose connection failed after it was sent is never sent again (it
+///   may have run): its error goes to the caller, and the topology is read again for the next one.
 /// - Scripts run with `EVALSHA`, and with `EVAL` (which loads them) on the node that answered `NOSCRIPT`.
 /// - Blocking reads use a dedicated connection of the node that owns the stream, and follow the
 ///   slot when it moves (the node answers `UNBLOCKED` or a redirect; the read is sent again where
@@ -143,7 +145,7 @@ public final class RedisClusterClient: ClosableRedisClient {
             // One node: one flush, no tasks.
             do {
                 replies = try await pool(for: node).send(batch: commands)
-            } catch let error as RedisError where Self.isNodeFailure(error) {
+            } catch let error as RedisError where error.wasNotSent {
                 replies = commands.map { _ in .error("TALLYRETRY \(error)") }
             }
         } else {
@@ -154,8 +156,9 @@ public final class RedisClusterClient: ClosableRedisClient {
                         do {
                             let answered = try await pool.send(batch: indices.map { commands[$0] })
                             return Array(zip(indices, answered))
-                        } catch let error as RedisError where Self.isNodeFailure(error) {
-                            // The node is gone: every command of its part follows the slot alone.
+                        } catch let error as RedisError where error.wasNotSent {
+                            // The node cannot be reached and nothing was sent: every command of its
+                            // part follows its slot alone.
                             return indices.map { ($0, .error("TALLYRETRY \(error)")) }
                         }
                     }
@@ -252,7 +255,10 @@ public final class RedisClusterClient: ClosableRedisClient {
                     }
                     // UNBLOCKED: a blocking read whose key left the node (its slot is migrating): follow it.
                     guard ["TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"].contains(error.serverErrorCode ?? "") else { throw error }
-                } else if !Self.isNodeFailure(error) {
+                } else if !error.wasNotSent {
+                    // Sent, and then the connection failed: the command may have run, so it is not
+                    // sent again (that could apply a write twice). The next command finds the new map.
+                    if Self.isNodeFailure(error) { refreshInBackground() }
                     throw error
                 }
                 // A slot in flux or a node gone: look again after a pause (a promoted replica shows up here).

@@ -247,19 +247,15 @@ import Testing
 }
 
 /// With Redis stopped, 200 concurrent callers all fail within the lease deadline plus a margin, round
-/// after round, and the process's memory stays flat (nothing piles up behind a dead server).
-@Test func twoHundredCallersOnAStoppedServerFailWithinTheDeadlineAndMemoryStaysFlat() async throws {
+/// after round, and nothing piles up behind the dead server: no waiter and no connection is left.
+/// (What the pool holds is checked, not the process's memory: the suite runs other tests beside it.)
+@Test func twoHundredCallersOnAStoppedServerFailWithinTheDeadlineAndLeaveNothingBehind() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
         let lease = Duration.milliseconds(300)
         let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, leaseTimeout: lease))
         // The first connect may take longer than the deadline on a loaded machine: try a few times.
         #expect(try await poll(timeout: .seconds(30)) { (try? await pool.ping()) == "PONG" })
         await server.kill()
-        func residentBytes() -> Int {
-            let fields = ((try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "").split(separator: " ")
-            return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * 4096
-        }
-        var resident: [Int] = []
         for round in 0..<6 {
             let slowest = await withTaskGroup(of: Duration.self) { group in
                 for _ in 0..<200 {
@@ -271,12 +267,12 @@ import Testing
                 }
                 return await group.reduce(Duration.zero) { max($0, $1) }
             }
-            // The deadline plus a margin for a loaded 2-core machine (the connect itself is bounded by the pool's backoff).
-            #expect(slowest < lease + .seconds(3), "round \(round): the slowest caller took \(slowest)")
-            resident.append(residentBytes())
+            // The deadline plus a wide margin: the whole suite shares two cores (a caller stuck on the
+            // dead server would wait for good).
+            #expect(slowest < lease + .seconds(10), "round \(round): the slowest caller took \(slowest)")
+            let statistics = pool.statistics
+            #expect(statistics.waiting == 0 && statistics.open == 0, "round \(round): \(statistics)")
         }
-        // Warm-up aside, memory does not grow with the rounds.
-        #expect(resident[5] - resident[1] < 8 << 20, "resident memory went from \(resident[1]) to \(resident[5]) bytes")
         await pool.close()
     }
 }
