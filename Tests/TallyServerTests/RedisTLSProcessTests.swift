@@ -15,6 +15,19 @@ import TallyTesting
          "--redis-tls-key", certificates.clientKeyFile, "--redis-tls-server-name", TestCertificates.serverName]
     }
 
+    /// SIGTERM, and the process must exit within 30 s; one that does not is a failure, and is killed
+    /// so that the suite goes on.
+    static func stop(_ process: Process, name: String) async {
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            Issue.record("tally \(name) did not exit within 30 s of SIGTERM")
+            kill(process.processIdentifier, SIGKILL)
+            await process.exited()
+        }
+    }
+
     @Test func anIngestNodeAndAWorkerRunOverTLSWithAClientCertificate() async throws {
         let redis = try await RedisServer.start(tls: .required(requireClientCertificate: true))
         let certificates = try #require(redis.certificates)
@@ -68,10 +81,9 @@ import TallyTesting
         let plain = try await StartupChecksTests.runTally(["worker", "--redis", "redis://127.0.0.1:\(redis.port)", "--redis-tls-ca", certificates.caFile])
         #expect(plain.status != nil && plain.status != 0 && plain.stderr.contains("rediss://"), "\(plain.stderr)")
 
-        serve.terminate()
-        worker.terminate()
-        await serve.exited()
-        await worker.exited()
+        for (process, name) in [(serve, "serve"), (worker, "worker")] {
+            await Self.stop(process, name: name)
+        }
         await pool.close()
         try await client.shutdown()
         await redis.stop()
