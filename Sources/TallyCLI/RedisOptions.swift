@@ -11,16 +11,22 @@ struct RedisOptions: ParsableArguments {
     var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
 
     @Option(help: "PEM file of the certificate authorities that sign the Redis server's certificate, for rediss:// (TALLY_REDIS_TLS_CA); the system's roots otherwise.")
-    var redisTlsCa = environment("REDIS_TLS_CA")
+    var redisTlsCa: String?
 
     @Option(help: "PEM file of the client certificate to present to a Redis server that requires one (TALLY_REDIS_TLS_CERT); needs --redis-tls-key.")
-    var redisTlsCert = environment("REDIS_TLS_CERT")
+    var redisTlsCert: String?
 
     @Option(help: "PEM file of the client certificate's private key (TALLY_REDIS_TLS_KEY).")
-    var redisTlsKey = environment("REDIS_TLS_KEY")
+    var redisTlsKey: String?
 
     @Option(help: "Name to verify the Redis server's certificate against instead of the URL's host (TALLY_REDIS_TLS_SERVER_NAME).")
-    var redisTlsServerName = environment("REDIS_TLS_SERVER_NAME")
+    var redisTlsServerName: String?
+
+    // The flag, else its TALLY_ variable.
+    var tlsCA: String? { redisTlsCa ?? environment("REDIS_TLS_CA") }
+    var tlsCertificate: String? { redisTlsCert ?? environment("REDIS_TLS_CERT") }
+    var tlsKey: String? { redisTlsKey ?? environment("REDIS_TLS_KEY") }
+    var tlsServerName: String? { redisTlsServerName ?? environment("REDIS_TLS_SERVER_NAME") }
 
     var isSet: Bool { !redis.isEmpty }
 
@@ -28,7 +34,7 @@ struct RedisOptions: ParsableArguments {
         guard redisLeaseTimeout >= 0.01, redisLeaseTimeout <= 60 else {
             throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(redisLeaseTimeout)")
         }
-        guard (redisTlsCert == nil) == (redisTlsKey == nil) else {
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--redis-tls-cert and --redis-tls-key go together")
         }
         if tls != nil {
@@ -40,8 +46,8 @@ struct RedisOptions: ParsableArguments {
 
     /// The TLS options given, if any (a `rediss://` URL without them trusts the system's roots).
     var tls: RedisTLSConfiguration? {
-        guard redisTlsCa != nil || redisTlsCert != nil || redisTlsKey != nil || redisTlsServerName != nil else { return nil }
-        return RedisTLSConfiguration(caFile: redisTlsCa, certificateFile: redisTlsCert, keyFile: redisTlsKey, serverName: redisTlsServerName)
+        guard tlsCA != nil || tlsCertificate != nil || tlsKey != nil || tlsServerName != nil else { return nil }
+        return RedisTLSConfiguration(caFile: tlsCA, certificateFile: tlsCertificate, keyFile: tlsKey, serverName: tlsServerName)
     }
 
     /// The URLs given: one, or a cluster's comma-separated seeds.

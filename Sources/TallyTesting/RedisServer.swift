@@ -171,6 +171,7 @@ public final class RedisServer: Sendable {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
+        ChildProcesses.started(p.processIdentifier)
         process.withLock { $0 = p }
         let probe = RedisConfiguration(endpoint: .unixSocket(path: unixSocketPath), password: password, connectTimeout: .milliseconds(500))
         let giveUpAt = ContinuousClock.now + .seconds(10)
@@ -191,6 +192,7 @@ public final class RedisServer: Sendable {
 
     private func terminate(signal: Int32) async {
         guard let p = process.withLock({ p -> Process? in defer { p = nil }; return p }) else { return }
+        defer { ChildProcesses.stopped(p.processIdentifier) }
         guard p.isRunning else { return }
         Foundation.kill(p.processIdentifier, SIGCONT)  // a paused server must be able to act on the signal
         Foundation.kill(p.processIdentifier, signal)

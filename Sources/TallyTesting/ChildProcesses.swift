@@ -1,0 +1,26 @@
+import Foundation
+import Synchronization
+
+/// The servers this process started and has not stopped: killed when the process exits, so that a
+/// test that fails before it stops its servers leaves no process behind.
+enum ChildProcesses {
+    private static let running = Mutex<Set<Int32>>([])
+    private static let installed = Mutex(false)
+
+    static func started(_ pid: Int32) {
+        installed.withLock { done in
+            guard !done else { return }
+            done = true
+            atexit { ChildProcesses.killAll() }
+        }
+        running.withLock { _ = $0.insert(pid) }
+    }
+
+    static func stopped(_ pid: Int32) {
+        running.withLock { _ = $0.remove(pid) }
+    }
+
+    private static func killAll() {
+        for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
+    }
+}
