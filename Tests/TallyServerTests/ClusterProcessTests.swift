@@ -25,13 +25,7 @@ import TallyTesting
         for _ in 0..<10 {
             let batch = generator.batch(200)
             expected.add(contentsOf: try EventDecoder().decodeBatch(Array(batch.utf8), format: .ndjson))
-            var request = HTTPClientRequest(url: base + "/v1/events")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-            request.body = .bytes(ByteBuffer(string: batch))
-            let response = try await client.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            #expect(response.status.code == 202)
+            #expect(try await RetryExactnessTests.post(base, batch, client: client).status == 202)
         }
 
         let redis = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: .seconds(10)))

@@ -50,13 +50,7 @@ import TallyTesting
 
         var generator = SessionEventGenerator(sessions: 20, seed: 443)
         let batch = generator.batch(300)
-        var request = HTTPClientRequest(url: base + "/v1/events")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-        request.body = .bytes(ByteBuffer(string: batch))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        #expect(response.status.code == 202)
+        #expect(try await RetryExactnessTests.post(base, batch, client: client).status == 202)
 
         let expected = ExactTotals(try EventDecoder().decodeBatch(Array(batch.utf8), format: .ndjson))
         let applied = try await eventually(seconds: 60) {

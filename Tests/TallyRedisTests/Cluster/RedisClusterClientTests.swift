@@ -19,6 +19,27 @@ import TallyTesting
 
     static func port(_ node: String) -> Int { Int(node.split(separator: ":").last!)! }
 
+    /// 200 tasks incrementing `keys` in turn until `done`; returns how many increments they sent.
+    static func incrementLoad(_ client: RedisClusterClient, keys: [String], until done: StopFlag) -> Task<Int, any Error> {
+        Task {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for task in 0..<200 {
+                    group.addTask {
+                        var sent = 0
+                        while !done.isSet {
+                            _ = try await client.send(RedisCommand("INCR", .string(keys[(task + sent) % keys.count])))
+                            sent += 1
+                            // Concurrency, not throughput, is the point: leave the suite's two cores some air.
+                            try await Task.sleep(for: .milliseconds(2))
+                        }
+                        return sent
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+    }
+
     @Test func keysSpreadOverEveryPrimaryAndBatchesComeBackInOrder() async throws {
         let cluster = try await LocalRedisCluster.start(replicas: 0)  // no failover here: 3 nodes keep the suite light
         let client = Self.client(cluster)
@@ -92,23 +113,7 @@ import TallyTesting
         for key in keys { _ = try await client.send(RedisCommand("SET", .string(key), "0")) }
 
         let done = StopFlag()
-        let load = Task {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for task in 0..<200 {
-                    group.addTask {
-                        var sent = 0
-                        while !done.isSet {
-                            _ = try await client.send(RedisCommand("INCR", .string(keys[(task + sent) % keys.count])))
-                            sent += 1
-                            // Concurrency, not throughput, is the point: leave the suite's two cores some air.
-                            try await Task.sleep(for: .milliseconds(2))
-                        }
-                        return sent
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-        }
+        let load = Self.incrementLoad(client, keys: keys, until: done)
         try await Task.sleep(for: .milliseconds(300))
         let sourceNode = try #require(cluster.nodes.first { $0.port == Self.port(source) })
         let targetNode = try #require(cluster.nodes.first { $0.port == Self.port(target) })
@@ -153,22 +158,7 @@ import TallyTesting
         let reading = Task { try await client.xreadgroup(group: "g", consumer: "c", streams: [(stream, ">")], count: 1, block: .seconds(20)) }
         try await Task.sleep(for: .milliseconds(300))
 
-        let sourceID = try await Self.nodeID(of: Self.port(source), in: cluster)
-        let targetID = try await Self.nodeID(of: Self.port(target), in: cluster)
-        let sourceNode = try #require(cluster.nodes.first { $0.port == Self.port(source) })
-        let targetNode = try #require(cluster.nodes.first { $0.port == Self.port(target) })
-        let src = try await RedisConnection.connect(sourceNode.configuration())
-        let dst = try await RedisConnection.connect(targetNode.configuration())
-        _ = try await dst.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "IMPORTING", .string(sourceID)))
-        _ = try await src.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "MIGRATING", .string(targetID)))
-        _ = try await src.send(RedisCommand("MIGRATE", arguments: ["127.0.0.1", .integer(targetNode.port), .string(stream), 0, 5000]))
-        for node in cluster.nodes {
-            let connection = try await RedisConnection.connect(node.configuration())
-            _ = try? await connection.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "NODE", .string(targetID)))
-            await connection.close()
-        }
-        await src.close()
-        await dst.close()
+        try await Self.moveSlot(slot, keys: [stream], from: source, to: target, in: cluster)
 
         let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(300))
@@ -214,23 +204,7 @@ import TallyTesting
         let home = try #require(client.primary(forSlot: slot))
         let away = try #require(client.primaries.first { $0 != home })
         let done = StopFlag()
-        let load = Task {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for task in 0..<200 {
-                    group.addTask {
-                        var sent = 0
-                        while !done.isSet {
-                            _ = try await client.send(RedisCommand("INCR", .string(keys[(task + sent) % keys.count])))
-                            sent += 1
-                            // Concurrency, not throughput, is the point: leave the suite's two cores some air.
-                            try await Task.sleep(for: .milliseconds(2))
-                        }
-                        return sent
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-        }
+        let load = Self.incrementLoad(client, keys: keys, until: done)
         for cycle in 0..<8 {
             let (from, to) = cycle % 2 == 0 ? (home, away) : (away, home)
             try await Self.moveSlot(slot, keys: keys, from: from, to: to, in: cluster)
