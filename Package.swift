@@ -59,6 +59,7 @@ let package = Package(
         .target(
             name: "TallyTesting",
             dependencies: [
+                "TallyKit",
                 "TallyMetrics",
                 "TallyRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -95,6 +96,7 @@ let package = Package(
             name: "TallyServer",
             dependencies: [
                 "TallyPipeline",
+                "TallyKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -19,6 +19,10 @@ struct Serve: AsyncParsableCommand {
     /// Without `--redis` the node runs on the embedded in-memory log and state and is not durable.
     @OptionGroup var redis: RedisOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var score: ScoreOptions
+
     @Flag(help: "Start even though Redis's maxmemory-policy may evict keys, which makes the metrics silently wrong; refused otherwise (TALLY_ALLOW_EVICTION=1).")
     var allowEviction = false
 
@@ -105,6 +109,9 @@ struct Serve: AsyncParsableCommand {
         configuration.samplingMinProbability = self.samplingMinProbability
         configuration.samplingMaxProbability = self.samplingMaxProbability
         configuration.samplingInterval = .milliseconds(Int64((self.samplingInterval * 1000).rounded()))
+        configuration.state = self.stateOptions.state
+        configuration.score = try self.score.formula()
+        configuration.scorePeriod = self.score.period
         if self.redis.isSet {
             configuration.redisCluster = try await requireRedis(self.redis)
         }
@@ -112,6 +119,7 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry))
         let components: TallyNodeComponents
         do {
+            try TallyBuild.registerProcessMetrics(in: registry)
             components = try TallyNodeComponents(configuration: configuration, registry: registry)
         } catch {
             throw fail("cannot start: \(error)")

@@ -12,6 +12,8 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var redis: RedisOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
     @Option(help: "Worker tasks in this process (TALLY_CONCURRENCY).")
     var concurrency = Int(environment("CONCURRENCY") ?? "") ?? 2
 
@@ -43,6 +45,7 @@ struct Worker: AsyncParsableCommand {
         let logger = Logger(label: "tally.worker")
         let cluster = try await requireRedis(self.redis)
         let registry = MetricsRegistry()
+        try TallyBuild.registerProcessMetrics(in: registry)
         let pool: any ClosableRedisClient
         if cluster {
             pool = RedisPoolMetrics.instrumentedCluster(.init(seeds: try self.redis.seeds(), maximumConnectionsPerNode: self.concurrency + 2,
@@ -59,7 +62,7 @@ struct Worker: AsyncParsableCommand {
                 registry: registry
             )
         }
-        let log = RedisEventLog(client: pool, allowEviction: self.allowEviction || environmentFlag("ALLOW_EVICTION"))
+        let log = RedisEventLog(client: pool, configuration: self.stateOptions.state, allowEviction: self.allowEviction || environmentFlag("ALLOW_EVICTION"))
         do {
             try await log.prepare()
         } catch {

@@ -1,5 +1,6 @@
 import TallyKit
 import TallyMetrics
+import TallyTesting
 import Testing
 
 @Suite struct CacheAndLLMTests {
@@ -21,5 +22,31 @@ import Testing
         let text = registry.renderString()
         #expect(text.contains(#"llm_api_calls_total{endpoint="/gen",model="m",outcome="failure"} 1"#))
         #expect(text.contains(#"llm_tokens_total{endpoint="/gen",model="__overflow__",kind="output"} 5"#))
+    }
+
+    @Test func aGivenCostWinsOverThePriceTableAndAnUnknownCostIsCounted() throws {
+        let registry = MetricsRegistry()
+        let llm = try LLMMetrics(registry: registry, endpoints: ["/gen"],
+                                 prices: LLMPriceTable(["m": .init(inputPerMillionTokens: 3, outputPerMillionTokens: 15)]),
+                                 unpricedModels: ["provider-priced"])
+        // The provider's own figure wins, for a priced model too.
+        #expect(llm.recordCall(endpoint: "/gen", model: "m", inputTokens: 2_000, outputTokens: 1_000, cost: 0.5) == 0.5)
+        // A declared model without a price: its own series, with the given cost.
+        #expect(llm.recordCall(endpoint: "/gen", model: "provider-priced", inputTokens: 10, outputTokens: 10, cost: 0.25) == 0.25)
+        // No cost and no price: no cost recorded, counted as unpriced (declared and undeclared models alike).
+        #expect(llm.recordCall(endpoint: "/gen", model: "provider-priced", inputTokens: 10, outputTokens: 10) == nil)
+        #expect(llm.recordCall(endpoint: "/gen", model: "nobody-knows", inputTokens: 1, outputTokens: 1) == nil)
+        // A cost that is not a number of dollars is ignored: the price table decides.
+        for bad in [-1.0, .nan, .infinity] {
+            let cost = llm.recordCall(endpoint: "/gen", model: "m", inputTokens: 1_000_000, outputTokens: 0, cost: bad)
+            #expect(cost == 3)
+        }
+        #expect(llm.recordCall(endpoint: "/gen", model: "provider-priced", inputTokens: 1, outputTokens: 1, cost: -5) == nil)
+        let samples = ExpositionSamples(registry.renderString())
+        #expect(samples[#"llm_cost_dollars_total{endpoint="/gen",model="m"}"#] == 9.5)
+        #expect(samples[#"llm_cost_dollars_total{endpoint="/gen",model="provider-priced"}"#] == 0.25)
+        #expect(samples[#"llm_unpriced_calls_total{endpoint="/gen",model="provider-priced"}"#] == 2)
+        #expect(samples[#"llm_unpriced_calls_total{endpoint="/gen",model="__overflow__"}"#] == 1)
+        #expect(samples[#"llm_api_calls_total{endpoint="/gen",model="provider-priced",outcome="success"}"#] == 3)
     }
 }

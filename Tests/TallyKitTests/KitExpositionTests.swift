@@ -5,46 +5,8 @@ import Testing
 
 /// Every kit type in one registry: the exposition passes promtool, and the names are the contract's.
 @Suite struct KitExpositionTests {
-    static func populatedRegistry() throws -> MetricsRegistry {
-        let registry = MetricsRegistry()
-        let pool = try DatabasePoolMetrics(registry: registry, pool: "main", maxConnections: 10)
-        pool.setConnections(active: 3, idle: 7, waiting: 1)
-        pool.recordAcquire(.milliseconds(2))
-        pool.recordAcquireTimeout()
-        let queries = try DatabaseQueryMetrics(registry: registry, pool: "main", queryTypes: ["select", "insert"])
-        queries.record("select", seconds: 0.003)
-        queries.record("insert", seconds: 0.01, failed: true)
-        let cache = try CacheMetrics(registry: registry, cache: "sessions")
-        cache.recordGet(hit: true, duration: .microseconds(300))
-        cache.recordSet()
-        let llm = try LLMMetrics(registry: registry, endpoints: ["/v1/generate"],
-                                 prices: LLMPriceTable(["small": .init(inputPerMillionTokens: 0.5, outputPerMillionTokens: 1.5)]))
-        llm.recordCall(endpoint: "/v1/generate", model: "small", inputTokens: 1000, outputTokens: 200, duration: .milliseconds(800))
-        let socket = try WebSocketMetrics(registry: registry, maxMessageBytes: 1000)
-        socket.recordConnection()
-        socket.recordMessageSent(bytes: 120)
-        socket.recordMessageSent(bytes: 5000)
-        socket.recordMessageQueued()
-        socket.recordMessageFailed(reason: "timeout")
-        socket.recordRetryAttempt()
-        socket.recordError(kind: "protocol")
-        socket.recordCircuitBreakerOpened()
-        socket.recordDisconnection(reason: "going_away")
-        try MessageSearchMetrics(registry: registry).recordSearch(success: false)
-        let limiter = try RateLimitMetrics(registry: registry, limiter: "messages")
-        limiter.recordHit()
-        limiter.setLimitedClients(4)
-        let queue = try QueueMetrics(registry: registry, queue: "jobs")
-        queue.recordEnqueued(3)
-        queue.recordConsumed(2)
-        queue.recordWait(seconds: 0.2)
-        queue.setDepth(1, oldestAgeSeconds: 0.5)
-        _ = try BoundedBuffer<Int>(name: "events", capacity: 10, registry: registry) { _ in }
-        return registry
-    }
-
     @Test func theKitsMetricsPassPromtool() async throws {
-        let registry = try Self.populatedRegistry()
+        let registry = try KitExposition.populatedRegistry()
         let problems = try await ExpositionCheckers.promtoolProblems(registry.render(format: .prometheusText))
         #expect(problems.isEmpty, "promtool: \(problems)")
         let openMetrics = try await ExpositionCheckers.openMetricsSamples(registry.render(format: .openMetrics))
@@ -52,7 +14,7 @@ import Testing
     }
 
     @Test func everyNameOfTheContractIsExported() throws {
-        let text = try Self.populatedRegistry().renderString()
+        let text = try KitExposition.populatedRegistry().renderString()
         let names = [
             "db_pool_connections", "db_pool_max_connections", "db_pool_waiting_requests", "db_pool_acquire_duration_seconds",
             "db_pool_acquire_timeouts_total", "db_query_duration_seconds", "db_query_errors_total",
@@ -65,6 +27,11 @@ import Testing
             "message_searches_total", "rate_limit_hits_total", "rate_limited_clients",
             "queue_depth_messages", "queue_oldest_message_age_seconds", "queue_message_wait_seconds", "queue_enqueued_total", "queue_consumed_total",
             "tally_buffer_events", "tally_buffer_capacity_events", "tally_buffer_dropped_total", "tally_buffer_flush_duration_seconds",
+            "tally_buffer_appended_total", "llm_unpriced_calls_total", "websocket_retried_messages_total", "message_delivery_latency_seconds",
+            "redis_up", "redis_used_memory_bytes", "redis_maxmemory_bytes", "redis_connected_clients", "redis_blocked_clients",
+            "redis_evicted_keys_total", "redis_keyspace_hits_total", "redis_keyspace_misses_total", "redis_commands_processed_total",
+            "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+            "process_max_fds", "process_start_time_seconds", "app_build_info",
         ]
         for name in names {
             #expect(text.contains("# TYPE \(name) "), "\(name) missing")

@@ -57,6 +57,7 @@ public final class BoundedBuffer<Element: Sendable>: Sendable {
             state.elements.append(element)
             return (state.elements.count, dropped)
         }
+        metrics?.appended.increment()
         if dropped {
             droppedCount.wrappingAdd(1, ordering: .relaxed)
             metrics?.dropped.increment()

@@ -1,7 +1,9 @@
 import TallyMetrics
 
-/// The WebSocket facade: connections, messages, retries, errors and the
-/// circuit breaker, under the `websocket_*` names in `docs/metrics.md`.
+/// The WebSocket facade: connections, messages, retries and their outcomes,
+/// end-to-end delivery latency by path, errors and the circuit breaker, under
+/// the `websocket_*` and `message_delivery_latency_seconds` names in
+/// `docs/metrics.md`.
 ///
 /// Open connections are one gauge, never a per-conversation series;
 /// disconnect reasons, failure reasons and error kinds are declared sets
@@ -18,6 +20,9 @@ public struct WebSocketMetrics: Sendable {
     @usableFromInline let sent: Counter
     @usableFromInline let queued: Counter
     @usableFromInline let retries: Counter
+    @usableFromInline let retriedDelivered: Counter
+    @usableFromInline let retriedFailed: Counter
+    let deliveryLatency: [DeliveryPath: Histogram]
     @usableFromInline let sizes: Histogram
     @usableFromInline let oversized: Counter
     @usableFromInline let breakerState: Gauge
@@ -38,6 +43,15 @@ public struct WebSocketMetrics: Sendable {
         sent = try registry.register(Counter.self, name: "websocket_messages_sent_total", help: "WebSocket messages delivered.")
         queued = try registry.register(Counter.self, name: "websocket_messages_queued_total", help: "Messages queued for a client that was not connected.")
         retries = try registry.register(Counter.self, name: "websocket_message_retries_total", help: "WebSocket message delivery retries.")
+        let retried = try registry.registerFamily(Counter.self, name: "websocket_retried_messages_total", help: "Messages that needed at least one retry, by final outcome.",
+                                                  labelNames: ["outcome"], maxSeries: 2)
+        retriedDelivered = retried.labels("delivered")
+        retriedFailed = retried.labels("failed")
+        let latency = try registry.registerFamily(Histogram.self, name: "message_delivery_latency_seconds", help: "End-to-end message delivery latency, from send to delivered, by path.",
+                                                  labelNames: ["path"], options: KitBuckets.waitSeconds, maxSeries: DeliveryPath.allCases.count)
+        var byPath: [DeliveryPath: Histogram] = [:]
+        for path in DeliveryPath.allCases { byPath[path] = latency.labels(path.rawValue) }
+        deliveryLatency = byPath
         sizes = try registry.register(Histogram.self, name: "websocket_message_size_bytes", help: "WebSocket message sizes.", options: KitBuckets.messageBytes)
         oversized = try registry.register(Counter.self, name: "websocket_messages_oversized_total", help: "WebSocket messages over the configured size limit.")
         breakerState = try registry.register(Gauge.self, name: "websocket_circuit_breaker_state", help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.")
@@ -115,6 +129,23 @@ public struct WebSocketMetrics: Sendable {
     @inlinable
     public func recordRetryAttempt() {
         retries.increment()
+    }
+
+    /// A message that needed at least one retry reached its final outcome: delivered, or given up.
+    @inlinable
+    public func recordRetryOutcome(delivered: Bool) {
+        (delivered ? retriedDelivered : retriedFailed).increment()
+    }
+
+    /// A message was delivered `latency` after it was sent, along `path`.
+    public func recordDeliveryLatency(_ latency: Duration, path: DeliveryPath) {
+        recordDeliveryLatency(seconds: kitSeconds(latency), path: path)
+    }
+
+    /// A message was delivered `seconds` after it was sent, along `path`; a negative or NaN value is ignored.
+    public func recordDeliveryLatency(seconds: Double, path: DeliveryPath) {
+        guard seconds >= 0 else { return }
+        deliveryLatency[path]?.observe(seconds)
     }
 
     /// A protocol or connection error of a declared kind.

@@ -37,11 +37,17 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     }
 
     /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;
-    /// throws a ``RedisPreflight/Refusal`` otherwise), then creates the stream and group (from the
-    /// beginning of the stream).
+    /// throws a ``RedisPreflight/Refusal`` otherwise), records the settings every node must share
+    /// (the first node to start writes them; a node with other settings is refused), then creates
+    /// the stream and group (from the beginning of the stream).
     public func prepare() async throws {
         // On a cluster, the node that holds the log's keys is the one that must qualify.
         try await RedisPreflight.check(client.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: logger)
+        let settings = configuration.sharedSettings
+        _ = try await client.set(keys.settings, to: .string(settings), condition: .ifNotExists)
+        if let stored = try await client.get(keys.settings), stored != settings {
+            throw RedisPreflight.Refusal.settingsDiffer(key: keys.settings, stored: stored, configured: settings)
+        }
         try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
     }
 

@@ -52,6 +52,8 @@ public struct RedisKeys: Sendable, Hashable {
     public var sessionFigures: String { tag + ":sessions:figures" }
     /// Hash of the composite score: `value`, `computed_at`, `token`.
     public var score: String { tag + ":score" }
+    /// The settings every node must share (``StateConfiguration/sharedSettings``), written by the first node to start.
+    public var settings: String { tag + ":settings" }
     /// The leader lock (value: the leader's node id).
     public var leader: String { tag + ":leader" }
     /// Counter issuing fencing tokens.

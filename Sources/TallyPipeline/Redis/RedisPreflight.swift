@@ -39,6 +39,8 @@ public enum RedisPreflight {
         case versionUnknown
         case versionTooOld(String)
         case evictionPolicy(String)
+        /// The state was built with other shared settings (window, bucket width, session timeout, caps).
+        case settingsDiffer(key: String, stored: String, configured: String)
 
         public var description: String {
             switch self {
@@ -46,6 +48,8 @@ public enum RedisPreflight {
                 return "cannot tell the Redis server's version (INFO server has no readable redis_version); Tally needs Redis \(RedisPreflight.minimumVersion) or newer"
             case .versionTooOld(let version):
                 return "Redis \(version) is too old: Tally needs Redis \(RedisPreflight.minimumVersion) or newer"
+            case .settingsDiffer(let key, let stored, let configured):
+                return "the shared state was built with '\(stored)' (\(key)) and this node has '\(configured)': every node of a deployment must run with the same --window; to change it, stop every node and follow docs/configuration.md"
             case .evictionPolicy(let policy):
                 return "Redis maxmemory-policy is '\(policy)': Redis may evict Tally's state keys and the metrics would be silently wrong; set it to 'noeviction' (CONFIG SET maxmemory-policy noeviction), or pass --allow-eviction (TALLY_ALLOW_EVICTION=1) to run anyway"
             }

@@ -33,6 +33,24 @@ public struct StateConfiguration: Sendable, Hashable {
 
     public static let `default` = StateConfiguration()
 
+    /// The longest window a node reads: 361 buckets of 10 s per refresh.
+    public static let maxWindowSeconds = 3600
+
+    /// Throws unless the window is a whole number of buckets, from one bucket to ``maxWindowSeconds``.
+    public func validate() throws(InvalidSetting) {
+        guard bucketSeconds >= 1 else { throw InvalidSetting("the bucket width must be at least 1 s, got \(bucketSeconds)") }
+        guard windowSeconds >= bucketSeconds, windowSeconds <= Self.maxWindowSeconds, windowSeconds % bucketSeconds == 0 else {
+            throw InvalidSetting("--window must be a multiple of \(bucketSeconds) s from \(bucketSeconds) to \(Self.maxWindowSeconds) s, got \(windowSeconds)")
+        }
+        guard sessionTimeoutSeconds >= 1 else { throw InvalidSetting("the session timeout must be at least 1 s, got \(sessionTimeoutSeconds)") }
+    }
+
+    /// The settings every node reading or writing one state must share, as one line
+    /// (stored at `{tally}:settings` by the first node and compared by the others).
+    public var sharedSettings: String {
+        "window_seconds=\(windowSeconds) bucket_seconds=\(bucketSeconds) session_timeout_seconds=\(sessionTimeoutSeconds) max_tools=\(maxTools) max_error_codes=\(maxErrorCodes)"
+    }
+
     /// Whole buckets in the window: W / bucket width.
     public var wholeBuckets: Int { max(1, windowSeconds / bucketSeconds) }
 

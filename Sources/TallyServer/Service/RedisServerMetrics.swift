@@ -1,40 +1,30 @@
+import TallyKit
 import TallyMetrics
 import TallyPipeline
 import TallyRedis
 
-/// The Redis server as the service sees it, from `INFO memory` and `INFO stats`:
-/// `tally_redis_used_memory_bytes`, `tally_redis_maxmemory_bytes` and
-/// `tally_redis_evicted_keys_total` (mirrored from the server's own counter).
-/// NaN until the first successful read.
+/// Tally's own Redis server as the service sees it: the kit's
+/// ``RedisInfoMetrics`` under the prefix `tally_redis`
+/// (`tally_redis_up`, `tally_redis_used_memory_bytes`,
+/// `tally_redis_maxmemory_bytes`, `tally_redis_evicted_keys_total`, …), read by
+/// the load monitor. `tally_redis_up` is 0 and the gauges NaN until the first
+/// successful read and after a failed one.
 public final class RedisServerMetrics: Sendable {
-    let usedMemory: Gauge
-    let maxMemory: Gauge
-    let evictedKeys: MirroredCounter
+    let info: RedisInfoMetrics
 
     public init(registry: MetricsRegistry) throws {
-        usedMemory = try registry.register(Gauge.self, name: "tally_redis_used_memory_bytes", help: "Redis INFO memory used_memory.")
-        maxMemory = try registry.register(Gauge.self, name: "tally_redis_maxmemory_bytes", help: "Redis maxmemory (0 = no limit).")
-        evictedKeys = try registry.register(MirroredCounter.self, name: "tally_redis_evicted_keys_total", help: "Redis INFO stats evicted_keys.")
-        usedMemory.set(.nan)
-        maxMemory.set(.nan)
+        info = try RedisInfoMetrics(registry: registry, prefix: "tally_redis")
     }
 
-    /// Reads `INFO memory` and `INFO stats` and updates the series.
+    /// Reads `INFO memory stats clients` and updates the series; on failure marks the server down and rethrows.
     public func refresh(from client: any RedisClient) async throws {
-        let memory = Self.fields(try await client.send(RedisCommand("INFO", "memory")).string ?? "")
-        let stats = Self.fields(try await client.send(RedisCommand("INFO", "stats")).string ?? "")
-        if let used = memory["used_memory"].flatMap(Double.init) { usedMemory.set(used) }
-        if let limit = memory["maxmemory"].flatMap(Double.init) { maxMemory.set(limit) }
-        if let evicted = stats["evicted_keys"].flatMap(Double.init) { evictedKeys.set(evicted) }
-    }
-
-    /// `name:value` lines of an INFO reply.
-    static func fields(_ info: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for line in info.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            result[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        do {
+            let reply = try await client.send(RedisCommand("INFO", arguments: RedisInfoMetrics.sections.map { .string($0) }))
+            guard let text = reply.string else { throw RedisError.unexpectedReply(command: "INFO", reply: reply.description) }
+            info.refresh(info: text)
+        } catch {
+            info.markDown()
+            throw error
         }
-        return result
     }
 }

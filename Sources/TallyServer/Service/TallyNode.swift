@@ -28,7 +28,10 @@ public struct TallyNode: Sendable {
         )
         let workers = WorkerService(pool: self.components.workers)
         let refresher = RefreshService(exporter: self.components.exporter, interval: configuration.refreshInterval)
-        let leader = ScoreLeaderService(leader: ScoreLeader(store: self.components.store))
+        // The lock outlives a silent leader by half a period (at least 15 s), so another node takes over soon after.
+        let leaderLockTTL = max(configuration.scorePeriod * 3 / 2, configuration.scorePeriod + .seconds(15))
+        let leader = ScoreLeaderService(leader: ScoreLeader(store: self.components.store, period: configuration.scorePeriod,
+                                                            lockTTL: leaderLockTTL, formula: configuration.score))
         let loadMonitor = LoadMonitorService(components: self.components)
         // An ingest-only node (no workers) runs no worker service: one that returned at once would stop the group.
         let workerServices: [ServiceGroupConfiguration.ServiceConfiguration] = self.components.isIngestOnly ? [] : [.init(service: workers)]

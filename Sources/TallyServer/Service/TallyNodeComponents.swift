@@ -67,12 +67,12 @@ public final class TallyNodeComponents: Sendable {
             }
             self.redis = pool
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            let log = RedisEventLog(client: pool, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
+            let log = RedisEventLog(client: pool, configuration: configuration.state, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
             self.log = log
             self.committer = log.committer
-            self.store = RedisStateStore(client: pool)
+            self.store = RedisStateStore(client: pool, configuration: configuration.state)
         } else {
-            let store = MemoryStateStore()
+            let store = MemoryStateStore(configuration: configuration.state)
             self.redis = nil
             self.redisPoolMetrics = nil
             self.redisServerMetrics = nil

@@ -57,8 +57,23 @@ public struct TallyServerConfiguration: Sendable {
     public var samplingMaxProbability = 1.0
     /// How often the lag is read and the probability adjusted (also the queue gauges' refresh).
     public var samplingInterval: Duration = .seconds(1)
+    /// The window, buckets and caps of the shared state; every node of a deployment must use the same.
+    public var state = StateConfiguration()
+    /// The productivity score's weights and latency target.
+    public var score = ScoreFormula()
+    /// How often the score leader recomputes the score.
+    public var scorePeriod: Duration = .seconds(30)
 
     public init() {}
+
+    /// Throws for a window or score setting that cannot work (the CLI checks the rest of its options).
+    public func validateState() throws(InvalidSetting) {
+        try state.validate()
+        try score.validate()
+        guard scorePeriod >= .seconds(1), scorePeriod <= .seconds(3600) else {
+            throw InvalidSetting("--score-period must be 1…3600 seconds, got \(scorePeriod)")
+        }
+    }
 
     /// The log's idempotency and dedupe windows.
     public var appendPolicy: AppendPolicy {
@@ -84,6 +99,6 @@ public struct TallyServerConfiguration: Sendable {
                 + (self.redisCluster ? " (cluster)" : "") + (self.redisTLS.map { " (TLS CA \($0.caFile ?? "system roots"), client certificate \($0.certificateFile == nil ? "none" : "yes"))" } ?? "")
                 + (self.allowEviction ? " (eviction allowed)" : "")
         }
-        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
+        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) window=\(self.state.windowSeconds)s score_weights=acceptance=\(self.score.acceptanceWeight),tools=\(self.score.toolSuccessWeight),latency=\(self.score.latencyWeight) score_latency_target=\(self.score.latencyTargetSeconds)s score_period=\(self.scorePeriod) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
     }
 }

@@ -21,6 +21,7 @@ import Testing
         #expect(buffer.count == 100 && buffer.dropped == 150 && buffer.fillFraction == 1)
         let text = registry.renderString()
         #expect(text.contains(#"tally_buffer_dropped_total{buffer="b"} 150"#))
+        #expect(text.contains(#"tally_buffer_appended_total{buffer="b"} 250"#))
         #expect(text.contains(#"tally_buffer_events{buffer="b"} 100"#))
         #expect(text.contains(#"tally_buffer_capacity_events{buffer="b"} 100"#))
         #expect(await buffer.flush() == 100)

@@ -2,33 +2,6 @@ import Foundation
 import Synchronization
 import TallyMetrics
 
-/// A counter whose value is copied from the shared state (a global total that
-/// only the store knows), rather than incremented in this process.
-///
-/// `set` is thread-safe; exposed like a core ``Counter`` (`_total`, `_created`).
-public final class MirroredCounter: MetricSeries {
-    public static var kind: MetricKind { .counter }
-    public let createdAt: Double
-    private let bits = Atomic<UInt64>(0)
-
-    public init(options: NoOptions = NoOptions()) {
-        self.createdAt = Date().timeIntervalSince1970
-    }
-
-    public func set(_ value: Double) { bits.store(value.bitPattern, ordering: .relaxed) }
-
-    public var value: Double { Double(bitPattern: bits.load(ordering: .relaxed)) }
-
-    public static func _sampleLines(options: NoOptions) -> [SampleLine] {
-        Counter._sampleLines(options: options)
-    }
-
-    public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
-        writeCount(to: &writer, line: lines[0], value: value)
-        writer.writeCreated(lines[1], createdAt: createdAt)
-    }
-}
-
 /// A summary whose quantiles, count and sum are those of a sketch read from the
 /// shared state (the window's merged buckets), replaced at each refresh.
 ///
@@ -70,16 +43,6 @@ public final class WindowSummary: MetricSeries {
         writeCount(to: &writer, line: lines[quantiles.count], value: current.count)
         writer.writeLine(lines[quantiles.count + 1], value: current.sum)
         writer.writeCreated(lines[quantiles.count + 2], createdAt: createdAt)
-    }
-}
-
-
-/// Writes a count as an integer when it is one (weighted counts can have fractions).
-func writeCount(to writer: inout ExpositionWriter, line: UnsafeBufferPointer<UInt8>, value: Double) {
-    if value.rounded() == value, abs(value) < 0x1p53 {
-        writer.writeLine(line, value: Int64(value))
-    } else {
-        writer.writeLine(line, value: value)
     }
 }
 
