@@ -50,6 +50,11 @@ public enum KitExposition {
         return registry
     }
 
+    /// Every sample name (`name` without labels) the kit exports, histogram `_bucket`, `_count`, `_sum` included.
+    public static func sampleNames() throws -> Set<String> {
+        Set(ExpositionSamples(try populatedRegistry().renderString()).values.keys.map { String($0.prefix { $0 != "{" }) })
+    }
+
     /// An `INFO memory stats clients` reply as Redis 7 writes it (abridged).
     public static let sampleRedisInfo = """
     # Memory\r

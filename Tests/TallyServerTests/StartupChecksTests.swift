@@ -43,6 +43,27 @@ import TallyTesting
                 "\(command): \(line)", sourceLocation: sourceLocation)
     }
 
+    @Test func aNodeWithAnotherWindowThanTheStateIsRefused() async throws {
+        try await withRedisServer { redis in
+            // The first node records the settings; its peers must share them.
+            let first = try await Self.runTally(["worker", "--redis", redis.url, "--window", "300"], limit: .seconds(4))
+            #expect(first.status == nil, "the first worker exited: \(first.stderr)")
+            let stored = try await ExternalTool.run(ExternalTool.locate("redis-cli") ?? "/usr/bin/redis-cli", ["-p", String(redis.port), "GET", "{tally}:settings"])
+            #expect(stored.stdout.contains("window_seconds=300 bucket_seconds=10"), "\(stored.stdout)")
+            for command in [["worker", "--redis", redis.url, "--window", "600"],
+                            ["serve", "--port", String(ServeProcessTests.freePort()), "--redis", redis.url, "--window", "600"]] {
+                let result = try await Self.runTally(command)
+                #expect(result.status != nil && result.status != 0, "\(command[0]) started with another window")
+                let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                #expect(lines.count == 1 && lines[0].contains("window_seconds=300") && lines[0].contains("window_seconds=600")
+                        && lines[0].contains("same --window"), "\(command[0]): \(result.stderr)")
+            }
+            // The same window starts (and the environment variable is read).
+            let same = try await Self.runTally(["worker", "--redis", redis.url], environment: ["TALLY_WINDOW": "300"], limit: .seconds(4))
+            #expect(same.status == nil, "a worker with the same window exited: \(same.stderr)")
+        }
+    }
+
     @Test func anEvictingRedisIsRefusedByServeAndWorkerUnlessEvictionIsAllowed() async throws {
         try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { redis in
             let port = ServeProcessTests.freePort()

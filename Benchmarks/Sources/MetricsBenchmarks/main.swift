@@ -40,3 +40,6 @@ print("")
 if only == nil || only == "overhead" {
     OverheadBenchmark.run(quick: quick)
 }
+if only == nil || only == "process" {
+    ProcessCollectorBenchmark.run(quick: quick)
+}

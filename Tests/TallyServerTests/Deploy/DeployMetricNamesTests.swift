@@ -38,13 +38,35 @@ import TallyTesting
         #expect(exported.contains("tally_workers_running"))
         #expect(exported.contains("tally_stream_oldest_pending_age_seconds"))
 
-        let dashboard = try JSONSerialization.jsonObject(with: Data(try DeployFiles.text("deploy/grafana/tally.json").utf8))
-        let expressions = DashboardExpressions.all(dashboard)
+        let tallyDashboard = try JSONSerialization.jsonObject(with: Data(try DeployFiles.text("deploy/grafana/tally.json").utf8))
+        let expressions = DashboardExpressions.all(tallyDashboard)
         #expect(expressions.count >= 20, "the dashboard has \(expressions.count) expressions")
         for expression in expressions {
             for name in try PromQLNames.metricNames(in: expression) {
                 #expect(exported.contains(name), "the dashboard uses \(name), which tally serve does not export: \(expression)")
             }
+        }
+        // The other dashboards graph a node (Tally's Redis, its processes) or an application using the kit:
+        // each name is exported by a running node or by the kit, or recorded by a rule of alerts.yml.
+        let kit = try KitExposition.sampleNames()
+        let recordedNames = try Self.recordedNames()
+        let folder = DeployFiles.path("deploy/grafana")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") && $0 != "tally.json" }.sorted()
+        #expect(files.count >= 6, "dashboards: \(files)")
+        for file in files {
+            let dashboard = try JSONSerialization.jsonObject(with: Data(try DeployFiles.text("deploy/grafana/" + file).utf8))
+            let expressions = DashboardExpressions.all(dashboard)
+            #expect(expressions.count >= 5, "\(file) has \(expressions.count) expressions")
+            for expression in expressions {
+                for name in try PromQLNames.metricNames(in: expression) {
+                    #expect(exported.contains(name) || kit.contains(name) || recordedNames.contains(name),
+                            "\(file) uses \(name), which neither tally serve nor the kit exports and no rule records: \(expression)")
+                }
+            }
+        }
+        for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
+                     "process_start_time_seconds", "process_virtual_memory_bytes", "tally_build_info", "tally_redis_up"] {
+            #expect(exported.contains(name), "tally serve does not export \(name)")
         }
 
         // Alerts: Tally's own metrics (and Hummingbird's through Tally's factory) must be exported;
