@@ -46,4 +46,18 @@ public enum ExpositionCheckers {
         let samples = output.stdout.split(separator: "\n").map(String.init)
         return (samples, output.status == 0 ? nil : output.stderr + output.stdout)
     }
+
+    /// Decodes protobuf exposition (length-delimited `io.prometheus.client.MetricFamily`) with
+    /// Python's `protobuf` package and classes generated from `scripts/support/prometheus_metrics.proto`
+    /// (an independent decoder); with `expand`, native histograms also carry `native_buckets`
+    /// (index → count, positive) and `negative_native_buckets`. Returns the families as JSON objects.
+    public static func protobufFamilies(_ exposition: [UInt8], expand: Bool = true) async throws -> (families: [[String: Any]], error: String?) {
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        for _ in 0..<2 { root.deleteLastPathComponent() }
+        let script = root.appendingPathComponent("scripts/support/decode_protobuf_exposition.py").path
+        let output = try await ExternalTool.run(try self.python(), [script] + (expand ? ["--expand"] : []), input: exposition)
+        guard output.status == 0 else { return ([], "exit \(output.status): \(output.stderr)") }
+        let json = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
+        return ((json as? [[String: Any]]) ?? [], nil)
+    }
 }

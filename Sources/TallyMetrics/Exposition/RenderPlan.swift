@@ -25,10 +25,13 @@ final class RenderPlan: @unchecked Sendable {
     /// `linesPerSeries` consecutive lines, the last being its `_created` line.
     let starts: [Int]
     let linesPerSeries: Int
+    /// Each series' labels as encoded protobuf `LabelPair` fields.
+    let protobufLabels: [[UInt8]]
 
-    init(entries: [FamilyEntry], name: String, lines: [SampleLine]) {
+    init(entries: [FamilyEntry], name: String, labelNames: [String], lines: [SampleLine]) {
         self.entries = entries
         self.series = entries.map { Unmanaged.passUnretained($0.series as AnyObject) }
+        self.protobufLabels = entries.map { ProtobufWriter.labelPairs(names: labelNames, values: $0.values) }
         self.linesPerSeries = lines.count + 1
         var bytes: [UInt8] = []
         var starts: [Int] = []

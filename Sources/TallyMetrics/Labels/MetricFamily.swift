@@ -172,16 +172,7 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
     /// The text around each value was rendered when the series set last
     /// changed (``RenderPlan``), so a render only formats numbers.
     func render(into writer: inout ExpositionWriter) {
-        let plan = self.state.withLock { state in
-            if let plan = state.plan { return plan }
-            let plan = RenderPlan(
-                entries: state.sortedEntries(),
-                name: self.descriptor.name,
-                lines: Series._sampleLines(options: self.options)
-            )
-            state.plan = plan
-            return plan
-        }
+        let plan = self.currentPlan()
         guard !plan.series.isEmpty else { return }
         let descriptor = self.descriptor
         writer.writeMetadata(name: descriptor.name, kind: descriptor.kind, help: descriptor.help, unit: descriptor.unit)
@@ -191,6 +182,42 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
                     unsafeDowncast(series, to: Series.self)._writeSamples(to: &writer, lines: lines.row(row))
                 }
             }
+        }
+    }
+
+    /// Renders the family as one length-delimited protobuf `MetricFamily`, series in the same order.
+    func renderProtobuf(into writer: inout ProtobufWriter) {
+        let plan = self.currentPlan()
+        guard !plan.series.isEmpty else { return }
+        let descriptor = self.descriptor
+        let family = writer.beginDelimited()
+        writer.string(ProtobufField.MetricFamily.name, descriptor.kind == .counter ? descriptor.name + "_total" : descriptor.name)
+        if !descriptor.help.isEmpty { writer.string(ProtobufField.MetricFamily.help, descriptor.help) }
+        writer.uint64(ProtobufField.MetricFamily.type, Series._protobufType.rawValue)
+        for row in plan.series.indices {
+            let metric = writer.beginMessage(ProtobufField.MetricFamily.metric)
+            writer.raw(plan.protobufLabels[row])
+            plan.series[row]._withUnsafeGuaranteedRef { series in
+                unsafeDowncast(series, to: Series.self)._writeProtobuf(to: &writer)
+            }
+            writer.endMessage(metric)
+        }
+        if let unit = descriptor.unit, !unit.isEmpty { writer.string(ProtobufField.MetricFamily.unit, unit) }
+        writer.endMessage(family)
+    }
+
+    /// The render plan of the current series set, built when it changed.
+    private func currentPlan() -> RenderPlan {
+        self.state.withLock { state in
+            if let plan = state.plan { return plan }
+            let plan = RenderPlan(
+                entries: state.sortedEntries(),
+                name: self.descriptor.name,
+                labelNames: self.labelNames,
+                lines: Series._sampleLines(options: self.options)
+            )
+            state.plan = plan
+            return plan
         }
     }
 }

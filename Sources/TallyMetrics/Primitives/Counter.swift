@@ -45,4 +45,8 @@ public final class Counter: MetricSeries {
         writer.writeLine(lines[0], value: self.value)
         writer.writeCreated(lines[1], createdAt: self.createdAt)
     }
+
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        writer.counter(value: Double(self.value), createdAt: self.createdAt)
+    }
 }

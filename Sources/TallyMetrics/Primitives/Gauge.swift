@@ -48,4 +48,10 @@ public final class Gauge: MetricSeries {
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
         writer.writeLine(lines[0], value: self.value)
     }
+
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        let message = writer.beginMessage(ProtobufField.Metric.gauge)
+        writer.double(ProtobufField.Gauge.value, self.value)
+        writer.endMessage(message)
+    }
 }

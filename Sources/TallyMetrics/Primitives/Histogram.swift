@@ -102,6 +102,29 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         writer.writeLine(lines[self.boundCount + 2], value: self.cells.doubleSum(cell: self.boundCount + 1))
         writer.writeCreated(lines[self.boundCount + 3], createdAt: self.createdAt)
     }
+
+    /// A classic histogram: cumulative counts per finite bound (`+Inf` is the sample count).
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        let message = writer.beginMessage(ProtobufField.Metric.histogram)
+        var cumulative: Int64 = 0
+        var buckets: [(bound: Double, count: Int64)] = []
+        buckets.reserveCapacity(self.boundCount)
+        for cell in 0..<self.boundCount {
+            cumulative &+= self.cells.integerSum(cell: cell)
+            buckets.append((self.bounds[cell], cumulative))
+        }
+        cumulative &+= self.cells.integerSum(cell: self.boundCount)
+        writer.uint64(ProtobufField.Histogram.sampleCount, UInt64(max(0, cumulative)))
+        writer.double(ProtobufField.Histogram.sampleSum, self.cells.doubleSum(cell: self.boundCount + 1))
+        for bucket in buckets {
+            let entry = writer.beginMessage(ProtobufField.Histogram.bucket)
+            writer.uint64(ProtobufField.Bucket.cumulativeCount, UInt64(max(0, bucket.count)))
+            writer.double(ProtobufField.Bucket.upperBound, bucket.bound)
+            writer.endMessage(entry)
+        }
+        writer.timestamp(ProtobufField.Histogram.createdTimestamp, unixSeconds: self.createdAt)
+        writer.endMessage(message)
+    }
 }
 
 /// A point-in-time copy of a ``Histogram``.

@@ -30,6 +30,38 @@ public protocol MetricSeries: AnyObject, Sendable {
     /// Writes the values after the pre-rendered line prefixes; the prefix
     /// after the last sample line is the `_created` line.
     func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes)
+    /// The family's type in the protobuf format (a summary's sketch is a native histogram there).
+    static var _protobufType: ProtobufMetricType { get }
+    /// Writes the series' value message inside its `Metric` (the labels are already written).
+    func _writeProtobuf(to writer: inout ProtobufWriter)
+}
+
+extension MetricSeries {
+    public static var _protobufType: ProtobufMetricType {
+        switch kind {
+        case .counter: .counter
+        case .gauge: .gauge
+        case .summary: .summary
+        case .histogram: .histogram
+        }
+    }
+}
+
+extension ProtobufWriter {
+    /// A `Counter` value message: the value and the creation time.
+    package mutating func counter(value: Double, createdAt: Double) {
+        let message = self.beginMessage(ProtobufField.Metric.counter)
+        self.double(ProtobufField.Counter.value, value)
+        self.timestamp(ProtobufField.Counter.createdTimestamp, unixSeconds: createdAt)
+        self.endMessage(message)
+    }
+
+    /// A sketch as a native histogram value message.
+    package mutating func nativeHistogram(_ sketch: QuantileSketch, createdAt: Double) {
+        let message = self.beginMessage(ProtobufField.Metric.histogram)
+        sketch.writeNativeHistogramFields(to: &self, createdAt: createdAt)
+        self.endMessage(message)
+    }
 }
 
 /// Options for series types that have none.

@@ -25,6 +25,10 @@ public final class MirroredCounter: MetricSeries {
         writeCount(to: &writer, line: lines[0], value: value)
         writer.writeCreated(lines[1], createdAt: createdAt)
     }
+
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        writer.counter(value: value, createdAt: createdAt)
+    }
 }
 
 /// Writes a count as an integer when it is one (weighted counts and mirrored totals can have fractions).

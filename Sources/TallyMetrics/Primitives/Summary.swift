@@ -80,4 +80,11 @@ public final class Summary: MetricSeries {
         writer.writeLine(lines[quantiles.count + 1], value: sketch.sum)
         writer.writeCreated(lines[quantiles.count + 2], createdAt: self.createdAt)
     }
+
+    /// In protobuf a summary is its sketch as a native histogram (schema 6), losslessly.
+    public static var _protobufType: ProtobufMetricType { .histogram }
+
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        writer.nativeHistogram(self.snapshot(), createdAt: self.createdAt)
+    }
 }

@@ -131,11 +131,13 @@ public final class MetricsRegistry: Sendable {
     /// Renders every family in name order.
     public func render(format: ExpositionFormat) -> [UInt8] {
         for hook in self.collectHooks.withLock({ $0 }) { hook() }
-        let families = self.state.withLock { state -> [any AnyMetricFamily] in
-            if let sorted = state.sortedFamilies { return sorted }
-            let sorted = state.families.sorted { $0.key < $1.key }.map(\.value)
-            state.sortedFamilies = sorted
-            return sorted
+        let families = self.sortedFamilies()
+        if format == .protobuf {
+            var writer = ProtobufWriter(reservingCapacity: self.state.withLock { $0.lastRenderSize } + 1024)
+            for family in families {
+                family.renderProtobuf(into: &writer)
+            }
+            return writer.bytes
         }
         var writer = ExpositionWriter(format: format, reservingCapacity: self.state.withLock { $0.lastRenderSize } + 1024)
         for family in families {
@@ -147,7 +149,16 @@ public final class MetricsRegistry: Sendable {
         return writer.bytes
     }
 
-    /// Renders every family as a string.
+    private func sortedFamilies() -> [any AnyMetricFamily] {
+        self.state.withLock { state -> [any AnyMetricFamily] in
+            if let sorted = state.sortedFamilies { return sorted }
+            let sorted = state.families.sorted { $0.key < $1.key }.map(\.value)
+            state.sortedFamilies = sorted
+            return sorted
+        }
+    }
+
+    /// Renders every family as a string (a text format).
     public func renderString(format: ExpositionFormat = .prometheusText) -> String {
         String(decoding: self.render(format: format), as: UTF8.self)
     }
@@ -157,6 +168,7 @@ public final class MetricsRegistry: Sendable {
 protocol AnyMetricFamily: AnyObject, Sendable {
     var anyDescriptor: MetricDescriptor { get }
     func render(into writer: inout ExpositionWriter)
+    func renderProtobuf(into writer: inout ProtobufWriter)
 }
 
 extension MetricFamily: AnyMetricFamily {

@@ -44,5 +44,13 @@ public final class WindowSummary: MetricSeries {
         writer.writeLine(lines[quantiles.count + 1], value: current.sum)
         writer.writeCreated(lines[quantiles.count + 2], createdAt: createdAt)
     }
+
+    /// In protobuf the window's sketch is a native histogram (schema 6), losslessly; while the
+    /// state cannot be read it is the last one read.
+    public static var _protobufType: ProtobufMetricType { .histogram }
+
+    public func _writeProtobuf(to writer: inout ProtobufWriter) {
+        writer.nativeHistogram(snapshot, createdAt: createdAt)
+    }
 }
 
