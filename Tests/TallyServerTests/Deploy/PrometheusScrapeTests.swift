@@ -13,7 +13,8 @@ import TallyTesting
         let folder: URL
         let base: String
 
-        init(target: String) throws {
+        /// - Parameter features: `--enable-feature` values (e.g. `native-histograms`, which makes Prometheus ask for protobuf).
+        init(target: String, features: [String] = []) throws {
             guard let binary = ExternalTool.locate("prometheus") else {
                 throw ExternalTool.Failure.notInstalled("prometheus", hint: "apt-get install prometheus (scripts/test does)")
             }
@@ -40,7 +41,7 @@ import TallyTesting
                 "--storage.tsdb.path=\(folder.appendingPathComponent("data").path)",
                 "--web.listen-address=127.0.0.1:\(port)",
                 "--log.level=warn",
-            ]
+            ] + features.map { "--enable-feature=\($0)" }
             let log = folder.appendingPathComponent("prometheus.log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
