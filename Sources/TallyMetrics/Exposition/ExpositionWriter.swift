@@ -57,6 +57,24 @@ public struct ExpositionWriter: Sendable {
         self.newline()
     }
 
+    /// A sample line with an exemplar after the value (` # {labels} value timestamp`), in OpenMetrics only.
+    package mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Int64, exemplar: RecordedExemplar?) {
+        self.bytes.append(contentsOf: prefix)
+        self.appendInteger(value)
+        self.appendExemplar(exemplar)
+        self.newline()
+    }
+
+    private mutating func appendExemplar(_ recorded: RecordedExemplar?) {
+        guard self.format == .openMetrics, let recorded else { return }
+        self.append(" # ")
+        self.bytes.append(contentsOf: recorded.exemplar.renderedLabels)
+        self.append(" ")
+        self.appendDouble(recorded.value)
+        self.append(" ")
+        self.appendDouble((recorded.timestamp * 1000).rounded() / 1000)
+    }
+
     /// The `_created` line with the creation time; OpenMetrics only.
     public mutating func writeCreated(_ prefix: UnsafeBufferPointer<UInt8>, createdAt: Double) {
         guard self.format == .openMetrics else { return }

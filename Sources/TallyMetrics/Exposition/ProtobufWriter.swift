@@ -167,6 +167,9 @@ package enum ProtobufField {
     package enum Bucket {
         package static let cumulativeCount = 1, cumulativeCountFloat = 4, upperBound = 2, exemplar = 3
     }
+    package enum Exemplar {
+        package static let label = 1, value = 2, timestamp = 3
+    }
     package enum BucketSpan {
         package static let offset = 1, length = 2
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A monotonically increasing integer count, exposed with the `_total` suffix.
 ///
 /// `increment` is lock-free and allocation-free: one thread-local load and an
@@ -10,6 +12,8 @@ public final class Counter: MetricSeries {
 
     @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
+    /// The most recent exemplar, if any was given (`increment(by:exemplar:)` only; the plain path never touches it).
+    let exemplarSlot = Mutex<RecordedExemplar?>(nil)
 
     public init(options: NoOptions = NoOptions()) {
         self.cells = PerThreadCells(cellCount: 1)
@@ -27,6 +31,20 @@ public final class Counter: MetricSeries {
         self.cells.addInteger(delta, cell: 0)
     }
 
+    /// Adds `delta` (≥ 0) and keeps `exemplar` as the counter's exemplar (replacing the previous one);
+    /// its value defaults to `delta`. Takes a short lock, so use it for traced work, not in tight loops.
+    public func increment(by delta: Int64 = 1, exemplar: Exemplar) {
+        guard delta >= 0 else { return }
+        self.cells.addInteger(delta, cell: 0)
+        let recorded = exemplar.recorded(amount: Double(delta))
+        self.exemplarSlot.withLock { $0 = recorded }
+    }
+
+    /// The most recent exemplar: its labels, value and time.
+    public var exemplar: (exemplar: Exemplar, value: Double, timestamp: Double)? {
+        self.exemplarSlot.withLock { $0.map { ($0.exemplar, $0.value, $0.timestamp) } }
+    }
+
     /// The count now: the sum of every thread's slot.
     public var value: Int64 {
         self.cells.integerSum(cell: 0)
@@ -42,11 +60,11 @@ public final class Counter: MetricSeries {
     }
 
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
-        writer.writeLine(lines[0], value: self.value)
+        writer.writeLine(lines[0], value: self.value, exemplar: self.exemplarSlot.withLock { $0 })
         writer.writeCreated(lines[1], createdAt: self.createdAt)
     }
 
     public func _writeProtobuf(to writer: inout ProtobufWriter) {
-        writer.counter(value: Double(self.value), createdAt: self.createdAt)
+        writer.counter(value: Double(self.value), createdAt: self.createdAt, exemplar: self.exemplarSlot.withLock { $0 })
     }
 }

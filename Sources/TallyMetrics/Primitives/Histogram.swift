@@ -1,4 +1,5 @@
 import CTallyAtomics
+import Synchronization
 
 /// A classic Prometheus histogram: counts per bucket, a sum and a count.
 ///
@@ -18,6 +19,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// Cells `0..<boundCount` are the finite buckets, `boundCount` is `+Inf`, then the sum.
     @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
+    /// The most recent exemplar of each bucket (`+Inf` last); empty until the first one.
+    let exemplarSlots = Mutex<[RecordedExemplar?]>([])
 
     public init(options buckets: HistogramBuckets) {
         self.buckets = buckets
@@ -63,6 +66,27 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         c_tally_slot_add_f64((cells + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), slot, value)
     }
 
+    /// Records one observation and keeps `exemplar` as its bucket's exemplar (replacing the previous
+    /// one); its value defaults to `value`. Takes a short lock, so use it for traced work.
+    public func observe(_ value: Double, exemplar: Exemplar) {
+        self.observe(value)
+        let index = self.bucketIndex(value)
+        let recorded = exemplar.recorded(amount: value)
+        let buckets = self.boundCount + 1
+        self.exemplarSlots.withLock { slots in
+            if slots.isEmpty { slots = Array(repeating: nil, count: buckets) }
+            slots[index] = recorded
+        }
+    }
+
+    /// The most recent exemplar of each bucket that has one, by upper bound (`+Inf` last).
+    public var exemplars: [(upperBound: Double, exemplar: Exemplar, value: Double, timestamp: Double)] {
+        let slots = self.exemplarSlots.withLock { $0 }
+        return slots.indices.compactMap { index in
+            slots[index].map { (index < self.boundCount ? self.bounds[index] : .infinity, $0.exemplar, $0.value, $0.timestamp) }
+        }
+    }
+
     /// Records a duration given in nanoseconds, in seconds.
     @inlinable @inline(__always)
     public func observe(nanoseconds: Int64) {
@@ -93,33 +117,39 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     }
 
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
+        let exemplars = self.exemplarSlots.withLock { $0 }
         var cumulative: Int64 = 0
         for cell in 0...self.boundCount {
             cumulative &+= self.cells.integerSum(cell: cell)
-            writer.writeLine(lines[cell], value: cumulative)
+            writer.writeLine(lines[cell], value: cumulative, exemplar: exemplars.isEmpty ? nil : exemplars[cell])
         }
         writer.writeLine(lines[self.boundCount + 1], value: cumulative)
         writer.writeLine(lines[self.boundCount + 2], value: self.cells.doubleSum(cell: self.boundCount + 1))
         writer.writeCreated(lines[self.boundCount + 3], createdAt: self.createdAt)
     }
 
-    /// A classic histogram: cumulative counts per finite bound (`+Inf` is the sample count).
+    /// A classic histogram: cumulative counts per finite bound (`+Inf` is the sample count, and is
+    /// written as a bucket only to carry its exemplar).
     public func _writeProtobuf(to writer: inout ProtobufWriter) {
         let message = writer.beginMessage(ProtobufField.Metric.histogram)
+        let exemplars = self.exemplarSlots.withLock { $0 }
         var cumulative: Int64 = 0
-        var buckets: [(bound: Double, count: Int64)] = []
-        buckets.reserveCapacity(self.boundCount)
-        for cell in 0..<self.boundCount {
+        var buckets: [(bound: Double, count: Int64, exemplar: RecordedExemplar?)] = []
+        buckets.reserveCapacity(self.boundCount + 1)
+        for cell in 0...self.boundCount {
             cumulative &+= self.cells.integerSum(cell: cell)
-            buckets.append((self.bounds[cell], cumulative))
+            let exemplar = exemplars.isEmpty ? nil : exemplars[cell]
+            if cell < self.boundCount || exemplar != nil {
+                buckets.append((cell < self.boundCount ? self.bounds[cell] : .infinity, cumulative, exemplar))
+            }
         }
-        cumulative &+= self.cells.integerSum(cell: self.boundCount)
         writer.uint64(ProtobufField.Histogram.sampleCount, UInt64(max(0, cumulative)))
         writer.double(ProtobufField.Histogram.sampleSum, self.cells.doubleSum(cell: self.boundCount + 1))
         for bucket in buckets {
             let entry = writer.beginMessage(ProtobufField.Histogram.bucket)
             writer.uint64(ProtobufField.Bucket.cumulativeCount, UInt64(max(0, bucket.count)))
             writer.double(ProtobufField.Bucket.upperBound, bucket.bound)
+            if let exemplar = bucket.exemplar { writer.exemplar(ProtobufField.Bucket.exemplar, exemplar) }
             writer.endMessage(entry)
         }
         writer.timestamp(ProtobufField.Histogram.createdTimestamp, unixSeconds: self.createdAt)

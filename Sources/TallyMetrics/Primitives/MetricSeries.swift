@@ -49,10 +49,25 @@ extension MetricSeries {
 
 extension ProtobufWriter {
     /// A `Counter` value message: the value and the creation time.
-    package mutating func counter(value: Double, createdAt: Double) {
+    package mutating func counter(value: Double, createdAt: Double, exemplar: RecordedExemplar? = nil) {
         let message = self.beginMessage(ProtobufField.Metric.counter)
         self.double(ProtobufField.Counter.value, value)
+        if let exemplar { self.exemplar(ProtobufField.Counter.exemplar, exemplar) }
         self.timestamp(ProtobufField.Counter.createdTimestamp, unixSeconds: createdAt)
+        self.endMessage(message)
+    }
+
+    /// An `Exemplar` message in `field`: its labels, value and time.
+    mutating func exemplar(_ field: Int, _ recorded: RecordedExemplar) {
+        let message = self.beginMessage(field)
+        for label in recorded.exemplar.labels {
+            let pair = self.beginMessage(ProtobufField.Exemplar.label)
+            self.string(ProtobufField.LabelPair.name, label.name)
+            self.string(ProtobufField.LabelPair.value, label.value)
+            self.endMessage(pair)
+        }
+        self.double(ProtobufField.Exemplar.value, recorded.value)
+        self.timestamp(ProtobufField.Exemplar.timestamp, unixSeconds: recorded.timestamp)
         self.endMessage(message)
     }
 

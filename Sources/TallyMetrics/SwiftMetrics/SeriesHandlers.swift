@@ -1,4 +1,5 @@
 import CoreMetrics
+import ServiceContextModule
 
 // Tally's series are the swift-metrics handlers themselves: no wrapper object,
 // so a swift-metrics call costs one dynamic dispatch more than a direct one.
@@ -47,5 +48,56 @@ extension MetricFamily: SeriesRemoving {
     func removeAny(_ handler: AnyObject) -> Bool {
         guard let series = handler as? Series else { return false }
         return self.remove(series: series)
+    }
+}
+
+/// A handler that wraps a series to attach exemplars from the current `ServiceContext`.
+protocol ExemplarHandler: AnyObject {
+    var wrapped: AnyObject { get }
+}
+
+/// A swift-metrics counter that attaches the current context's exemplar to each increment.
+final class ExemplarCounterHandler: CounterHandler, ExemplarHandler, Sendable {
+    let series: Counter
+    let exemplars: @Sendable (ServiceContext) -> Exemplar?
+    var wrapped: AnyObject { series }
+
+    init(series: Counter, exemplars: @escaping @Sendable (ServiceContext) -> Exemplar?) {
+        self.series = series
+        self.exemplars = exemplars
+    }
+
+    func increment(by amount: Int64) {
+        if let context = ServiceContext.current, let exemplar = exemplars(context) {
+            series.increment(by: amount, exemplar: exemplar)
+        } else {
+            series.increment(by: amount)
+        }
+    }
+
+    func reset() { series.reset() }
+}
+
+/// A swift-metrics timer or aggregating recorder that attaches the current context's exemplar to each observation.
+final class ExemplarHistogramHandler: RecorderHandler, TimerHandler, ExemplarHandler, Sendable {
+    let series: Histogram
+    let exemplars: @Sendable (ServiceContext) -> Exemplar?
+    var wrapped: AnyObject { series }
+
+    init(series: Histogram, exemplars: @escaping @Sendable (ServiceContext) -> Exemplar?) {
+        self.series = series
+        self.exemplars = exemplars
+    }
+
+    func record(_ value: Int64) { observe(Double(value)) }
+    func record(_ value: Double) { observe(value) }
+    func recordNanoseconds(_ duration: Int64) { observe(Double(duration) * 1e-9) }
+
+    private func observe(_ value: Double) {
+        if let context = ServiceContext.current, let exemplar = exemplars(context) {
+            series.observe(value, exemplar: exemplar)
+        } else {
+            series.observe(value)
+        }
     }
 }

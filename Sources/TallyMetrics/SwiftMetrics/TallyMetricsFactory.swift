@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import ServiceContextModule
 
 /// A `swift-metrics` backend that records into a ``MetricsRegistry``.
 ///
@@ -12,6 +13,11 @@ import Logging
 /// cannot be registered (an invalid name, or a name already used with another
 /// definition) never crashes: it is logged once, counted in
 /// `tally_metrics_factory_errors_total`, and recorded into a detached series.
+///
+/// **Exemplars.** While a task runs in a `ServiceContext` from which ``exemplars`` makes an
+/// exemplar (by default: ``TraceIdentifiers`` set by a tracer or by `tally serve`'s
+/// `traceparent` handling), counter increments and timer and aggregating recorder observations
+/// carry it. Outside one, a swift-metrics call costs one task-local read more than a direct one.
 public struct TallyMetricsFactory: MetricsFactory {
     public let registry: MetricsRegistry
     /// Buckets of the histograms behind `Timer`, in seconds.
@@ -20,14 +26,20 @@ public struct TallyMetricsFactory: MetricsFactory {
     public var recorderBuckets: HistogramBuckets
     /// The series limit of every family this factory creates.
     public var maxSeriesPerFamily: Int
+    /// Makes the exemplar of a recording from the current `ServiceContext`; nil: no exemplars
+    /// (the handlers are the series themselves). The default reads ``TraceIdentifiers``; for
+    /// another tracer, read its own span context here.
+    public var exemplars: (@Sendable (ServiceContext) -> Exemplar?)?
     let errors: Counter
 
     public init(
         registry: MetricsRegistry,
         timerBuckets: HistogramBuckets = .defaultSeconds,
         recorderBuckets: HistogramBuckets = .defaultSeconds,
-        maxSeriesPerFamily: Int = MetricsRegistry.defaultMaxSeries
+        maxSeriesPerFamily: Int = MetricsRegistry.defaultMaxSeries,
+        exemplars: (@Sendable (ServiceContext) -> Exemplar?)? = { $0.traceIdentifiers?.exemplar }
     ) {
+        self.exemplars = exemplars
         self.registry = registry
         self.timerBuckets = timerBuckets
         self.recorderBuckets = recorderBuckets
@@ -42,7 +54,8 @@ public struct TallyMetricsFactory: MetricsFactory {
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        self.series(Counter.self, label: label, dimensions: dimensions, options: NoOptions(), help: "Counter \(label)")
+        let counter = self.series(Counter.self, label: label, dimensions: dimensions, options: NoOptions(), help: "Counter \(label)")
+        return self.exemplars.map { ExemplarCounterHandler(series: counter, exemplars: $0) } ?? counter
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
@@ -55,7 +68,8 @@ public struct TallyMetricsFactory: MetricsFactory {
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         if aggregate {
-            return self.series(Histogram.self, label: label, dimensions: dimensions, options: self.recorderBuckets, help: "Recorder \(label)")
+            let histogram = self.series(Histogram.self, label: label, dimensions: dimensions, options: self.recorderBuckets, help: "Recorder \(label)")
+            return self.exemplars.map { ExemplarHistogramHandler(series: histogram, exemplars: $0) } ?? histogram
         }
         return self.series(Gauge.self, label: label, dimensions: dimensions, options: NoOptions(), help: "Recorder \(label)")
     }
@@ -63,14 +77,20 @@ public struct TallyMetricsFactory: MetricsFactory {
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         var name = Self.metricName(from: label)
         if !name.hasSuffix("_seconds") { name += "_seconds" }
-        return self.series(Histogram.self, name: name, label: label, dimensions: dimensions, options: self.timerBuckets, unit: "seconds", help: "Timer \(label)")
+        let histogram = self.series(Histogram.self, name: name, label: label, dimensions: dimensions, options: self.timerBuckets, unit: "seconds", help: "Timer \(label)")
+        return self.exemplars.map { ExemplarHistogramHandler(series: histogram, exemplars: $0) } ?? histogram
     }
 
-    public func destroyCounter(_ handler: any CounterHandler) { self.registry.removeSeries(handler) }
+    public func destroyCounter(_ handler: any CounterHandler) { self.registry.removeSeries(Self.series(of: handler)) }
     public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { self.registry.removeSeries(handler) }
     public func destroyMeter(_ handler: any MeterHandler) { self.registry.removeSeries(handler) }
-    public func destroyRecorder(_ handler: any RecorderHandler) { self.registry.removeSeries(handler) }
-    public func destroyTimer(_ handler: any TimerHandler) { self.registry.removeSeries(handler) }
+    public func destroyRecorder(_ handler: any RecorderHandler) { self.registry.removeSeries(Self.series(of: handler)) }
+    public func destroyTimer(_ handler: any TimerHandler) { self.registry.removeSeries(Self.series(of: handler)) }
+
+    /// The series behind a handler: itself, or the one an exemplar handler wraps.
+    static func series(of handler: AnyObject) -> AnyObject {
+        (handler as? any ExemplarHandler)?.wrapped ?? handler
+    }
 
     private func series<Series: MetricSeries>(
         _ type: Series.Type,

@@ -6,10 +6,12 @@ import TallyPipeline
 /// The HTTP API of a Tally node on Hummingbird's router: ingest, `/metrics`,
 /// health, derived metrics as JSON, the debug rings and the status page. The service's own
 /// request metrics go through Hummingbird's `MetricsMiddleware` into the
-/// registry (route templates as labels, never raw paths).
+/// registry (route templates as labels, never raw paths), with the request's `traceparent`
+/// trace as their exemplar.
 public enum TallyRouter {
     public static func build(node: TallyNodeComponents) -> Router<TallyRequestContext> {
         let router = Router(context: TallyRequestContext.self)
+        router.add(middleware: TraceContextMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RecentRequestsMiddleware(rings: node.rings))
 
