@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "tally", path: ".."),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         // Timing loops and optimiser barriers shared by the benchmark executables.
@@ -21,6 +22,7 @@ let package = Package(
                 .product(name: "TallyMetrics", package: "tally"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // The adaptive sampler's decision cost, the WebSocket facade in the seeds'

@@ -43,3 +43,6 @@ if only == nil || only == "overhead" {
 if only == nil || only == "process" {
     ProcessCollectorBenchmark.run(quick: quick)
 }
+if only == nil || only == "native" {
+    NativeHistogramBenchmark.run(quick: quick)
+}

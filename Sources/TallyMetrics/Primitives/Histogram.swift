@@ -19,6 +19,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// Cells `0..<boundCount` are the finite buckets, `boundCount` is `+Inf`, then the sum.
     @usableFromInline let cells: PerThreadCells
     public let createdAt: Double
+    /// The native buckets, when ``HistogramBuckets/nativeMaxBuckets`` is set.
+    @usableFromInline let nativeBins: AtomicSketchBins?
     /// The most recent exemplar of each bucket (`+Inf` last); empty until the first one.
     let exemplarSlots = Mutex<[RecordedExemplar?]>([])
 
@@ -28,6 +30,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         self.bounds = .allocate(capacity: self.boundCount)
         self.bounds.initialize(from: buckets.upperBounds, count: self.boundCount)
         self.cells = PerThreadCells(cellCount: self.boundCount + 2)
+        self.nativeBins = buckets.nativeMaxBuckets == nil ? nil : AtomicSketchBins()
         self.createdAt = currentUnixTime()
     }
 
@@ -64,6 +67,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         let index = self.bucketIndex(value)
         c_tally_slot_add_i64((cells + index &* 8).assumingMemoryBound(to: Int64.self), slot, 1)
         c_tally_slot_add_f64((cells + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), slot, value)
+        if let nativeBins = self.nativeBins { nativeBins.record(value) }
     }
 
     /// Records one observation and keeps `exemplar` as its bucket's exemplar (replacing the previous
@@ -109,6 +113,12 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
 
     public func reset() {
         self.cells.zeroAll()
+        self.nativeBins?.reset()
+    }
+
+    /// The native buckets as a sketch (schema 6), when the histogram is native.
+    public func nativeSnapshot() -> QuantileSketch? {
+        self.nativeBins?.snapshot(maxBins: Int.max)
     }
 
     public static func _sampleLines(options buckets: HistogramBuckets) -> [SampleLine] {
@@ -145,6 +155,9 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
         }
         writer.uint64(ProtobufField.Histogram.sampleCount, UInt64(max(0, cumulative)))
         writer.double(ProtobufField.Histogram.sampleSum, self.cells.doubleSum(cell: self.boundCount + 1))
+        if let native = self.nativeSnapshot(), let maxBuckets = self.buckets.nativeMaxBuckets {
+            native.writeNativeBucketFields(to: &writer, integral: true, maxBuckets: maxBuckets)
+        }
         for bucket in buckets {
             let entry = writer.beginMessage(ProtobufField.Histogram.bucket)
             writer.uint64(ProtobufField.Bucket.cumulativeCount, UInt64(max(0, bucket.count)))

@@ -1,11 +1,18 @@
-/// The finite upper bounds of a classic histogram; `+Inf` is always added.
+/// The finite upper bounds of a classic histogram; `+Inf` is always added. Optionally the
+/// histogram is also native (``native(maxBuckets:)``).
 ///
 /// Validated on creation: finite, strictly increasing, at least one bound.
 public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
     /// The most finite bounds a histogram may have.
     public static let maxBounds = 1000
+    /// The most buckets a native histogram may be asked to keep, and the fewest.
+    public static let nativeBucketLimits = 8...4096
 
     public let upperBounds: [Double]
+    /// When set, the histogram is also a Prometheus native histogram in the protobuf format, with
+    /// at most this many populated buckets per sign: exponential buckets of schema 6 (1.09 % wide),
+    /// halved in resolution (schema 5, 4, … down to −4) at exposition while there are more.
+    public private(set) var nativeMaxBuckets: Int?
     /// The bounds as exposition text, then `+Inf`: formatted once, not per render.
     let renderedBounds: [String]
 
@@ -35,6 +42,18 @@ public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
         self.renderedBounds = upperBounds.map(formatExpositionDouble) + ["+Inf"]
     }
 
+    /// These buckets, and native buckets too (see ``nativeMaxBuckets``): scrapers that negotiate
+    /// protobuf get both, the text formats the classic buckets only, as client_golang does.
+    /// Recording also goes into a schema-6 sketch: a few nanoseconds more per observation.
+    public func native(maxBuckets: Int = 160) throws(MetricsRegistryError) -> HistogramBuckets {
+        guard Self.nativeBucketLimits.contains(maxBuckets) else {
+            throw .invalidBuckets(upperBounds, reason: "a native histogram keeps \(Self.nativeBucketLimits.lowerBound) to \(Self.nativeBucketLimits.upperBound) buckets, not \(maxBuckets)")
+        }
+        var buckets = self
+        buckets.nativeMaxBuckets = maxBuckets
+        return buckets
+    }
+
     /// `count` bounds starting at `start`, each `factor` times the previous one.
     public static func exponential(start: Double, factor: Double, count: Int) throws(MetricsRegistryError) -> HistogramBuckets {
         guard start > 0, factor > 1, count > 0 else {
@@ -59,5 +78,6 @@ public struct HistogramBuckets: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "[" + self.upperBounds.map { formatExpositionDouble($0) }.joined(separator: ", ") + "]"
+            + (nativeMaxBuckets.map { ", native with at most \($0) buckets" } ?? "")
     }
 }

@@ -22,18 +22,45 @@ extension QuantileSketch {
             writer.double(ProtobufField.Histogram.sampleCountFloat, count)
         }
         writer.double(ProtobufField.Histogram.sampleSum, sum)
-        writer.sint64(ProtobufField.Histogram.schema, Int64(Self.nativeHistogramSchema))
+        self.writeNativeBucketFields(to: &writer, integral: integral, maxBuckets: nil)
+        if let createdAt { writer.timestamp(ProtobufField.Histogram.createdTimestamp, unixSeconds: createdAt) }
+    }
+
+    /// The schema, zero bucket and buckets of a native histogram (not its count and sum). With
+    /// `maxBuckets`, the resolution is halved (schema 6 → 5 → … → −4, pairs of buckets merged)
+    /// until each sign has at most that many populated buckets; without, the bins are written as they are.
+    package func writeNativeBucketFields(to writer: inout ProtobufWriter, integral: Bool, maxBuckets: Int?) {
+        var schema = Self.nativeHistogramSchema
+        var positive = positiveBins
+        var negative = negativeBins
+        if let maxBuckets {
+            while max(positive.count, negative.count) > maxBuckets, schema > -4 {
+                positive = Self.halved(positive)
+                negative = Self.halved(negative)
+                schema -= 1
+            }
+        }
+        writer.sint64(ProtobufField.Histogram.schema, Int64(schema))
         writer.double(ProtobufField.Histogram.zeroThreshold, Self.nativeZeroThreshold)
         if integral {
             writer.uint64(ProtobufField.Histogram.zeroCount, UInt64(zeroCount))
         } else {
             writer.double(ProtobufField.Histogram.zeroCountFloat, zeroCount)
         }
-        Self.writeBuckets(negativeBins, integral: integral, to: &writer,
+        Self.writeBuckets(negative, integral: integral, to: &writer,
                           span: ProtobufField.Histogram.negativeSpan, delta: ProtobufField.Histogram.negativeDelta, count: ProtobufField.Histogram.negativeCount)
-        Self.writeBuckets(positiveBins, integral: integral, to: &writer,
+        Self.writeBuckets(positive, integral: integral, to: &writer,
                           span: ProtobufField.Histogram.positiveSpan, delta: ProtobufField.Histogram.positiveDelta, count: ProtobufField.Histogram.positiveCount)
-        if let createdAt { writer.timestamp(ProtobufField.Histogram.createdTimestamp, unixSeconds: createdAt) }
+    }
+
+    /// Buckets at one schema lower: bucket `i` becomes `⌈i / 2⌉`, which holds buckets `2j − 1` and `2j`.
+    static func halved(_ bins: [Int: Double]) -> [Int: Double] {
+        var result: [Int: Double] = [:]
+        result.reserveCapacity(bins.count / 2 + 1)
+        for (index, count) in bins {
+            result[-((-index) >> 1), default: 0] += count
+        }
+        return result
     }
 
     static func isWhole(_ value: Double) -> Bool {

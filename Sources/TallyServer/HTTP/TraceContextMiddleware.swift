@@ -16,8 +16,18 @@ struct TraceContextMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var serviceContext = ServiceContext.current ?? .topLevel
         serviceContext.traceIdentifiers = identifiers
-        return try await ServiceContext.withValue(serviceContext) {
+        var response = try await ServiceContext.withValue(serviceContext) {
             try await next(request, context)
         }
+        // The metrics middleware records a response once its body is written, after the handler
+        // returned: the body is written inside the trace's context too.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { [serviceContext] writer in
+            try await ServiceContext.withValue(serviceContext) {
+                let inner = body
+                try await inner.write(writer)
+            }
+        }
+        return response
     }
 }

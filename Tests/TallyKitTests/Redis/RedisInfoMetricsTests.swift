@@ -8,7 +8,9 @@ import Testing
 @Suite struct RedisInfoMetricsTests {
     @Test func aRealServersFiguresAndThenItsAbsence() async throws {
         let server = try await RedisServer.start(extraArguments: ["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"])
-        let client = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(2)), maximumConnections: 2))
+        // A generous lease: the suite runs beside dozens of servers on two cores.
+        let client = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(5)), maximumConnections: 2,
+                                                                               leaseTimeout: .seconds(10)))
         let registry = MetricsRegistry()
         let metrics = try RedisInfoMetrics(registry: registry)
         // Before any read: down, and no figures.

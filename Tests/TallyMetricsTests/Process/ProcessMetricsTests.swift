@@ -55,12 +55,16 @@ import Testing
         #expect(abs(resident - status) <= 0.1 * status, "resident \(resident), VmRSS \(status)")
         #expect(try #require(sample.virtualBytes) >= resident)
 
-        // Start time: within 1 s of the start `ps` reports (elapsed whole seconds, so its start is up to 1 s late).
+        // Start time: within 1 s of the start `ps` reports. It reports whole seconds elapsed at some moment
+        // between `before` and `after`, so the start lies in (before − elapsed − 1, after − elapsed].
+        let before = Date().timeIntervalSince1970
         let ps = try await ExternalTool.run("/bin/ps", ["-o", "etimes=", "-p", String(pid)])
+        let after = Date().timeIntervalSince1970
         let elapsed = try #require(Double(ps.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let started = Date().timeIntervalSince1970 - elapsed
         let reported = try #require(sample.startTime)
-        #expect(reported <= started + 0.05 && reported > started - 1.05, "start time \(reported), ps says \(started)")
+        let started = after - elapsed
+        #expect(reported <= after - elapsed + 0.05 && reported > before - elapsed - 1.05,
+                "start time \(reported), ps says \(before - elapsed - 1)…\(after - elapsed)")
         #expect(try #require(sample.cpuSeconds) < 1)
 
         // Open descriptors: what /proc/<pid>/fd lists, and 20 more for the child that opened 20 more.
