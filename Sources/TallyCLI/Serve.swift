@@ -116,7 +116,8 @@ struct Serve: AsyncParsableCommand {
             configuration.redisCluster = try await requireRedis(self.redis)
         }
         let registry = MetricsRegistry()
-        MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry))
+        // Request metrics carry the trace of a request sent with a W3C traceparent as their exemplar.
+        MetricsSystem.bootstrap(TallyMetricsFactory(registry: registry, exemplars: TallyMetricsFactory.exemplarsFromTraceContext))
         let components: TallyNodeComponents
         do {
             try TallyBuild.registerProcessMetrics(in: registry)

@@ -54,10 +54,22 @@ public enum TraceIdentifiersKey: ServiceContextKey {
     public static var nameOverride: String? { "tally.trace-identifiers" }
 }
 
+/// The `ServiceContext` key of the exemplar made once from the context's ``TraceIdentifiers``.
+enum TraceExemplarKey: ServiceContextKey {
+    typealias Value = Exemplar
+}
+
 extension ServiceContext {
-    /// The trace and span of the current work, when a tracer or Tally's `traceparent` middleware set them.
+    /// The trace and span of the current work, when a tracer or Tally's `traceparent` middleware set
+    /// them. Setting them also makes their exemplar, once, for every recording in this context.
     public var traceIdentifiers: TraceIdentifiers? {
         get { self[TraceIdentifiersKey.self] }
-        set { self[TraceIdentifiersKey.self] = newValue }
+        set {
+            self[TraceIdentifiersKey.self] = newValue
+            self[TraceExemplarKey.self] = newValue?.exemplar
+        }
     }
+
+    /// The exemplar of ``traceIdentifiers``, made when they were set.
+    public var traceExemplar: Exemplar? { self[TraceExemplarKey.self] }
 }

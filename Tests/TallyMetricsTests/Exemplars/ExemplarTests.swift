@@ -94,7 +94,7 @@ import Testing
 
     @Test func theSwiftMetricsPathTakesTheExemplarFromTheCurrentTrace() throws {
         let registry = MetricsRegistry()
-        let factory = TallyMetricsFactory(registry: registry)
+        let factory = TallyMetricsFactory(registry: registry, exemplars: TallyMetricsFactory.exemplarsFromTraceContext)
         let counter = factory.makeCounter(label: "requests", dimensions: [("route", "/a")])
         let timer = factory.makeTimer(label: "request_duration", dimensions: [])
         counter.increment(by: 1)  // no trace: no exemplar
@@ -111,8 +111,8 @@ import Testing
         // Destroying the handler removes the series it wraps.
         factory.destroyCounter(counter)
         #expect(!registry.renderString().contains("requests_total"))
-        // Without exemplars, the handlers are the series themselves.
-        let plain = TallyMetricsFactory(registry: MetricsRegistry(), exemplars: nil).makeCounter(label: "x", dimensions: [])
+        // Without exemplars (the default), the handlers are the series themselves.
+        let plain = TallyMetricsFactory(registry: MetricsRegistry()).makeCounter(label: "x", dimensions: [])
         #expect(plain is TallyMetrics.Counter)
     }
 }
