@@ -171,7 +171,7 @@ import TallyTesting
         for offset in ["+220s", "-220s", "-120s"] {
             processes.append(try Self.startSkewed(offset, ["worker", "--redis", redis.url, "--concurrency", "2"], passthrough: passthrough))
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         let started = processes
         defer { Task { await Self.stop(started) } }
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
@@ -238,7 +238,6 @@ import TallyTesting
         #expect(scored, "the score is \(String(describing: metrics.productivityScore)), offline \(String(describing: ScoreFormula.default.score(for: offline.window)))")
 
         await Self.stop(processes)
-        try await client.shutdown()
         await redis.stop()
     }
 }

@@ -17,7 +17,7 @@ import TallyTesting
         let base = "http://127.0.0.1:\(port)"
         let serve = try ServeProcessTests.startServe(port: port, redis: seeds, arguments: ["--workers", "1"])
         let worker = try WorkerProcessTests.startWorker(redis: cluster.nodes[2].url)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
 
         var generator = SessionEventGenerator(sessions: 30, seed: 6379)
@@ -57,7 +57,6 @@ import TallyTesting
         await serve.exited()
         await worker.exited()
         await redis.close()
-        try await client.shutdown()
         await cluster.stop()
     }
 }

@@ -21,7 +21,7 @@ import Testing
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
         try serve.run()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         var worker: Process?
         defer {
             if serve.isRunning { serve.terminate() }
@@ -67,7 +67,6 @@ import Testing
         await serve.exited()
         worker?.terminate()
         await worker?.exited()
-        try await client.shutdown()
     }
 
     @Test func zeroWorkersWithoutRedisOrANegativeCountIsRefusedWithOneLine() async throws {

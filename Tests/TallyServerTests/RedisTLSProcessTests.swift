@@ -45,7 +45,7 @@ import TallyTesting
         worker.standardOutput = FileHandle.nullDevice
         worker.standardError = FileHandle.nullDevice
         try worker.run()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
 
         var generator = SessionEventGenerator(sessions: 20, seed: 443)
@@ -79,7 +79,6 @@ import TallyTesting
             await Self.stop(process, name: name)
         }
         await pool.close()
-        try await client.shutdown()
         await redis.stop()
     }
 }

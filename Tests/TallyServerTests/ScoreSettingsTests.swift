@@ -41,7 +41,7 @@ import TallyTesting
                                       (["--score-weights", "acceptance=0,tools=1,latency=0"], 100.0 * 5 / 6)] {
             let port = ServeProcessTests.freePort()
             let base = "http://127.0.0.1:\(port)"
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let client = HTTPClient.shared
             let serve = try ServeProcessTests.startServe(port: port, arguments: ["--score-period", "1"] + arguments)
             #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
             #expect(try await NodeTraffic.post(base, NodeTraffic.knownEvents, client: client) == 202)
@@ -55,7 +55,6 @@ import TallyTesting
             #expect(computed, "\(arguments): score \(String(describing: score)), expected \(expected)")
             serve.terminate()
             await serve.exited()
-            try await client.shutdown()
         }
     }
 }

@@ -36,7 +36,7 @@ import TallyTesting
         let port = Self.freePort()
         let base = "http://127.0.0.1:\(port)"
         let serve = try Self.startServe(port: port)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         #expect(try await Self.waitUntilUp(base, client: client))
         return (serve, base, client)
     }
@@ -90,14 +90,13 @@ import TallyTesting
         serve.terminate()  // SIGTERM
         await serve.exited()
         #expect(serve.terminationStatus == 0)
-        try await client.shutdown()
     }
 
     @Test func everyAcceptedEventIsCountedAcrossASigtermDuringLoad() async throws {
         let redis = try await RedisServer.start()
         let port = Self.freePort()
         let base = "http://127.0.0.1:\(port)"
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         let first = try Self.startServe(port: port, redis: redis.url)
         #expect(try await Self.waitUntilUp(base, client: client))
 
@@ -132,7 +131,6 @@ import TallyTesting
         #expect(counted, "expected \(expected) applied events of \(accepted) accepted, applied \(applied)")
         second.terminate()
         await second.exited()
-        try await client.shutdown()
         await redis.stop()
     }
 
@@ -196,6 +194,5 @@ import TallyTesting
         #expect(status == 200)
         serve.terminate()
         await serve.exited()
-        try await client.shutdown()
     }
 }

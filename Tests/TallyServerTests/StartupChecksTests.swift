@@ -74,7 +74,7 @@ import TallyTesting
             #expect(keys.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(keys.stdout)")
 
             // Allowed (by the flag, or by the environment): both start and stay up.
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let client = HTTPClient.shared
             let serve = try ServeProcessTests.startServe(port: port, redis: redis.url, arguments: ["--allow-eviction"])
             #expect(try await ServeProcessTests.waitUntilUp("http://127.0.0.1:\(port)", client: client))
             let metricsPort = ServeProcessTests.freePort()
@@ -92,7 +92,6 @@ import TallyTesting
                 await process.exited()
                 #expect(process.terminationStatus == 0)
             }
-            try await client.shutdown()
         }
     }
 }

@@ -137,7 +137,7 @@ import TallyTesting
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         let base = "http://127.0.0.1:\(port)"
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
         let drained = try await eventually(seconds: 60) {
@@ -158,7 +158,6 @@ import TallyTesting
         process.terminate()
         await process.exited()
         #expect(process.terminationStatus == 0)
-        try await client.shutdown()
         await pool.close()
         await redis.stop()
     }

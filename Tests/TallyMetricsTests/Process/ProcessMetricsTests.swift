@@ -17,13 +17,16 @@ import Testing
         return kilobytes * 1024
     }
 
-    /// A sleeping child with `extraFiles` more open descriptors than a plain one: its figures
-    /// hold still while they are read (this test process's own change with the tests running beside it).
+    /// A sleeping child holding 64 MB and `extraFiles` more open descriptors than a plain one: its
+    /// figures hold still while they are read (this test process's own change with the tests running
+    /// beside it), and its resident size is large enough that the kernel's per-thread RSS counters
+    /// (which `stat` may show up to 64 pages behind `status`) are well inside 10 %.
     static func sleepingChild(extraFiles: Int) throws -> Process {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/bin/bash")  // dash opens descriptors 0…9 only
         let opens = (0..<extraFiles).map { "exec \(10 + $0)</dev/null" }.joined(separator: "; ")
-        child.arguments = ["-c", (opens.isEmpty ? "" : opens + "; ") + "exec sleep 60"]
+        let hold = #"exec python3 -c "import time; b = bytearray(64000000); b[::4096] = b'x' * len(b[::4096]); open('/proc/self/comm', 'w').write('holding'); time.sleep(60)""#
+        child.arguments = ["-c", (opens.isEmpty ? "" : opens + "; ") + hold]
         child.standardInput = FileHandle.nullDevice
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
@@ -31,10 +34,10 @@ import Testing
         return child
     }
 
-    /// Waits until the child's shell has become `sleep` (its descriptors are all open by then).
+    /// Waits until the child holds its memory (it renames itself `holding` then; its descriptors are all open by then).
     static func waitUntilSleeping(_ child: Process) async throws {
-        let sleeping = try await poll(timeout: .seconds(10)) {
-            ((try? String(contentsOfFile: "/proc/\(child.processIdentifier)/comm", encoding: .utf8)) ?? "").hasPrefix("sleep")
+        let sleeping = try await poll(timeout: .seconds(30)) {
+            ((try? String(contentsOfFile: "/proc/\(child.processIdentifier)/comm", encoding: .utf8)) ?? "").hasPrefix("holding")
         }
         try #require(sleeping)
     }
@@ -52,6 +55,7 @@ import Testing
         // Resident memory: within 10 % of /proc/<pid>/status.
         let resident = try #require(sample.residentBytes)
         let status = try Self.statusResidentBytes(pid)
+        #expect(status > 60_000_000, "VmRSS \(status)")
         #expect(abs(resident - status) <= 0.1 * status, "resident \(resident), VmRSS \(status)")
         #expect(try #require(sample.virtualBytes) >= resident)
 

@@ -132,7 +132,8 @@ import TallyTesting
         process.standardError = handle
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        let up = try await poll(timeout: .seconds(15), every: .milliseconds(200)) {
+        // Generous: the suite starts dozens of servers at once on two cores.
+        let up = try await poll(timeout: .seconds(60), every: .milliseconds(250)) {
             try await ExternalTool.run(amtool, ["alert", "query", url]).status == 0
         }
         #expect(up, "alertmanager did not answer:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
@@ -161,7 +162,7 @@ import TallyTesting
             }
         }
         var seen: [String: Bool] = [:]
-        let settled = try await poll(timeout: .seconds(15), every: .milliseconds(200)) {
+        let settled = try await poll(timeout: .seconds(45), every: .milliseconds(250)) {
             let result = try await ExternalTool.run(amtool, ["alert", "query", url, "--active", "--inhibited", "-o", "json"])
             guard result.status == 0, let list = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return false }
             seen = [:]

@@ -11,7 +11,7 @@ import TallyTesting
         let redis = try await RedisServer.start()
         let port = ServeProcessTests.freePort()
         let base = "http://127.0.0.1:\(port)"
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         let serve = try ServeProcessTests.startServe(port: port, redis: redis.url)
         defer { if serve.isRunning { serve.terminate() } }
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
@@ -23,7 +23,6 @@ import TallyTesting
         #expect(status == 200)
         serve.terminate()
         await serve.exited()
-        try await client.shutdown()
         await redis.stop()
         return Set(ExpositionSamples(text).values.keys.map { String($0.prefix { $0 != "{" }) })
     }

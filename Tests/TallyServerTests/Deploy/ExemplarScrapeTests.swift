@@ -50,6 +50,5 @@ import TallyTesting
         await prometheus.stopAndWait()
         serve.terminate()
         await serve.exited()
-        try await client.shutdown()
     }
 }

@@ -70,6 +70,5 @@ import TallyTesting
 
         serve.terminate()
         await serve.exited()
-        try await client.shutdown()
     }
 }
