@@ -14,6 +14,8 @@ public final class Counter: MetricSeries {
     public let createdAt: Double
     /// The most recent exemplar, if any was given (`increment(by:exemplar:)` only; the plain path never touches it).
     let exemplarSlot = Mutex<RecordedExemplar?>(nil)
+    /// Set once an exemplar was kept: until then a render takes no lock for it.
+    let hasExemplar = Atomic<Bool>(false)
 
     public init(options: NoOptions = NoOptions()) {
         self.cells = PerThreadCells(cellCount: 1)
@@ -38,6 +40,12 @@ public final class Counter: MetricSeries {
         self.cells.addInteger(delta, cell: 0)
         let recorded = exemplar.recorded(amount: Double(delta))
         self.exemplarSlot.withLock { $0 = recorded }
+        self.hasExemplar.store(true, ordering: .releasing)
+    }
+
+    /// The kept exemplar, without a lock while there has never been one.
+    var currentExemplar: RecordedExemplar? {
+        self.hasExemplar.load(ordering: .acquiring) ? self.exemplarSlot.withLock { $0 } : nil
     }
 
     /// The most recent exemplar: its labels, value and time.
@@ -60,11 +68,11 @@ public final class Counter: MetricSeries {
     }
 
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
-        writer.writeLine(lines[0], value: self.value, exemplar: self.exemplarSlot.withLock { $0 })
+        writer.writeLine(lines[0], value: self.value, exemplar: self.currentExemplar)
         writer.writeCreated(lines[1], createdAt: self.createdAt)
     }
 
     public func _writeProtobuf(to writer: inout ProtobufWriter) {
-        writer.counter(value: Double(self.value), createdAt: self.createdAt, exemplar: self.exemplarSlot.withLock { $0 })
+        writer.counter(value: Double(self.value), createdAt: self.createdAt, exemplar: self.currentExemplar)
     }
 }

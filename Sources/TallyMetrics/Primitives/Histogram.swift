@@ -23,6 +23,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     @usableFromInline let nativeBins: AtomicSketchBins?
     /// The most recent exemplar of each bucket (`+Inf` last); empty until the first one.
     let exemplarSlots = Mutex<[RecordedExemplar?]>([])
+    /// Set once an exemplar was kept: until then a render takes no lock for them.
+    let hasExemplars = Atomic<Bool>(false)
 
     public init(options buckets: HistogramBuckets) {
         self.buckets = buckets
@@ -81,11 +83,17 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
             if slots.isEmpty { slots = Array(repeating: nil, count: buckets) }
             slots[index] = recorded
         }
+        self.hasExemplars.store(true, ordering: .releasing)
+    }
+
+    /// The kept exemplars by bucket (empty while there has never been one, without a lock).
+    var currentExemplars: [RecordedExemplar?] {
+        self.hasExemplars.load(ordering: .acquiring) ? self.exemplarSlots.withLock { $0 } : []
     }
 
     /// The most recent exemplar of each bucket that has one, by upper bound (`+Inf` last).
     public var exemplars: [(upperBound: Double, exemplar: Exemplar, value: Double, timestamp: Double)] {
-        let slots = self.exemplarSlots.withLock { $0 }
+        let slots = self.currentExemplars
         return slots.indices.compactMap { index in
             slots[index].map { (index < self.boundCount ? self.bounds[index] : .infinity, $0.exemplar, $0.value, $0.timestamp) }
         }
@@ -127,7 +135,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     }
 
     public func _writeSamples(to writer: inout ExpositionWriter, lines: SampleLinePrefixes) {
-        let exemplars = self.exemplarSlots.withLock { $0 }
+        let exemplars = self.currentExemplars
         var cumulative: Int64 = 0
         for cell in 0...self.boundCount {
             cumulative &+= self.cells.integerSum(cell: cell)
@@ -142,7 +150,7 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// written as a bucket only to carry its exemplar).
     public func _writeProtobuf(to writer: inout ProtobufWriter) {
         let message = writer.beginMessage(ProtobufField.Metric.histogram)
-        let exemplars = self.exemplarSlots.withLock { $0 }
+        let exemplars = self.currentExemplars
         var cumulative: Int64 = 0
         var buckets: [(bound: Double, count: Int64, exemplar: RecordedExemplar?)] = []
         buckets.reserveCapacity(self.boundCount + 1)

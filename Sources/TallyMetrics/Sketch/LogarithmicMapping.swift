@@ -1,3 +1,5 @@
+import CTallyAtomics
+
 /// Maps positive values to logarithmic bins of ratio γ = 2^(1/64).
 ///
 /// Bin `i` holds values in (γ^(i-1), γ^i], the bucket boundaries of Prometheus
@@ -14,29 +16,14 @@ public enum LogarithmicMapping {
 
     /// 2^(k/64) for k = 0…64.
     @usableFromInline
-    static let octaveBoundaries: [Double] = (0...64).map { Double.exp2(Double($0) / 64.0) }
+    package static let octaveBoundaries: [Double] = (0...64).map { Double.exp2(Double($0) / 64.0) }
 
-    /// For each of 256 slices of the mantissa range [1, 2): the number of
-    /// boundaries below the slice's smallest mantissa. Slices are narrower than
-    /// the gap between two boundaries, so at most one more comparison is needed.
-    @usableFromInline
-    static let sliceStart: [UInt8] = (0..<256).map { slice in
-        let mantissa = 1.0 + Double(slice) / 256.0
-        return UInt8(octaveBoundaries.prefix(64).filter { $0 < mantissa }.count)
-    }
-
-    /// The bin of a positive, finite, normal value.
+    /// The bin of a positive, finite, normal value, from the float's bits alone: its exponent,
+    /// and its mantissa compared with the mantissas of the 64 boundaries of an octave (tables in
+    /// `CTallyAtomics`, constant data: no lazy initialisation or reference counting when recording).
     @inlinable
     public static func index(of value: Double) -> Int {
-        let exponent = Int(value.exponent)
-        let mantissa = value.significand  // in [1, 2)
-        let slice = Int(truncatingIfNeeded: (value.significandBitPattern >> 44) & 0xFF)
-        var k = Int(self.sliceStart[slice])
-        // k counts the boundaries strictly below the mantissa.
-        while k < 64, self.octaveBoundaries[k] < mantissa {
-            k &+= 1
-        }
-        return exponent &* 64 &+ k
+        Int(c_tally_log_bin_index(value))
     }
 
     /// The upper boundary of bin `index`: γ^index.
