@@ -124,7 +124,9 @@ import TallyTesting
         let stored = stream.stdout.split(separator: "\n").filter { $0.contains("\"type\":") }
         #expect(stored.count == accepted, "the log holds \(stored.count) events, loadgen saw \(accepted) accepted")
         let expected = stored.filter { !$0.contains("\"type\":\"session_") }.count
-        let counted = try await eventually(seconds: 20) {
+        // A batch the first node had read but not committed when it stopped is claimed by the second
+        // once it has been idle for the claim timeout (30 s), so wait past that.
+        let counted = try await eventually(seconds: 60) {
             Self.appliedCounts(try await Self.metricsJSON(base, client: client)) == Double(expected)
         }
         let applied = Self.appliedCounts(try await Self.metricsJSON(base, client: client))
