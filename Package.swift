@@ -61,6 +61,7 @@ let package = Package(
         .target(
             name: "TallyTesting",
             dependencies: [
+                "TallyLoad",
                 "TallyKit",
                 "TallyMetrics",
                 "TallyRedis",
@@ -107,11 +108,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // Reproducible realistic telemetry: `tally loadgen`, the tests and the benchmarks.
+        .target(name: "TallyLoad", swiftSettings: strictSwift6),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
                 "TallyServer",
-                "TallyTesting",
+                "TallyLoad",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,7 +4,7 @@ import Foundation
 import NIOCore
 import TallyMetrics
 import TallyServer
-import TallyTesting
+import TallyLoad
 
 struct LoadGen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
