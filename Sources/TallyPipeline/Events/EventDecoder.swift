@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Accepts one object, a JSON array or NDJSON; a batch is all-or-nothing and
 /// the error names the index of the first bad item, its field and the
-/// problem. Missing ids get a fresh UUID, missing timestamps the server's
+/// problem. Missing ids get a fresh process-unique id (`EventIDGenerator`), missing timestamps the server's
 /// time (`now`). Every bound of ``EventLimits`` is checked: strings in UTF-8
 /// bytes, label values (`tool`, `code`) printable, numbers finite and in
 /// range, the event's JSON object no larger than `maxEventBytes`. Stateless
