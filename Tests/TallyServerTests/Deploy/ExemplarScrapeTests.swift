@@ -6,7 +6,7 @@ import TallyTesting
 
 /// A request that carries a W3C `traceparent` leaves its trace as an exemplar on the node's
 /// request metrics, and Prometheus (exemplar storage on) returns it from `query_exemplars`.
-@Suite struct ExemplarScrapeTests {
+extension PrometheusScrapeTests {
     @Test func aTracedRequestsExemplarReachesPrometheus() async throws {
         let (serve, base, client) = try await ServeProcessTests.runningServe()
         defer { if serve.isRunning { serve.terminate() } }
@@ -27,7 +27,7 @@ import TallyTesting
         let (_, text) = try await ServeProcessTests.get(base + "/metrics", client: client)
         #expect(!text.contains(traceID))
 
-        let prometheus = try PrometheusScrapeTests.PrometheusProcess(target: String(base.dropFirst("http://".count)), features: ["exemplar-storage"])
+        let prometheus = try PrometheusProcess(target: String(base.dropFirst("http://".count)), features: ["exemplar-storage"])
         defer { prometheus.stop() }
         var found: [String] = []
         let deadline = ContinuousClock.now + .seconds(30)

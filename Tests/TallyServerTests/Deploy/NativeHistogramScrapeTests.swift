@@ -5,7 +5,7 @@ import TallyTesting
 
 /// Prometheus with native histograms enabled asks for protobuf and reads Tally's latency sketch
 /// as a native histogram: its count is exact and its quantiles are those of the events.
-@Suite struct NativeHistogramScrapeTests {
+extension PrometheusScrapeTests {
     @Test func prometheusReadsTheLatencySketchAsANativeHistogram() async throws {
         let (serve, base, client) = try await ServeProcessTests.runningServe()
         defer { if serve.isRunning { serve.terminate() } }
@@ -25,7 +25,7 @@ import TallyTesting
         let applied = try await eventually { ServeProcessTests.appliedCounts(try await ServeProcessTests.metricsJSON(base, client: client)) == 2000 }
         #expect(applied)
 
-        let prometheus = try PrometheusScrapeTests.PrometheusProcess(target: String(base.dropFirst("http://".count)), features: ["native-histograms"])
+        let prometheus = try PrometheusProcess(target: String(base.dropFirst("http://".count)), features: ["native-histograms"])
         defer { prometheus.stop() }
         let count = try await prometheus.value("histogram_count(tally_completion_latency_seconds)", client: client) { $0 == 2000 }
         #expect(count == 2000, "prometheus log:\n\(prometheus.log.suffix(3000))")

@@ -6,7 +6,10 @@ import TallyTesting
 /// A real scrape: Debian's `prometheus` on loopback scrapes a running
 /// `tally serve` every second and evaluates `deploy/prometheus/alerts.yml`
 /// every second; what its HTTP API answers matches what Tally computed.
-@Suite struct PrometheusScrapeTests {
+/// The tests that start a Prometheus run one at a time (here and in the extensions in
+/// `NativeHistogramScrapeTests.swift` and `ExemplarScrapeTests.swift`): each start is a burst of
+/// CPU that, several at once, starves the rest of the suite on two cores.
+@Suite(.serialized) struct PrometheusScrapeTests {
     /// A throwaway `prometheus` process scraping `target`, with the deploy rules loaded.
     final class PrometheusProcess: @unchecked Sendable {
         let process = Process()
