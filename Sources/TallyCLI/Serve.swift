@@ -112,6 +112,11 @@ struct Serve: AsyncParsableCommand {
         configuration.state = self.stateOptions.state
         configuration.score = try self.score.formula()
         configuration.scorePeriod = self.score.period
+        do {
+            try configuration.validateState()
+        } catch {
+            throw fail("cannot start: \(error)")
+        }
         if self.redis.isSet {
             configuration.redisCluster = try await requireRedis(self.redis)
         }
