@@ -42,7 +42,7 @@ struct ScoreOptions: ParsableArguments {
         return formula
     }
 
-    var period: Duration { .milliseconds(Int64((scorePeriod * 1000).rounded())) }
+    var period: Duration { .seconds(scorePeriod) }
 
     func validate() throws {
         do {

@@ -91,14 +91,9 @@ public struct ProtobufWriter: Sendable {
             self.bytes[start.lengthAt] = UInt8(length)
             return
         }
-        var encoded: [UInt8] = []
-        var value = UInt64(length)
-        while value >= 0x80 {
-            encoded.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        encoded.append(UInt8(truncatingIfNeeded: value))
-        self.bytes.replaceSubrange(start.lengthAt...start.lengthAt, with: encoded)
+        var encoded = ProtobufWriter(reservingCapacity: 10)
+        encoded.varint(UInt64(length))
+        self.bytes.replaceSubrange(start.lengthAt...start.lengthAt, with: encoded.bytes)
     }
 
     /// A `google.protobuf.Timestamp` in `field`, from Unix seconds (millisecond precision, as `_created`).
@@ -116,12 +111,17 @@ public struct ProtobufWriter: Sendable {
     static func labelPairs(names: [String], values: [String]) -> [UInt8] {
         var writer = ProtobufWriter(reservingCapacity: 64)
         for (name, value) in zip(names, values) {
-            let pair = writer.beginMessage(ProtobufField.Metric.label)
-            writer.string(ProtobufField.LabelPair.name, name)
-            writer.string(ProtobufField.LabelPair.value, value)
-            writer.endMessage(pair)
+            writer.labelPair(ProtobufField.Metric.label, name: name, value: value)
         }
         return writer.bytes
+    }
+
+    /// A `LabelPair` message in `field` (a metric's or an exemplar's labels).
+    mutating func labelPair(_ field: Int, name: String, value: String) {
+        let pair = self.beginMessage(field)
+        self.string(ProtobufField.LabelPair.name, name)
+        self.string(ProtobufField.LabelPair.value, value)
+        self.endMessage(pair)
     }
 }
 

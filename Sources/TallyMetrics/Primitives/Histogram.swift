@@ -65,8 +65,13 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// Records one observation.
     @inlinable @inline(__always)
     public func observe(_ value: Double) {
+        self.observe(value, inBucket: self.bucketIndex(value))
+    }
+
+    /// Records one observation into bucket `index`, the one ``bucketIndex(_:)`` found for it.
+    @inlinable @inline(__always)
+    func observe(_ value: Double, inBucket index: Int) {
         let (slot, cells) = self.cells.local
-        let index = self.bucketIndex(value)
         c_tally_slot_add_i64((cells + index &* 8).assumingMemoryBound(to: Int64.self), slot, 1)
         c_tally_slot_add_f64((cells + (self.boundCount &+ 1) &* 8).assumingMemoryBound(to: UInt64.self), slot, value)
         if let nativeBins = self.nativeBins { nativeBins.record(value) }
@@ -75,8 +80,8 @@ public final class Histogram: MetricSeries, @unchecked Sendable {
     /// Records one observation and keeps `exemplar` as its bucket's exemplar (replacing the previous
     /// one); its value defaults to `value`. Takes a short lock, so use it for traced work.
     public func observe(_ value: Double, exemplar: Exemplar) {
-        self.observe(value)
         let index = self.bucketIndex(value)
+        self.observe(value, inBucket: index)
         let recorded = exemplar.recorded(amount: value)
         let buckets = self.boundCount + 1
         self.exemplarSlots.withLock { slots in

@@ -61,10 +61,7 @@ extension ProtobufWriter {
     mutating func exemplar(_ field: Int, _ recorded: RecordedExemplar) {
         let message = self.beginMessage(field)
         for label in recorded.exemplar.labels {
-            let pair = self.beginMessage(ProtobufField.Exemplar.label)
-            self.string(ProtobufField.LabelPair.name, label.name)
-            self.string(ProtobufField.LabelPair.value, label.value)
-            self.endMessage(pair)
+            self.labelPair(ProtobufField.Exemplar.label, name: label.name, value: label.value)
         }
         self.double(ProtobufField.Exemplar.value, recorded.value)
         self.timestamp(ProtobufField.Exemplar.timestamp, unixSeconds: recorded.timestamp)
