@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One sample line a series type writes per series, before its value: a name
 /// suffix and, for buckets and quantiles, one extra label.
 public struct SampleLine: Sendable {
@@ -25,13 +27,15 @@ final class RenderPlan: @unchecked Sendable {
     /// `linesPerSeries` consecutive lines, the last being its `_created` line.
     let starts: [Int]
     let linesPerSeries: Int
-    /// Each series' labels as encoded protobuf `LabelPair` fields.
-    let protobufLabels: [[UInt8]]
+    let labelNames: [String]
+    /// Each series' labels as encoded protobuf `LabelPair` fields, made at the first protobuf
+    /// render: a registry only ever scraped as text never builds them.
+    private let encodedLabels = Mutex<[[UInt8]]?>(nil)
 
     init(entries: [FamilyEntry], name: String, labelNames: [String], lines: [SampleLine]) {
         self.entries = entries
         self.series = entries.map { Unmanaged.passUnretained($0.series as AnyObject) }
-        self.protobufLabels = entries.map { ProtobufWriter.labelPairs(names: labelNames, values: $0.values) }
+        self.labelNames = labelNames
         self.linesPerSeries = lines.count + 1
         var bytes: [UInt8] = []
         var starts: [Int] = []
@@ -60,6 +64,16 @@ final class RenderPlan: @unchecked Sendable {
         starts.append(bytes.count)
         self.bytes = bytes
         self.starts = starts
+    }
+
+    /// Each series' labels as encoded protobuf `LabelPair` fields, in render order.
+    func protobufLabels() -> [[UInt8]] {
+        self.encodedLabels.withLock { cached in
+            if let cached { return cached }
+            let encoded = self.entries.map { ProtobufWriter.labelPairs(names: self.labelNames, values: $0.values) }
+            cached = encoded
+            return encoded
+        }
     }
 
     func withLines<Result>(_ body: (PlanLines) -> Result) -> Result {

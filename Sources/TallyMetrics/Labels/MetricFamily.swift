@@ -194,9 +194,10 @@ public final class MetricFamily<Series: MetricSeries>: Sendable {
         writer.string(ProtobufField.MetricFamily.name, descriptor.kind == .counter ? descriptor.name + "_total" : descriptor.name)
         if !descriptor.help.isEmpty { writer.string(ProtobufField.MetricFamily.help, descriptor.help) }
         writer.uint64(ProtobufField.MetricFamily.type, Series._protobufType.rawValue)
+        let labels = plan.protobufLabels()
         for row in plan.series.indices {
             let metric = writer.beginMessage(ProtobufField.MetricFamily.metric)
-            writer.raw(plan.protobufLabels[row])
+            writer.raw(labels[row])
             plan.series[row]._withUnsafeGuaranteedRef { series in
                 unsafeDowncast(series, to: Series.self)._writeProtobuf(to: &writer)
             }
