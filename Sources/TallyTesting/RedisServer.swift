@@ -96,7 +96,7 @@ public final class RedisServer: Sendable {
                 break
             }
             var port = fixedPort ?? 0
-            if fixedPort == nil { port = try await freePort() }
+            if fixedPort == nil { port = LocalPorts.free() }
             let server = RedisServer(port: port, directory: directory, password: password, extraArguments: extraArguments,
                                      certificates: certificates, requiresClientCertificate: requireClient)
             do {
@@ -201,15 +201,6 @@ public final class RedisServer: Sendable {
             if ContinuousClock.now > escalateAt { Foundation.kill(p.processIdentifier, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(10))
         }
-    }
-
-    /// A port free right now on 127.0.0.1 (bound to port 0 by the kernel, then released).
-    private static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
     }
 }
 

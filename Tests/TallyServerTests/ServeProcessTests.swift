@@ -17,8 +17,9 @@ import TallyTesting
         return ".build/debug/tally"
     }
 
+    /// A port free right now (the kernel's pick, never one of a local cluster's).
     static func freePort() -> Int {
-        20_000 + Int.random(in: 0..<20_000)
+        LocalPorts.free()
     }
 
     static func startServe(port: Int, redis: String? = nil, arguments extra: [String] = []) throws -> Process {
