@@ -24,34 +24,28 @@ public enum DeltaCalculator {
         delta.eventsByType[event.type, default: 0] += 1
         let bucket = bucketStart(of: event.timestamp, bucketSeconds: bucketSeconds)
 
-        var session = delta.sessions[event.sessionID] ?? SessionDelta(firstSeen: event.timestamp, lastSeen: event.timestamp)
-        session.firstSeen = min(session.firstSeen, event.timestamp)
-        session.lastSeen = max(session.lastSeen, event.timestamp)
+        // Every change is made in place (`subscript(_:default:)` yields the stored value): copying a
+        // bucket out and back would copy its sketch and tool tables on every event.
+        delta.sessions[event.sessionID, default: SessionDelta(firstSeen: event.timestamp, lastSeen: event.timestamp)]
+            .see(at: event.timestamp)
 
         switch event.type {
         case .completion:
             let latency = event.latencyMilliseconds ?? 0
-            var window = delta.buckets[bucket] ?? WindowBucketDelta()
-            window.completions += weight
-            if event.accepted == true { window.accepted += weight }
-            window.latency.add(latency / 1000, weight: weight)
-            delta.buckets[bucket] = window
+            delta.buckets[bucket, default: WindowBucketDelta()].addCompletion(latencySeconds: latency / 1000, accepted: event.accepted == true, weight: weight)
         case .toolCall:
             let tool = event.tool ?? ""
             let outcome = event.success == true ? OutcomeCounts(success: weight) : OutcomeCounts(failure: weight)
-            var window = delta.buckets[bucket] ?? WindowBucketDelta()
-            window.toolCalls[tool] = (window.toolCalls[tool] ?? OutcomeCounts()) + outcome
-            delta.buckets[bucket] = window
-            delta.toolCalls[tool] = (delta.toolCalls[tool] ?? OutcomeCounts()) + outcome
+            delta.buckets[bucket, default: WindowBucketDelta()].toolCalls[tool, default: OutcomeCounts()] += outcome
+            delta.toolCalls[tool, default: OutcomeCounts()] += outcome
             // The seeds' bug #4: every tool call counts towards its session.
-            session.toolCalls += weight
+            delta.sessions[event.sessionID]!.toolCalls += weight
         case .error:
             delta.errorCodes[event.code ?? "", default: 0] += weight
         case .sessionEnd:
-            session.endedAt = max(session.endedAt ?? event.timestamp, event.timestamp)
+            delta.sessions[event.sessionID]!.end(at: event.timestamp)
         case .sessionStart:
             break
         }
-        delta.sessions[event.sessionID] = session
     }
 }

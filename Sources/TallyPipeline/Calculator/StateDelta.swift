@@ -18,6 +18,11 @@ public struct OutcomeCounts: Sendable, Hashable, Codable {
     public static func + (a: OutcomeCounts, b: OutcomeCounts) -> OutcomeCounts {
         OutcomeCounts(success: a.success + b.success, failure: a.failure + b.failure)
     }
+
+    public static func += (a: inout OutcomeCounts, b: OutcomeCounts) {
+        a.success += b.success
+        a.failure += b.failure
+    }
 }
 
 /// What one batch adds to one window bucket.
@@ -29,6 +34,13 @@ public struct WindowBucketDelta: Sendable, Equatable {
     public var toolCalls: [String: OutcomeCounts] = [:]
 
     public init() {}
+
+    /// Counts one completion (`weight` times).
+    mutating func addCompletion(latencySeconds: Double, accepted: Bool, weight: Double) {
+        completions += weight
+        if accepted { self.accepted += weight }
+        latency.add(latencySeconds, weight: weight)
+    }
 }
 
 /// What one batch adds to one session.
@@ -45,6 +57,17 @@ public struct SessionDelta: Sendable, Equatable {
         self.lastSeen = lastSeen
         self.toolCalls = toolCalls
         self.endedAt = endedAt
+    }
+
+    /// Widens first and last seen to include an event at `timestamp`.
+    mutating func see(at timestamp: Double) {
+        firstSeen = min(firstSeen, timestamp)
+        lastSeen = max(lastSeen, timestamp)
+    }
+
+    /// Records a `session_end` at `timestamp` (the latest one counts).
+    mutating func end(at timestamp: Double) {
+        endedAt = max(endedAt ?? timestamp, timestamp)
     }
 }
 

@@ -203,7 +203,8 @@ public struct EventDecoder: Sendable {
         switch value {
         case nil, .null?:
             return [:]
-        case .object(let object)?:
+        case .object(let members)?:
+            let object = members.dictionary
             guard object.count <= limits.maxAttributes else { throw .tooManyAttributes(count: object.count, limit: limits.maxAttributes) }
             var result: [String: String] = [:]
             // Name order, so the same object always reports the same first bad attribute.
@@ -231,6 +232,8 @@ public struct EventDecoder: Sendable {
     /// DEL, C1), no format characters (zero-width joiners and spaces, bidi
     /// controls, the BOM, soft hyphen…) and no line or paragraph separators.
     static func checkPrintable(_ field: String, _ text: String) throws(EventValidationError) {
+        // Printable ASCII (space to '~'), the common case, needs no Unicode property lookup.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         var offset = 0
         for scalar in text.unicodeScalars {
             if let kind = Self.unprintableKind(scalar) {
@@ -266,7 +269,7 @@ public struct EventDecoder: Sendable {
 
 /// Typed access to an event object's fields, with errors naming the field.
 private struct FieldReader {
-    let object: [String: JSONValue]
+    let object: JSONObject
 
     func value(_ name: String) -> JSONValue? { object[name] }
 

@@ -107,7 +107,7 @@ struct JSONParser {
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         index += 1
-        var result: [String: JSONValue] = [:]
+        var result = JSONObject()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -121,7 +121,7 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("':'") }
             index += 1
             skipWhitespace()
-            result[key] = try value(depth: depth)
+            result.append(key, try value(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw fail("',' or '}'") }
             if bytes[index] == UInt8(ascii: ",") {

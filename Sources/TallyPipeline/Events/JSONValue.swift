@@ -5,7 +5,7 @@ enum JSONValue: Sendable, Hashable {
     case bool(Bool)
     case number(Double)
     case string(String)
-    case object([String: JSONValue])
+    case object(JSONObject)
     case array([JSONValue])
 
     /// The JSON type's name, for error messages.

@@ -8,6 +8,35 @@ public struct LogEntry: Sendable {
         self.id = id
         self.fields = fields
     }
+
+    /// The most fields an appended entry may have. Redis's Lua cannot pass many more to one `XADD`
+    /// (its `unpack` fails past about 8,000 values), and an append must not fail half-way.
+    public static let maxFields = 3_000
+
+    /// Refuses a batch to append, before anything is written, when one of its entries has no
+    /// field or more than ``maxFields``.
+    static func checkAppendable(_ entries: [[(name: String, value: String)]]) throws(UnappendableEntry) {
+        if let index = entries.firstIndex(where: { $0.isEmpty || $0.count > maxFields }) {
+            throw UnappendableEntry(index: index, fieldCount: entries[index].count)
+        }
+    }
+}
+
+/// A batch to append held an entry with no field or more than ``LogEntry/maxFields``; nothing
+/// of the batch was appended.
+public struct UnappendableEntry: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The entry's position in the batch, from 0.
+    public let index: Int
+    public let fieldCount: Int
+
+    package init(index: Int, fieldCount: Int) {
+        self.index = index
+        self.fieldCount = fieldCount
+    }
+
+    public var description: String {
+        "entry \(index) of the batch has \(fieldCount) fields; an entry needs 1 to \(LogEntry.maxFields); nothing was appended"
+    }
 }
 
 /// Where a consumer reads: its own pending entries after an id (`0` to start), or new entries (`>`).

@@ -41,12 +41,13 @@ public actor MemoryEventLog: EventLog, DeadLetterStore {
 
     @discardableResult
     public func append(_ records: [EventRecord]) async throws -> [String] {
-        appendNow(records.map(\.fields))
+        try await append(entries: records.map(\.fields))
     }
 
     @discardableResult
     public func append(entries newEntries: [[(name: String, value: String)]]) async throws -> [String] {
-        appendNow(newEntries)
+        try LogEntry.checkAppendable(newEntries)
+        return appendNow(newEntries)
     }
 
     private func appendNow(_ newEntries: [[(name: String, value: String)]]) -> [String] {

@@ -2,28 +2,65 @@ import TallyRedis
 
 /// Lua scripts for the log's multi-command atomic steps.
 enum LogScripts {
-    /// KEYS: stream. ARGV[1]: JSON array of flat [name, value, …] arrays. Appends all in one step; returns the ids.
+    /// The Lua that reads the entries to append from `ARGV[first]` on, laid out flat: each entry is its
+    /// field count, then its names and values. `entries(first)` checks the whole layout before any write
+    /// (at least 1 field, at most ``LogEntry/maxFields``, within `ARGV`, so that `XADD … unpack` cannot
+    /// fail part-way; the logs check this before sending, and the script again) and returns the positions of the entries' counts; `add(stream, at)` appends one.
+    /// Flat arguments, not JSON: the server neither decodes nor the node escapes the event text.
+    static let entriesLua = """
+    local function entries(first)
+      local starts, i, n = {}, first, #ARGV
+      while i <= n do
+        local count = tonumber(ARGV[i])
+        if not count or count % 1 ~= 0 or count < 1 or count > \(LogEntry.maxFields) or i + 2 * count > n then
+          error({err = 'ERR entry ' .. (#starts + 1) .. ' to append has ' .. tostring(ARGV[i]) .. ' fields within the ' .. (n - i) .. ' values left: 1 to \(LogEntry.maxFields) fields, each a name and a value'})
+        end
+        starts[#starts + 1] = i
+        i = i + 1 + 2 * count
+      end
+      return starts
+    end
+    local function add(stream, at)
+      return redis.call('XADD', stream, '*', unpack(ARGV, at + 1, at + 2 * tonumber(ARGV[at])))
+    end
+    """
+
+    /// ARGV as the append scripts take entries (see ``entriesLua``).
+    static func entryArguments(_ entries: [[(name: String, value: String)]]) -> [RedisArgument] {
+        var arguments: [RedisArgument] = []
+        arguments.reserveCapacity(entries.reduce(0) { $0 + 1 + 2 * $1.count })
+        for fields in entries {
+            arguments.append(.integer(fields.count))
+            for field in fields {
+                arguments.append(.string(field.name))
+                arguments.append(.string(field.value))
+            }
+        }
+        return arguments
+    }
+
+    /// KEYS: stream. ARGV: the entries (``entriesLua``). Appends all in one step; returns the ids.
     static let append = RedisScript(#"""
-local ids = {}
-for _, fields in ipairs(cjson.decode(ARGV[1])) do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(fields))
-end
-return ids
-"""#)
+    \#(entriesLua)
+    local ids = {}
+    for _, at in ipairs(entries(1)) do ids[#ids + 1] = add(KEYS[1], at) end
+    return ids
+    """#)
 
     /// An ingest batch with its retry-safety records, in one atomic step on Redis's clock (`TIME`).
     ///
     /// KEYS: 1 stream, 2 idempotency hash (key → "fingerprint count"), 3 idempotency expiry zset
     /// (key → expiry ms), 4 evicted-keys counter, 5 dedupe slice map (ring position → slice number),
     /// 6… the dedupe ring's sets of event ids.
-    /// ARGV: 1 JSON array of flat [name, value, …] entries; 2 JSON array, per entry, of its client id
-    /// or ""; 3 JSON array of accepted-but-unstored client ids; 4 idempotency key or ""; 5 fingerprint;
-    /// 6 accepted count; 7 idempotency window ms; 8 key bound; 9 dedupe slice ms (0 = off).
+    /// ARGV: 1 JSON array, per entry, of its client id or ""; 2 JSON array of accepted-but-unstored
+    /// client ids; 3 idempotency key or ""; 4 fingerprint; 5 accepted count; 6 idempotency window ms;
+    /// 7 key bound; 8 dedupe slice ms (0 = off); 9… the entries (``entriesLua``).
     /// Replies {1, count} for a replay, {2, count} for a conflict, otherwise {0, {left-out entry
     /// positions, 0-based}, id…} with the ids of the stored entries in order.
     /// Every read comes before the first write; the writes are XADD, SADD, HSET, ZADD and their
     /// housekeeping on keys of the right type, which cannot fail on any payload.
     static let appendOnce = RedisScript(#"""
+\#(entriesLua)
 local function chunked(command, key, list)
   for i = 1, #list, 1000 do
     redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
@@ -31,19 +68,19 @@ local function chunked(command, key, list)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local key = ARGV[4]
+local key = ARGV[3]
 if key ~= '' then
   local held = redis.call('HGET', KEYS[2], key)
   local expires = tonumber(redis.call('ZSCORE', KEYS[3], key))
   if held and expires and expires > now then
     local space = string.find(held, ' ', 1, true)
     local count = tonumber(string.sub(held, space + 1))
-    if string.sub(held, 1, space - 1) == ARGV[5] then return {1, count} end
+    if string.sub(held, 1, space - 1) == ARGV[4] then return {1, count} end
     return {2, count}
   end
 end
-local entries = cjson.decode(ARGV[1])
-local sliceMs = tonumber(ARGV[9])
+local starts = entries(9)
+local sliceMs = tonumber(ARGV[8])
 local skip, fresh, dups = {}, {}, {}
 local ring, slice, current, currentHeld
 if sliceMs > 0 then
@@ -54,7 +91,7 @@ if sliceMs > 0 then
   local held = redis.call('HMGET', KEYS[5], unpack(positions))
   currentHeld = tonumber(held[slice % ring + 1])
   current = KEYS[6 + slice % ring]
-  local ids = cjson.decode(ARGV[2])
+  local ids = cjson.decode(ARGV[1])
   local candidates = {}
   for _, id in ipairs(ids) do if id ~= '' then candidates[#candidates + 1] = id end end
   local seen = {}
@@ -79,7 +116,7 @@ if sliceMs > 0 then
       end
     end
   end
-  for _, id in ipairs(cjson.decode(ARGV[3])) do
+  for _, id in ipairs(cjson.decode(ARGV[2])) do
     if not seen[id] then
       seen[id] = true
       fresh[#fresh + 1] = id
@@ -87,8 +124,8 @@ if sliceMs > 0 then
   end
 end
 local reply = {0, dups}
-for i, fields in ipairs(entries) do
-  if not skip[i] then reply[#reply + 1] = redis.call('XADD', KEYS[1], '*', unpack(fields)) end
+for i, at in ipairs(starts) do
+  if not skip[i] then reply[#reply + 1] = add(KEYS[1], at) end
 end
 if sliceMs > 0 then
   if currentHeld ~= slice then
@@ -100,9 +137,9 @@ if sliceMs > 0 then
   redis.call('PEXPIRE', KEYS[5], sliceMs * (ring + 1))
 end
 if key ~= '' then
-  redis.call('HSET', KEYS[2], key, ARGV[5] .. ' ' .. ARGV[6])
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), key)
-  local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8])
+  redis.call('HSET', KEYS[2], key, ARGV[4] .. ' ' .. ARGV[5])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), key)
+  local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[7])
   if over > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[3], over)
     local gone = {}

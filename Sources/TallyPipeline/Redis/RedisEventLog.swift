@@ -64,24 +64,9 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     @discardableResult
     public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
         guard !entries.isEmpty else { return [] }
-        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: [.string(Self.entriesJSON(entries))])
+        try LogEntry.checkAppendable(entries)
+        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: LogScripts.entryArguments(entries))
         return (reply.array ?? []).compactMap(\.string)
-    }
-
-    /// Entries as the append scripts take them: a JSON array of flat `[name, value, …]` arrays.
-    static func entriesJSON(_ entries: [[(name: String, value: String)]]) -> String {
-        var w = JSONWriter()
-        w.beginArray()
-        for fields in entries {
-            w.beginArray()
-            for field in fields {
-                w.string(field.name)
-                w.string(field.value)
-            }
-            w.endArray()
-        }
-        w.endArray()
-        return w.text
     }
 
     /// One `EVALSHA` of ``LogScripts/appendOnce``: the idempotency check, the dedupe check, the
@@ -92,7 +77,6 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
             // Nothing to check or record: the plain append script.
             return .appended(ids: try await append(request.records), duplicates: [])
         }
-        let entries = Self.entriesJSON(request.records.map(\.fields))
         var ids = JSONWriter()
         var unstored = JSONWriter()
         ids.beginArray()
@@ -106,13 +90,16 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         let claim = request.idempotency
         var scriptKeys: [String] = [keys.events, keys.idempotencyKeys, keys.idempotencyExpiry, keys.idempotencyEvicted, keys.dedupeSlices]
         for position in 0...AppendPolicy.dedupeSlices { scriptKeys.append(keys.dedupeSlice(position)) }
-        var arguments: [RedisArgument] = [.string(entries), .string(ids.text), .string(unstored.text)]
+        var arguments: [RedisArgument] = [.string(ids.text), .string(unstored.text)]
         arguments.append(.string(claim?.key ?? ""))
         arguments.append(.string(claim?.fingerprint ?? ""))
         arguments.append(.integer(claim?.acceptedCount ?? 0))
         arguments.append(.integer(Int(appendPolicy.idempotencyWindowMilliseconds)))
         arguments.append(.integer(Int(appendPolicy.maxIdempotencyKeys)))
         arguments.append(.integer(Int(appendPolicy.dedupeSliceMilliseconds)))
+        let entries = request.records.map(\.fields)
+        try LogEntry.checkAppendable(entries)
+        arguments.append(contentsOf: LogScripts.entryArguments(entries))
         let reply = try await client.evalScript(LogScripts.appendOnce, keys: scriptKeys, arguments: arguments)
         guard let parts = reply.array, parts.count >= 2, let status = parts[0].int else {
             throw RedisError.unexpectedReply(command: "EVALSHA append", reply: reply.description)

@@ -15,6 +15,16 @@ import Testing
         #expect(try parse("[]") == .array([]))
     }
 
+    @Test func aNameGivenTwiceKeepsItsLastValueAsInADictionary() throws {
+        guard case .object(let object) = try parse(#"{"a": 1, "b": 2, "a": 3}"#) else { Issue.record("not an object"); return }
+        #expect(object["a"] == .number(3) && object["b"] == .number(2) && object["c"] == nil)
+        #expect(object.dictionary == ["a": .number(3), "b": .number(2)])
+        #expect(JSONValue.object(object) == .object(["b": .number(2), "a": .number(3)]))
+        // An event's fields follow the same rule: the last `type` decides.
+        let event = try EventDecoder(checksSkew: false).decodeEvent(Array(#"{"type":"session_start","session_id":"s","type":"session_end"}"#.utf8))
+        #expect(event.type == .sessionEnd)
+    }
+
     @Test func escapesAndSurrogatePairsDecode() throws {
         #expect(try parse(#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00""#) == .string("a\"b\\c/d\n\té😀"))
         #expect(try parse("\"héllo ✓\"") == .string("héllo ✓"))

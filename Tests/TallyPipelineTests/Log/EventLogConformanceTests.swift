@@ -30,6 +30,24 @@ import TallyTesting
     }
 
     @Test(arguments: Backend.allCases)
+    func anEntryWithNoFieldOrTooManyIsRefusedAndNothingOfItsBatchIsAppended(backend: Backend) async throws {
+        try await backend.with { log, _, _ in
+            let good = [(name: "event", value: "{}")]
+            let tooMany = (0...LogEntry.maxFields).map { (name: "f\($0)", value: "v\($0)") }
+            await #expect(throws: UnappendableEntry(index: 1, fieldCount: 0)) { try await log.append(entries: [good, [], good]) }
+            await #expect(throws: UnappendableEntry(index: 1, fieldCount: LogEntry.maxFields + 1)) { try await log.append(entries: [good, tooMany]) }
+            #expect(try await log.figures().length == 0)
+            // The widest entry allowed is stored whole, its fields in order.
+            let widest = Array(tooMany.dropLast())
+            let ids = try await log.append(entries: [good, widest])
+            let read = try await log.read(consumer: "a", from: .new, count: 10, block: nil)
+            #expect(read.map(\.id) == ids)
+            #expect(read.last?.fields?.map(\.name) == widest.map(\.name))
+            #expect(read.last?.fields?.map(\.value) == widest.map(\.value))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func theOldestPendingEntrysAgeCountsFromItsAppendAndIsZeroWhenNothingIsPending(backend: Backend) async throws {
         try await backend.with { log, _, _ in
             #expect(try await log.figures().oldestPendingAgeSeconds == 0)
