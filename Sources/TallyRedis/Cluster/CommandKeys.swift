@@ -41,6 +41,14 @@ extension RedisCommand {
     /// The slot all of this command's keys hash to; nil when it has none. A command whose keys span
     /// slots is refused before it is sent, naming them.
     func slot() throws -> Int? {
+        // The common case without building `keys`: a command in capitals whose only key comes first.
+        if arguments.count > 1, case .string(let word) = arguments[0], Self.keyFirst.contains(word) {
+            switch arguments[1] {
+            case .string(let key): return HashSlot.of(key)
+            case .bytes(let buffer): return buffer.withUnsafeReadableBytes { HashSlot.of(bytes: $0) }
+            case .integer, .double: break
+            }
+        }
         guard let keys, let first = keys.first else { return nil }
         let slot = HashSlot.of(first)
         for key in keys.dropFirst() where HashSlot.of(key) != slot {
@@ -48,4 +56,16 @@ extension RedisCommand {
         }
         return slot
     }
+
+    /// Commands, written in capitals, whose one key is their first argument (what ``keys`` says of
+    /// them too; a test holds the two to the same answer).
+    static let keyFirst: Set<String> = [
+        "GET", "SET", "SETNX", "GETDEL", "INCR", "INCRBY", "DECR", "DECRBY", "APPEND", "STRLEN", "TYPE", "TTL", "PTTL",
+        "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST",
+        "HSET", "HGET", "HMGET", "HDEL", "HGETALL", "HINCRBY", "HINCRBYFLOAT", "HLEN", "HEXISTS", "HKEYS", "HVALS", "HSCAN",
+        "SADD", "SREM", "SCARD", "SISMEMBER", "SMISMEMBER", "SMEMBERS",
+        "ZADD", "ZREM", "ZCARD", "ZSCORE", "ZMSCORE", "ZRANGE", "ZRANGEBYSCORE", "ZREMRANGEBYSCORE", "ZPOPMIN", "ZCOUNT", "ZINCRBY",
+        "XADD", "XACK", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM", "XPENDING", "XCLAIM", "XAUTOCLAIM",
+        "RPUSH", "LPUSH", "LRANGE", "LLEN",
+    ]
 }

@@ -133,15 +133,37 @@ public final class RedisClusterClient: ClosableRedisClient {
         guard !commands.isEmpty else { return [] }
         let slots = try commands.map { try $0.slot() ?? keylessSlot }
         try await ensureTopology()
-        var groups: [ClusterTopology.Node: [Int]] = [:]
+        // The commands' positions per node. A batch names few slots and fewer nodes: each slot is
+        // looked up once, and a node found by comparing it with the few already found.
+        var nodes: [ClusterTopology.Node] = []
+        var positions: [[Int]] = []
         let fallback = try anyPrimary()
         state.withLock { s in
+            var groupOfSlot: [Int: Int] = [:]
+            var fallbackGroup: Int? = nil
+            func group(of node: ClusterTopology.Node) -> Int {
+                if let found = nodes.firstIndex(of: node) { return found }
+                nodes.append(node)
+                positions.append([])
+                return nodes.count - 1
+            }
             for (index, slot) in slots.enumerated() {
-                groups[slot.flatMap { s.topology.primaries[$0] } ?? fallback, default: []].append(index)
+                let g: Int
+                if let slot, let known = groupOfSlot[slot] {
+                    g = known
+                } else if let slot, let node = s.topology.primaries[slot] {
+                    g = group(of: node)
+                    groupOfSlot[slot] = g
+                } else {
+                    g = fallbackGroup ?? group(of: fallback)
+                    fallbackGroup = g
+                }
+                positions[g].append(index)
             }
         }
+        let groups = zip(nodes, positions)
         var replies = [RESPValue](repeating: .null, count: commands.count)
-        if groups.count == 1, let node = groups.keys.first {
+        if nodes.count == 1, let node = nodes.first {
             // One node: one flush, no tasks.
             do {
                 replies = try await pool(for: node).send(batch: commands)

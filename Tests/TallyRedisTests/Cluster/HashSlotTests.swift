@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 @testable import TallyRedis
 
@@ -19,6 +20,22 @@ import Testing
         #expect(HashSlot.of("foo{bar") == Int(HashSlot.crc16(Array("foo{bar".utf8)) % 16384))
         // Only the first tag counts.
         #expect(HashSlot.of("{a}{b}") == HashSlot.of("a"))
+    }
+
+    @Test func theKeyFirstShortcutRoutesEachCommandWhereItsKeysDo() throws {
+        for word in RedisCommand.keyFirst.sorted() {
+            for key in ["{user1000}.following", "plain", "é{}x"] {
+                let command = RedisCommand(word, .string(key), "1", "2")
+                #expect(command.keys == [key], "\(word)")
+                #expect(try command.slot() == HashSlot.of(key), "\(word)")
+                var buffer = ByteBuffer()
+                buffer.writeString(key)
+                #expect(try RedisCommand(word, .bytes(buffer), "1").slot() == HashSlot.of(key), "\(word)")
+            }
+        }
+        // Lower case and commands with other key positions take the general path.
+        #expect(try RedisCommand("xadd", "{a}s", "*", "f", "v").slot() == HashSlot.of("a"))
+        #expect(throws: RedisError.self) { try RedisCommand("DEL", "a", "b").slot() }
     }
 
     @Test func commandKeysAreFoundWhereEachCommandHasThem() throws {
