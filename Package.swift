@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
+        // Small helpers the Swift modules share (a Duration in seconds or milliseconds): no dependencies.
+        .target(name: "TallyCore", swiftSettings: strictSwift6),
         // Metric primitives, registry, exposition: no I/O.
         // Thread-local stripe index and relaxed atomics on padded raw memory.
         .target(name: "CTallyAtomics"),
@@ -50,6 +52,7 @@ let package = Package(
         .target(
             name: "TallyRedis",
             dependencies: [
+                "TallyCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -62,6 +65,7 @@ let package = Package(
         .target(
             name: "TallyTesting",
             dependencies: [
+                "TallyCore",
                 "TallyLoad",
                 "TallyKit",
                 "TallyMetrics",
@@ -75,6 +79,7 @@ let package = Package(
         .target(
             name: "TallyKit",
             dependencies: [
+                "TallyCore",
                 "TallyMetrics",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -85,6 +90,7 @@ let package = Package(
             name: "TallyPipeline",
             dependencies: [
                 "CTallyAtomics",
+                "TallyCore",
                 "TallyMetrics",
                 "TallyKit",
                 "TallyRedis",
@@ -99,6 +105,7 @@ let package = Package(
         .target(
             name: "TallyServer",
             dependencies: [
+                "TallyCore",
                 "TallyPipeline",
                 "TallyKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -114,6 +121,7 @@ let package = Package(
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
+                "TallyCore",
                 "TallyServer",
                 "TallyLoad",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -149,6 +157,7 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
+                "TallyCore",
                 "TallyServer",
                 "TallyTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Logging
 import TallyPipeline
+import TallyMetrics
 import TallyRedis
+import TallyServer
 
 struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,19 +19,33 @@ struct DeadLetters: AsyncParsableCommand {
             guard self.redis.isSet else { throw ValidationError("--redis is required (or set TALLY_REDIS)") }
         }
 
-        func withLog<Result>(_ body: (RedisEventLog) async throws -> Result) async throws -> Result {
-            let cluster = try await requireRedis(self.redis)
+        func withLog<Result>(_ body: (any DeadLetterStore) async throws -> Result) async throws -> Result {
+            var configuration = try await self.redis.serverConfiguration()
+            configuration.workers = 0
             // An operator's one-shot command: it may wait for a connection longer than a serving node.
-            let pool = try self.redis.makeClient(cluster: cluster, maximumConnections: 2, leaseTimeout: .seconds(5))
-            defer { Task { await pool.close() } }
-            // The same checks as serve and worker; an evicting server is only a warning here, so that
-            // an operator can still inspect and save the dead letters.
+            configuration.redisLeaseTimeout = .seconds(5)
+            let logger = Logger(label: "tally.dlq")
+            let node: PipelineNode
             do {
-                try await RedisPreflight.check(pool.keyless(onNodeOf: RedisKeys().events), allowEviction: true, logger: Logger(label: "tally.dlq"))
-            } catch let refusal as RedisPreflight.Refusal {
-                throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
+                node = try PipelineNode(configuration: configuration, registry: MetricsRegistry(), logger: logger)
+            } catch {
+                throw fail("cannot start: \(error)")
             }
-            return try await body(RedisEventLog(client: pool))
+            do {
+                // The same checks as serve and worker; an evicting server is only a warning here, so that
+                // an operator can still inspect and save the dead letters.
+                do {
+                    try await node.checkServer(allowEviction: true)
+                } catch let refusal as RedisPreflight.Refusal {
+                    throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
+                }
+                let result = try await body(node.log)
+                await node.close()
+                return result
+            } catch {
+                await node.close()
+                throw error
+            }
         }
     }
 

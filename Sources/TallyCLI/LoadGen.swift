@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TallyCore
 import TallyMetrics
 import TallyServer
 import TallyLoad
@@ -91,7 +92,7 @@ struct LoadGen: AsyncParsableCommand {
                     do {
                         let response = try await client.execute(request, timeout: .seconds(30))
                         _ = try await response.body.collect(upTo: 1 << 20)
-                        stats.record(status: Int(response.status.code), events: events, seconds: (ContinuousClock.now - sent).seconds)
+                        stats.record(status: Int(response.status.code), events: events, seconds: (ContinuousClock.now - sent).secondsValue)
                     } catch {
                         stats.recordFailure(events: events)
                     }
@@ -100,14 +101,14 @@ struct LoadGen: AsyncParsableCommand {
                 let now = ContinuousClock.now
                 if now - lastProgress >= .seconds(1) {
                     lastProgress = now
-                    FileHandle.standardError.write(Data(("\r" + stats.progress(elapsed: (now - start).seconds)).utf8))
+                    FileHandle.standardError.write(Data(("\r" + stats.progress(elapsed: (now - start).secondsValue)).utf8))
                 }
                 if next > now { try? await Task.sleep(until: next, clock: .continuous) }
             }
         }
         try await client.shutdown()
         FileHandle.standardError.write(Data("\n".utf8))
-        print(stats.summary(elapsed: (ContinuousClock.now - start).seconds))
+        print(stats.summary(elapsed: (ContinuousClock.now - start).secondsValue))
         if stats.acceptedEvents == 0 { throw ExitCode.failure }
     }
 }

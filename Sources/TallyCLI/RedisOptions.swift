@@ -1,5 +1,6 @@
 import ArgumentParser
 import TallyRedis
+import TallyServer
 
 /// The Redis options every command that talks to Redis takes, in one place: the URL, TLS and the
 /// lease deadline, each also read from its `TALLY_…` variable.
@@ -77,16 +78,21 @@ struct RedisOptions: ParsableArguments {
         throw lastError ?? ValidationError("--redis is empty")
     }
 
-    /// A cluster client for a cluster, else a pool on the first URL.
-    func makeClient(cluster: Bool, maximumConnections: Int, maximumBlockingConnections: Int = 1, leaseTimeout: Duration? = nil) throws -> any ClosableRedisClient {
-        if cluster {
-            return RedisClusterClient(configuration: .init(seeds: try seeds(), maximumConnectionsPerNode: maximumConnections,
-                                                           maximumBlockingConnectionsPerNode: maximumBlockingConnections,
-                                                           leaseTimeout: leaseTimeout ?? self.leaseTimeout))
-        }
-        return RedisConnectionPool(configuration: RedisPoolConfiguration(connection: try connection(), maximumConnections: maximumConnections,
-                                                                         maximumBlockingConnections: maximumBlockingConnections,
-                                                                         leaseTimeout: leaseTimeout ?? self.leaseTimeout))
+    /// A node configuration with these Redis options (the server asked whether it runs a cluster);
+    /// fails with one clear line when no seed answers. `serve`, `worker` and `dlq` all start here.
+    func serverConfiguration() async throws -> TallyServerConfiguration {
+        var configuration = TallyServerConfiguration()
+        try await configure(&configuration)
+        return configuration
+    }
+
+    /// Sets `configuration`'s Redis fields from these options (asking the server whether it runs a
+    /// cluster; one clear line when no seed answers).
+    func configure(_ configuration: inout TallyServerConfiguration) async throws {
+        configuration.redisURL = redis
+        configuration.redisTLS = tls
+        configuration.redisLeaseTimeout = leaseTimeout
+        configuration.redisCluster = try await requireRedis(self)
     }
 
     var leaseTimeout: Duration { .seconds(redisLeaseTimeout) }

@@ -93,12 +93,9 @@ struct Serve: AsyncParsableCommand {
         var configuration = TallyServerConfiguration()
         configuration.host = self.host
         configuration.port = self.port
-        configuration.redisURL = self.redis.isSet ? self.redis.redis : nil
-        configuration.redisTLS = self.redis.tls
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
-        configuration.redisLeaseTimeout = self.redis.leaseTimeout
         configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
         configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
@@ -118,7 +115,7 @@ struct Serve: AsyncParsableCommand {
             throw fail("cannot start: \(error)")
         }
         if self.redis.isSet {
-            configuration.redisCluster = try await requireRedis(self.redis)
+            try await self.redis.configure(&configuration)
         }
         let registry = MetricsRegistry()
         // Request metrics carry the trace of a request sent with a W3C traceparent as their exemplar.

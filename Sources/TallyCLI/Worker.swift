@@ -43,39 +43,29 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "tally.worker")
-        let cluster = try await requireRedis(self.redis)
+        var configuration = try await self.redis.serverConfiguration()
+        configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
+        configuration.workers = self.concurrency
+        configuration.state = self.stateOptions.state
+        configuration.worker.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
+        configuration.worker.claimInterval = min(configuration.worker.claimInterval, configuration.worker.claimMinIdle)
+        configuration.worker.maxDeliveries = self.maxDeliveries
         let registry = MetricsRegistry()
-        try TallyBuild.registerProcessMetrics(in: registry)
-        let pool: any ClosableRedisClient
-        if cluster {
-            pool = RedisPoolMetrics.instrumentedCluster(.init(seeds: try self.redis.seeds(), maximumConnectionsPerNode: self.concurrency + 2,
-                                                              maximumBlockingConnectionsPerNode: self.concurrency + 1,
-                                                              leaseTimeout: self.redis.leaseTimeout), registry: registry)
-        } else {
-            (pool, _) = try RedisPoolMetrics.instrumentedPool(
-                RedisPoolConfiguration(
-                    connection: try self.redis.connection(),
-                    maximumConnections: self.concurrency + 2,
-                    maximumBlockingConnections: self.concurrency + 1,
-                    leaseTimeout: self.redis.leaseTimeout
-                ),
-                registry: registry
-            )
-        }
-        let log = RedisEventLog(client: pool, configuration: self.stateOptions.state, allowEviction: self.allowEviction || environmentFlag("ALLOW_EVICTION"))
+        // The same parts as tally serve's, built the same way: only the HTTP side is left out.
+        let node: PipelineNode
         do {
-            try await log.prepare()
+            try TallyBuild.registerProcessMetrics(in: registry)
+            node = try PipelineNode(configuration: configuration, registry: registry, logger: logger)
         } catch {
-            await pool.close()
+            throw fail("cannot start: \(error)")
+        }
+        do {
+            try await node.prepare()
+        } catch {
+            await node.close()
             throw fail("cannot prepare the event log on Redis: \(error)")
         }
-        let metrics = try PipelineMetrics(registry: registry)
-        var configuration = WorkerConfiguration()
-        configuration.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
-        configuration.claimInterval = min(configuration.claimInterval, configuration.claimMinIdle)
-        configuration.maxDeliveries = self.maxDeliveries
-        let workers = WorkerPool(log: log, committer: log.committer, concurrency: self.concurrency, configuration: configuration, metrics: metrics, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WorkerService(pool: workers))]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WorkerService(pool: node.workers))]
         if self.metricsPort > 0 {
             // The process's own figures (processed, batch duration, workers running, Redis pool) for Prometheus.
             let app = Application(
@@ -94,6 +84,6 @@ struct Worker: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
-        await pool.close()
+        await node.close()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import TallyCore
 import TallyRedis
 
 /// A throwaway Redis Cluster on loopback for tests: `primaries` primaries with `replicas` replicas
@@ -50,7 +51,7 @@ public final class LocalRedisCluster: Sendable {
             for port in ports {
                 nodes.append(try await RedisServer.start(extraArguments: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(port + 10_000),
-                    "--cluster-node-timeout", String(Int(nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000)),
+                    "--cluster-node-timeout", String(nodeTimeout.wholeMilliseconds),
                     "--cluster-require-full-coverage", "no",
                 ] + (tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []), tls: certificates.map { .shared($0) }, port: port))
             }

@@ -25,7 +25,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return try await body(log, store, Harness(pool: nil, server: nil))
         case .redis:
             return try await withRedisServer { server in
-                let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+                let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
                     connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 8,
                     leaseTimeout: .seconds(10), reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
                 ))
@@ -76,13 +76,6 @@ extension StateStore {
 struct Harness: Sendable {
     let pool: RedisConnectionPool?
     let server: RedisServer?
-}
-
-/// Polls `condition` every 10 ms until it holds; fails after `timeout`.
-func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    if try await !poll(timeout: timeout, condition) {
-        Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-    }
 }
 
 /// Unix seconds now.

@@ -36,7 +36,7 @@ func withPool<T>(
     try await withRedisServer { server in
         var connection = server.configuration(commandTimeout: commandTimeout)
         connection.protocolPreference = preference
-        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
             connection: connection, maximumConnections: maximumConnections, maximumBlockingConnections: 4,
             leaseTimeout: leaseTimeout, reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
         ))
@@ -72,13 +72,6 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
 
     func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
-
-/// Polls `condition` every 10 ms until it holds; fails after `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    if try await !poll(timeout: timeout, condition) {
-        Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-    }
 }
 
 /// How many clients the server reports blocked (BLPOP, XREADGROUP BLOCK…).

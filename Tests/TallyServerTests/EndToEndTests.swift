@@ -51,6 +51,12 @@ import TallyTesting
         // p50 of 0.1, 0.2, 0.3, 0.4 s is 0.2 s at rank floor(0.5 × 3) = 1, within the sketch's 0.55 %.
         #expect(latency?["p50"].map { abs($0 - 0.2) / 0.2 <= 0.0055 } == true)
 
+        // Reading the JSON changed no gauge: /metrics shows what the refresher last read, and the
+        // refresher (every refresh interval in a running node) has not run in this harness yet.
+        let before = ExpositionSamples(try await client.execute(uri: "/metrics", method: .get).text)
+        #expect(before["tally_suggestion_acceptance_ratio"]?.isNaN == true)
+        try await node.exporter.refresh()
+
         let text = try await client.execute(uri: "/metrics", method: .get)
         #expect(text.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
         let samples = ExpositionSamples(text.text)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TallyCore
 import Testing
 import TallyPipeline
 import TallyRedis
@@ -30,7 +31,7 @@ import TallyTesting
         let elapsed = ContinuousClock.now - started
         return Posted(status: Int(response.status.code), body: text, replayed: response.headers.first(name: "Idempotent-Replayed") == "true",
                       retryAfter: response.headers.first(name: "Retry-After"),
-                      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                      seconds: elapsed.secondsValue)
     }
 
     /// Two nodes (one in-process worker each) on `redis`, answering; stopped by `stop`.

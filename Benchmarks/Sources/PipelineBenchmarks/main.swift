@@ -180,7 +180,7 @@ let records = makeRecords(eventCount)
 /// `--memory-only` skips the Redis half (for profiling).
 let memoryOnly = CommandLine.arguments.contains("--memory-only")
 if !memoryOnly { try await withRedisServer { server in
-    let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
+    let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
     var raw = 0.0, tally = 0.0, ops = 0.0
     // CPU microseconds per event of redis-server and of this process, for the raw run and Tally's.
     var rawCPU = (redis: 0.0, client: 0.0), tallyCPU = (redis: 0.0, client: 0.0)
@@ -208,7 +208,7 @@ if !memoryOnly { try await withRedisServer { server in
     }
     print("events: \(eventCount), workers: \(workers), batch: 500, best of \(rounds)")
     print(String(format: "raw XADD + XREADGROUP + XACK ceiling: %9.0f events/s", raw))
-    print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50,000 and ≥ 40 %%)", tally, 100 * tally / raw))
+    print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50 %%)", tally, 100 * tally / raw))
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
     print(String(format: "CPU per event (last round): raw redis-server %.2f µs + client %.2f µs; Tally redis-server %.2f µs + node %.2f µs",
                  rawCPU.redis, rawCPU.client, tallyCPU.redis, tallyCPU.client))

@@ -21,7 +21,7 @@ func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 
 func percentile(_ sorted: [Double], _ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
 
 let server = try await RedisServer.start()
-let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(120)),
+let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(120)),
                                                                     maximumConnections: 4, leaseTimeout: .seconds(60)))
 let store = RedisStateStore(client: pool)
 let log = RedisEventLog(client: pool)

@@ -1,5 +1,6 @@
 import DequeModule
 import Synchronization
+import TallyCore
 import TallyMetrics
 
 /// A fixed-capacity buffer for batched recording: the recording thread
@@ -88,7 +89,7 @@ public final class BoundedBuffer<Element: Sendable>: Sendable {
         let started = ContinuousClock.now
         await handler(Array(batch))
         let elapsed = ContinuousClock.now - started
-        metrics?.flushDuration.observe(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        metrics?.flushDuration.observe(elapsed.secondsValue)
         // Give the storage back for the next swap, unless another flush already did.
         var empty = batch
         empty.removeAll(keepingCapacity: true)

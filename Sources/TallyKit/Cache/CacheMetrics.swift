@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// One cache's calls: `cache_operations_total{cache,operation,result}` and
@@ -47,19 +48,19 @@ public struct CacheMetrics: Sendable {
         case false?: misses.increment()
         case nil: getErrors.increment()
         }
-        if let duration { durations[0].observe(kitSeconds(duration)) }
+        if let duration { durations[0].observe(duration.secondsValue) }
     }
 
     /// Records a `set`.
     public func recordSet(failed: Bool = false, duration: Duration? = nil) {
         (failed ? setErrors : setOK).increment()
-        if let duration { durations[1].observe(kitSeconds(duration)) }
+        if let duration { durations[1].observe(duration.secondsValue) }
     }
 
     /// Records a `delete`.
     public func recordDelete(failed: Bool = false, duration: Duration? = nil) {
         (failed ? deleteErrors : deleteOK).increment()
-        if let duration { durations[2].observe(kitSeconds(duration)) }
+        if let duration { durations[2].observe(duration.secondsValue) }
     }
 
     /// Hits / (hits + misses) since start; nil before the first hit or miss.

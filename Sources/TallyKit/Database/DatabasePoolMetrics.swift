@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// A connection pool's figures, under the names in `docs/metrics.md`:
@@ -44,7 +45,7 @@ public struct DatabasePoolMetrics: Sendable {
 
     /// Records one successful acquisition.
     public func recordAcquire(_ duration: Duration) {
-        acquireDuration.observe(kitSeconds(duration))
+        acquireDuration.observe(duration.secondsValue)
     }
 
     /// Records an acquisition that gave up.

@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// Query durations and errors by declared query type:
@@ -31,7 +32,7 @@ public struct DatabaseQueryMetrics: Sendable {
 
     /// Records one query of `type`; a failed one also counts as an error.
     public func record(_ type: String, duration: Duration, failed: Bool = false) {
-        record(type, seconds: kitSeconds(duration), failed: failed)
+        record(type, seconds: duration.secondsValue, failed: failed)
     }
 
     /// Records one query of `type` that took `seconds`.

@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// LLM API usage by endpoint and model: `llm_api_calls_total{endpoint,model,outcome}`,
@@ -54,7 +55,7 @@ public struct LLMMetrics: Sendable {
         let endpoint = endpoints.resolve(endpoint)
         let model = models.resolve(model)
         calls.labels(endpoint, model, success ? "success" : "failure").increment()
-        if let duration { durations.labels(endpoint, model).observe(kitSeconds(duration)) }
+        if let duration { durations.labels(endpoint, model).observe(duration.secondsValue) }
         if inputTokens > 0 { tokens.labels(endpoint, model, "input").increment(by: Int64(inputTokens)) }
         if outputTokens > 0 { tokens.labels(endpoint, model, "output").increment(by: Int64(outputTokens)) }
         let valid = given.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }

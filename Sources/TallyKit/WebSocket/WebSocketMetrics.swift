@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// The WebSocket facade: connections, messages, retries and their outcomes,
@@ -139,7 +140,7 @@ public struct WebSocketMetrics: Sendable {
 
     /// A message was delivered `latency` after it was sent, along `path`.
     public func recordDeliveryLatency(_ latency: Duration, path: DeliveryPath) {
-        recordDeliveryLatency(seconds: kitSeconds(latency), path: path)
+        recordDeliveryLatency(seconds: latency.secondsValue, path: path)
     }
 
     /// A message was delivered `seconds` after it was sent, along `path`; a negative or NaN value is ignored.

@@ -66,11 +66,23 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
 /// costs the same whatever the number of live sessions: their figures are the leader's.
 public struct DerivedMetricsReader: Sendable {
     public let store: any StateReader
-    public let log: (any EventLog)?
+    /// Where the log's figures come from; nil: the metrics carry none.
+    let logFigures: (@Sendable () async throws -> LogFigures)?
 
     public init(store: any StateReader, log: (any EventLog)? = nil) {
         self.store = store
-        self.log = log
+        if let log {
+            self.logFigures = { try await log.figures() }
+        } else {
+            self.logFigures = nil
+        }
+    }
+
+    /// A reader that takes the log's figures from `logFigures` (a node's one figures loop) instead
+    /// of reading the log itself.
+    public init(store: any StateReader, logFigures: @escaping @Sendable () async throws -> LogFigures) {
+        self.store = store
+        self.logFigures = logFigures
     }
 
     /// The metrics at `now`; nil (always, outside tests): the store's clock.
@@ -106,7 +118,7 @@ public struct DerivedMetricsReader: Sendable {
             sessionFiguresAgeSeconds: sessions.map { max(0, now - $0.computedAt) },
             productivityScore: score?.value,
             productivityScoreAgeSeconds: score.map { max(0, now - $0.computedAt) },
-            log: try await log?.figures()
+            log: try await logFigures?()
         )
         return (metrics, window.latency, sessions?.toolsPerMinute)
     }

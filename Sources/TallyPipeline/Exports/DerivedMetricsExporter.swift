@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TallyCore
 import TallyMetrics
 
 /// Publishes the global derived metrics in a ``MetricsRegistry`` under the
@@ -97,7 +98,7 @@ public final class DerivedMetricsExporter: Sendable {
                 scoreAge.set(max(0, now - read.computedAt))
             } else {
                 let elapsed = ContinuousClock.now - read.readAt
-                scoreAge.set(read.age + Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                scoreAge.set(read.age + elapsed.secondsValue)
             }
         }
     }

@@ -1,3 +1,5 @@
+import TallyCore
+
 /// One ingest batch as the log appends it, together with what makes a retry of
 /// it safe: its `Idempotency-Key` record and the client ids to deduplicate.
 ///
@@ -81,18 +83,13 @@ public struct AppendPolicy: Sendable, Hashable {
     public static let `default` = AppendPolicy()
 
     /// The idempotency window in milliseconds (at least 1).
-    var idempotencyWindowMilliseconds: Int64 { max(1, Self.milliseconds(idempotencyWindow)) }
+    var idempotencyWindowMilliseconds: Int64 { max(1, Int64(idempotencyWindow.wholeMilliseconds)) }
 
     /// The length of one dedupe slice in milliseconds (0 when dedupe is off).
     var dedupeSliceMilliseconds: Int64 {
-        let window = Self.milliseconds(dedupeWindow)
+        let window = Int64(dedupeWindow.wholeMilliseconds)
         guard window > 0 else { return 0 }
         return (window + Int64(Self.dedupeSlices) - 1) / Int64(Self.dedupeSlices)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
 

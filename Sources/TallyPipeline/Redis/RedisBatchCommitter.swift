@@ -20,7 +20,7 @@ public struct RedisBatchCommitter: BatchCommitter {
                                    group: keys.group, consumer: consumer, now: now, keys: keys, configuration: configuration)
         let reply = try await ApplyScript.run(payload, on: client)
         guard let parts = reply.array, let status = parts.first?.int else {
-            throw RedisError.unexpectedReply(command: "EVALSHA apply", reply: reply.description)
+            throw PipelineReplyError(step: .apply, command: "EVALSHA", reply: reply)
         }
         if status == 0 {
             return .notOwned((parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string))

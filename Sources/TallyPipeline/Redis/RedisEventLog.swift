@@ -102,7 +102,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         arguments.append(contentsOf: LogScripts.entryArguments(entries))
         let reply = try await client.evalScript(LogScripts.appendOnce, keys: scriptKeys, arguments: arguments)
         guard let parts = reply.array, parts.count >= 2, let status = parts[0].int else {
-            throw RedisError.unexpectedReply(command: "EVALSHA append", reply: reply.description)
+            throw PipelineReplyError(step: .append, command: "EVALSHA", reply: reply)
         }
         switch status {
         case 1: return .replayed(acceptedCount: parts[1].int ?? 0)
@@ -121,12 +121,13 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
 
     /// Remembered idempotency keys, early evictions and dedupe ids (`ZCARD`, `GET`, `SCARD` of the ring).
     public func appendRecordFigures() async throws -> AppendRecordFigures {
-        let replies = try await client.send(batch: [
+        let commands = [
             RedisCommand("ZCARD", .string(keys.idempotencyExpiry)),
             RedisCommand("GET", .string(keys.idempotencyEvicted)),
-        ] + (0...AppendPolicy.dedupeSlices).map { RedisCommand("SCARD", .string(keys.dedupeSlice($0))) })
-        if let failed = replies.first(where: { if case .error = $0 { return true } else { return false } }) {
-            throw RedisError.unexpectedReply(command: "ZCARD/SCARD", reply: failed.description)
+        ] + (0...AppendPolicy.dedupeSlices).map { RedisCommand("SCARD", .string(keys.dedupeSlice($0))) }
+        let replies = try await client.send(batch: commands)
+        for (command, reply) in zip(commands, replies) {
+            if case .error = reply { throw PipelineReplyError(step: .appendRecordFigures, command: command.name, reply: reply) }
         }
         return AppendRecordFigures(
             idempotencyKeys: replies[0].int ?? 0,
@@ -270,32 +271,4 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     public func purgeDeadLetters() async throws -> Int {
         try await client.evalScript(LogScripts.purge, keys: [keys.deadLetters]).int ?? 0
     }
-}
-
-/// A stream id `ms-seq`, ordered as Redis orders them.
-struct StreamID: Comparable, CustomStringConvertible {
-    var ms: UInt64
-    var seq: UInt64
-
-    init(ms: UInt64, seq: UInt64) {
-        self.ms = ms
-        self.seq = seq
-    }
-
-    init?(_ text: String) {
-        let parts = text.split(separator: "-")
-        guard let ms = parts.first.flatMap({ UInt64($0) }) else { return nil }
-        self.ms = ms
-        self.seq = parts.count > 1 ? UInt64(parts[1]) ?? 0 : 0
-    }
-
-    static func < (a: StreamID, b: StreamID) -> Bool { (a.ms, a.seq) < (b.ms, b.seq) }
-
-    static func min(_ a: StreamID?, _ b: StreamID?) -> StreamID? {
-        guard let a else { return b }
-        guard let b else { return a }
-        return Swift.min(a, b)
-    }
-
-    var description: String { "\(ms)-\(seq)" }
 }

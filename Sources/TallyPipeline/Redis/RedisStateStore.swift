@@ -1,4 +1,5 @@
 import Foundation
+import TallyCore
 import TallyMetrics
 import TallyRedis
 
@@ -38,7 +39,7 @@ public struct RedisStateStore: StateStore {
     static func time(from reply: RESPValue) throws -> Double {
         guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap(Int.init),
               let microseconds = parts[1].string.flatMap(Int.init) else {
-            throw RedisError.unexpectedReply(command: "TIME", reply: reply.description)
+            throw PipelineReplyError(step: .serverTime, command: "TIME", reply: reply)
         }
         return Double(seconds) + Double(microseconds) / 1_000_000
     }
@@ -52,15 +53,15 @@ public struct RedisStateStore: StateStore {
         let older = starts.dropLast()
         let first = try await client.send(batch: older.map { RedisCommand("HGET", .string(keys.bucket($0)), .string(BucketField.version)) }
                                                + [RedisCommand("HGETALL", .string(keys.bucket(current)))])
-        for reply in first {
-            if case .error(let message) = reply { throw RedisError.server(command: "HGET", message: message) }
+        for (index, reply) in first.enumerated() {
+            if case .error = reply { throw PipelineReplyError(step: .windowRead, command: index < older.count ? "HGET" : "HGETALL", reply: reply) }
         }
         var fresh: [Int: [String: String]] = [current: Self.stringMap(first[first.count - 1])]
         let stale = zip(older, first).compactMap { start, version in windowCache.holds(start, version: version.string) ? nil : start }
         if !stale.isEmpty {
             let replies = try await client.send(batch: stale.map { RedisCommand("HGETALL", .string(keys.bucket($0))) })
             for (start, reply) in zip(stale, replies) {
-                if case .error(let message) = reply { throw RedisError.server(command: "HGETALL", message: message) }
+                if case .error = reply { throw PipelineReplyError(step: .windowRead, command: "HGETALL", reply: reply) }
                 fresh[start] = Self.stringMap(reply)
             }
         }
@@ -141,8 +142,8 @@ public struct RedisStateStore: StateStore {
                 RedisCommand("ZMSCORE", arguments: [.string(keys.sessionFirstSeen)] + members),
                 RedisCommand("HMGET", arguments: [.string(keys.sessionToolCalls)] + members),
             ])
-            for reply in replies {
-                if case .error(let message) = reply { throw RedisError.server(command: "ZMSCORE", message: message) }
+            for (command, reply) in zip(["ZMSCORE", "HMGET"], replies) {
+                if case .error = reply { throw PipelineReplyError(step: .sessionScan, command: command, reply: reply) }
             }
             let firsts = replies[0].array ?? [], tools = replies[1].array ?? []
             var sessions: [SessionSnapshot] = []
@@ -228,7 +229,7 @@ public struct RedisStateStore: StateStore {
     }
 
     public func acquireLeadership(node: String, ttl: Duration) async throws -> Int? {
-        let milliseconds = max(1, Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(1, ttl.wholeMilliseconds)
         let reply = try await client.evalScript(LeaderScripts.acquire, keys: [keys.leader, keys.leaderToken], arguments: [.string(node), .integer(milliseconds)])
         return reply.isNull ? nil : reply.int
     }

@@ -8,7 +8,8 @@ import TallyMetrics
 ///
 /// `p` starts at the configured maximum (1 by default: everything kept, exact)
 /// and moves between minimum and maximum only through ``adjust(pressure:)``
-/// (see ``SamplerConfiguration`` for the step rule), usually from ``run(pressure:)``.
+/// (see ``SamplerConfiguration`` for the step rule), which the owner calls
+/// with a fill fraction it measures (Tally's node: the log's lag over its maximum).
 /// Critical decisions always keep, with weight 1. A decision is lock-free: one
 /// relaxed atomic load of `p` and, when `p < 1`, one number from a per-thread
 /// generator (or a seeded, atomic counter-based one for reproducible runs).
@@ -166,20 +167,5 @@ public final class AdaptiveSampler: Sendable {
         }
         metrics?.adjustedUp.increment()
         return .raised
-    }
-
-    /// Reads `pressure` and adjusts every ``SamplerConfiguration/interval``
-    /// until the task is cancelled; a failed read leaves the probability as it is.
-    public func run(pressure: some SamplingPressure) async {
-        while !Task.isCancelled {
-            if let fraction = try? await pressure.fillFraction() {
-                adjust(pressure: fraction)
-            }
-            do {
-                try await Task.sleep(for: configuration.interval)
-            } catch {
-                return
-            }
-        }
     }
 }

@@ -24,7 +24,8 @@ public struct SamplerConfiguration: Sendable, Hashable {
     public var decreaseFactor: Double
     /// The factor a raising step multiplies by (default 2).
     public var increaseFactor: Double
-    /// How often the pressure is read and the probability adjusted (default 1 s).
+    /// How often the owner is to read the pressure and call ``AdaptiveSampler/adjust(pressure:)``
+    /// (default 1 s; the sampler does not read it itself).
     public var interval: Duration
 
     public init(

@@ -47,6 +47,9 @@ enum CommitErrorClass: Sendable, Hashable {
         switch error {
         case let refusal as ApplyError:
             self = refusal.kind == .input ? .input : .systemic
+        case is PipelineReplyError:
+            // A reply the apply step could not read: split like any failure not yet traced.
+            self = .unknown
         case let redisError as RedisError:
             switch redisError {
             case .server(_, let message):

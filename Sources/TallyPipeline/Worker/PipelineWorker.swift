@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TallyCore
 import TallyMetrics
 import TallyRedis
 
@@ -173,7 +174,7 @@ public struct PipelineWorker: Sendable {
         let waited = metrics == nil ? [:] : ((try? await log.appendAges(ofEntries: items.compactMap { $0.record?.id })) ?? [:])
         let context = CommitContext(waited: waited)
         if try await commit(items, context) {
-            metrics?.batchDuration.observe(Self.seconds(ContinuousClock.now - started))
+            metrics?.batchDuration.observe((ContinuousClock.now - started).secondsValue)
         }
     }
 
@@ -436,10 +437,6 @@ public struct PipelineWorker: Sendable {
             try? await Task.sleep(for: min(.milliseconds(50), until - ContinuousClock.now))
         }
         return !stopRequested.isSet && !Task.isCancelled
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }
 

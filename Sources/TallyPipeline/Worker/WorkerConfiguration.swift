@@ -1,3 +1,5 @@
+import TallyCore
+
 /// How a worker reads, retries and dead-letters. Defaults follow the architecture.
 public struct WorkerConfiguration: Sendable, Hashable {
     /// Entries per read (`XREADGROUP COUNT`).
@@ -32,8 +34,8 @@ public struct WorkerConfiguration: Sendable, Hashable {
     /// The pause before retry number `failures` (1 for the first): `errorBackoff` doubled per
     /// failure, capped at `maxErrorBackoff`, then scaled by `jitter` in 0.5…1.
     package func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
-        let base = max(Double(errorBackoff.components.seconds) + Double(errorBackoff.components.attoseconds) * 1e-18, 0)
-        let cap = max(Double(maxErrorBackoff.components.seconds) + Double(maxErrorBackoff.components.attoseconds) * 1e-18, base)
+        let base = max(errorBackoff.secondsValue, 0)
+        let cap = max(maxErrorBackoff.secondsValue, base)
         let step = min(cap, base * Double(1 << min(max(failures, 1) - 1, 30)))
         return .milliseconds(Int64((step * min(max(jitter, 0.5), 1) * 1000).rounded()))
     }

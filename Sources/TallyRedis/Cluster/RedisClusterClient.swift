@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import TallyCore
 
 /// A client for Redis Cluster with the same command API as ``RedisConnectionPool``: it reads the
 /// topology from seed nodes, keeps a slot map and one bounded pool per primary, and sends each
@@ -208,7 +209,7 @@ public final class RedisClusterClient: ClosableRedisClient {
     /// so that the write is on `replicas` replicas before the caller acknowledges it; returns the
     /// write's reply and how many replicas acknowledged it (fewer when `timeout` passed first).
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
-        let milliseconds = max(1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(1, timeout.wholeMilliseconds)
         var acknowledged = 0
         let reply = try await routed(command, keylessSlot: nil) { pool, asking in
             try await pool.withConnection { connection in
@@ -329,7 +330,7 @@ public final class RedisClusterClient: ClosableRedisClient {
             if let pool = s.pools[node] { return pool }
             var connection = configuration.seeds[0]
             connection.endpoint = .tcp(host: node.host, port: node.port)
-            let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
                 connection: connection, maximumConnections: configuration.maximumConnectionsPerNode,
                 maximumBlockingConnections: configuration.maximumBlockingConnectionsPerNode, leaseTimeout: configuration.leaseTimeout),
                 observer: configuration.nodeObserver?(node.description))

@@ -1,3 +1,5 @@
+import TallyCore
+
 extension RedisCommand {
     /// `XADD key [NOMKSTREAM] [MAXLEN|MINID ~|= n] id field value…`, for batches.
     public static func xadd(_ key: String, id: String = "*", fields: [(String, RedisArgument)], trim: RedisStreamTrim? = nil, noMakeStream: Bool = false) -> RedisCommand {
@@ -35,7 +37,7 @@ extension RedisClient {
     public func xreadgroup(group: String, consumer: String, streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil, noAck: Bool = false) async throws -> [RedisStreamRead] {
         var arguments: [RedisArgument] = ["GROUP", .string(group), .string(consumer)]
         if let count { arguments += ["COUNT", .integer(count)] }
-        if let block { arguments += ["BLOCK", .integer(Self.milliseconds(block))] }
+        if let block { arguments += ["BLOCK", .integer(block.wholeMilliseconds)] }
         if noAck { arguments.append("NOACK") }
         arguments.append("STREAMS")
         arguments += streams.map { .string($0.key) }
@@ -75,7 +77,7 @@ extension RedisClient {
 
     /// `XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID]`.
     public func xautoclaim(_ key: String, group: String, consumer: String, minIdle: Duration, start: String = "0-0", count: Int? = nil, justID: Bool = false) async throws -> RedisAutoClaimResult {
-        var arguments: [RedisArgument] = [.string(key), .string(group), .string(consumer), .integer(Self.milliseconds(minIdle)), .string(start)]
+        var arguments: [RedisArgument] = [.string(key), .string(group), .string(consumer), .integer(minIdle.wholeMilliseconds), .string(start)]
         if let count { arguments += ["COUNT", .integer(count)] }
         if justID { arguments.append("JUSTID") }
         let reply = try await send(RedisCommand("XAUTOCLAIM", arguments: arguments))
@@ -112,7 +114,7 @@ extension RedisClient {
     /// `XPENDING key group [IDLE ms] start end count [consumer]`: the extended form, with delivery counts.
     public func xpending(_ key: String, group: String, start: String = "-", end: String = "+", count: Int, minIdle: Duration? = nil, consumer: String? = nil) async throws -> [RedisPendingEntry] {
         var arguments: [RedisArgument] = [.string(key), .string(group)]
-        if let minIdle { arguments += ["IDLE", .integer(Self.milliseconds(minIdle))] }
+        if let minIdle { arguments += ["IDLE", .integer(minIdle.wholeMilliseconds)] }
         arguments += [.string(start), .string(end), .integer(count)]
         if let consumer { arguments.append(.string(consumer)) }
         let reply = try await send(RedisCommand("XPENDING", arguments: arguments))

@@ -1,4 +1,5 @@
 import NIOCore
+import TallyCore
 
 /// When `SET` may write.
 public enum RedisSetCondition: Sendable, Hashable {
@@ -52,7 +53,7 @@ extension RedisClient {
         case .ifExists: arguments.append("XX")
         }
         if let expiration {
-            arguments += ["PX", .integer(Self.milliseconds(expiration))]
+            arguments += ["PX", .integer(expiration.wholeMilliseconds)]
         }
         let reply = try await send(RedisCommand("SET", arguments: arguments))
         return !reply.isNull
@@ -78,7 +79,7 @@ extension RedisClient {
     /// `PEXPIRE key milliseconds`: false when the key does not exist.
     @discardableResult
     public func pexpire(_ key: String, after duration: Duration) async throws -> Bool {
-        try await integer(RedisCommand("PEXPIRE", .string(key), .integer(Self.milliseconds(duration)))) == 1
+        try await integer(RedisCommand("PEXPIRE", .string(key), .integer(duration.wholeMilliseconds))) == 1
     }
 
     /// `PTTL key` in milliseconds: -2 when the key does not exist, -1 without expiry.
@@ -117,10 +118,5 @@ extension RedisClient {
         let reply = try await send(command)
         guard let n = reply.int else { throw reply.unexpected(command.name) }
         return n
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -35,7 +35,7 @@ public final class RedisConnectionPool: ClosableRedisClient {
     public convenience init(url: String, maximumConnections: Int = 8, leaseTimeout: Duration = .milliseconds(500),
                             logger: Logger = Logger(label: "tally.redis")) throws {
         let connection = try RedisConfiguration(url: url)
-        self.init(configuration: RedisPoolConfiguration(connection: connection, maximumConnections: maximumConnections, leaseTimeout: leaseTimeout),
+        self.init(configuration: try RedisPoolConfiguration(connection: connection, maximumConnections: maximumConnections, leaseTimeout: leaseTimeout),
                   logger: logger)
     }
 

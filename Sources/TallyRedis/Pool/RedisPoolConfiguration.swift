@@ -33,8 +33,16 @@ public struct RedisPoolConfiguration: Sendable {
         leaseTimeout: Duration = .milliseconds(500),
         reconnectInitialBackoff: Duration = .milliseconds(50),
         reconnectMaximumBackoff: Duration = .seconds(1)
-    ) {
-        precondition(maximumConnections > 0 && maximumBlockingConnections > 0, "a pool needs at least one connection of each kind")
+    ) throws(InvalidValue) {
+        guard maximumConnections >= 1 else { throw InvalidValue("maximumConnections must be at least 1, got \(maximumConnections)") }
+        guard maximumBlockingConnections >= 1 else {
+            throw InvalidValue("maximumBlockingConnections must be at least 1, got \(maximumBlockingConnections)")
+        }
+        guard healthCheckInterval >= .zero else { throw InvalidValue("healthCheckInterval must not be negative, got \(healthCheckInterval)") }
+        guard leaseTimeout > .zero else { throw InvalidValue("leaseTimeout must be positive, got \(leaseTimeout)") }
+        guard reconnectInitialBackoff > .zero, reconnectInitialBackoff <= reconnectMaximumBackoff else {
+            throw InvalidValue("reconnect backoffs must satisfy 0 < initial ≤ maximum, got \(reconnectInitialBackoff) and \(reconnectMaximumBackoff)")
+        }
         self.connection = connection
         self.maximumConnections = maximumConnections
         self.maximumBlockingConnections = maximumBlockingConnections
@@ -42,5 +50,12 @@ public struct RedisPoolConfiguration: Sendable {
         self.leaseTimeout = leaseTimeout
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaximumBackoff = reconnectMaximumBackoff
+    }
+
+    /// A value a pool cannot work with, named in the message.
+    public struct InvalidValue: Error, Sendable, Equatable, CustomStringConvertible {
+        public let description: String
+
+        init(_ description: String) { self.description = description }
     }
 }

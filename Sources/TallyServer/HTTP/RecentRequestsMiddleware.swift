@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TallyCore
 
 /// Records every request (method, path, status, duration) into the debug ring.
 struct RecentRequestsMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -26,7 +27,7 @@ struct RecentRequestsMiddleware<Context: RequestContext>: RouterMiddleware {
             method: request.method.rawValue,
             path: path,
             status: status,
-            durationSeconds: (ContinuousClock.now - start).seconds
+            durationSeconds: (ContinuousClock.now - start).secondsValue
         ))
     }
 }

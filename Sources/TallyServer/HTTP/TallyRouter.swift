@@ -22,9 +22,10 @@ public enum TallyRouter {
         router.get("/metrics") { request, _ in
             Self.metrics(node.registry, request)
         }
+        // Reads the state afresh and changes nothing: the gauges are the refresher's alone.
         router.get("/v1/metrics") { _, _ in
             do {
-                return JSONResponse.make(.ok, try await node.exporter.refresh())
+                return JSONResponse.make(.ok, try await node.exporter.reader.read())
             } catch {
                 return JSONResponse.error(.serviceUnavailable, "the state store is unavailable: \(error)", headers: [.retryAfter: "1"])
             }

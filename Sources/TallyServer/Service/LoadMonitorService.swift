@@ -27,10 +27,11 @@ struct LoadMonitorService: Service {
 }
 
 extension TallyNodeComponents {
-    /// One round of ``LoadMonitorService``.
+    /// One round of ``LoadMonitorService``: the node's one read of the log's figures, and what
+    /// depends on it.
     public func monitorLoad() async {
         do {
-            let figures = try await self.log.figures()
+            let figures = try await self.figures.read(self.log)
             if let sampler = self.sampler {
                 sampler.adjust(pressure: Double(figures.lag) / Double(max(1, self.configuration.samplingMaxLag)))
             }
@@ -42,9 +43,6 @@ extension TallyNodeComponents {
             self.pipelineMetrics.queue.markDepthUnknown()
             self.logger.debug("load monitor: the log's figures are unavailable", metadata: ["error": "\(error)"])
         }
-        if let redis = self.redis, let redisServer = self.redisServerMetrics {
-            // On a cluster, the figures of the node that holds Tally's keys.
-            try? await redisServer.refresh(from: redis.keyless(onNodeOf: RedisKeys().events))
-        }
+        await self.pipeline.refreshRedisServerMetrics()
     }
 }

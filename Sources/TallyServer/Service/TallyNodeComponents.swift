@@ -4,22 +4,21 @@ import TallyMetrics
 import TallyPipeline
 import TallyRedis
 
-/// The parts of one Tally node, wired together: the log and state (Redis or
-/// embedded memory), the registry with the pipeline's and the derived
-/// metrics, the workers, the ingest handler with its sampler, the Redis
-/// pool's instrumentation and the debug rings.
+/// The parts of a `tally serve` node: a ``PipelineNode`` (log, state, registry, workers, Redis
+/// client) plus what serving adds: the ingest handler with its sampler and breaker, the derived
+/// metrics exporter, the last figures of the log (``LogFiguresMonitor``) and the debug rings.
 public final class TallyNodeComponents: Sendable {
+    public let pipeline: PipelineNode
     public let configuration: TallyServerConfiguration
-    public let log: any EventLog & DeadLetterStore
+    public var log: any EventLog & DeadLetterStore { pipeline.log }
     /// Applies and acknowledges the workers' batches: the one way events change the state.
-    public let committer: any BatchCommitter
-    public let store: any StateStore
-    public let registry: MetricsRegistry
-    public let pipelineMetrics: PipelineMetrics
+    public var committer: any BatchCommitter { pipeline.committer }
+    public var store: any StateStore { pipeline.store }
+    public var registry: MetricsRegistry { pipeline.registry }
+    public var pipelineMetrics: PipelineMetrics { pipeline.pipelineMetrics }
+    public var workers: WorkerPool { pipeline.workers }
+    public var redisPoolMetrics: RedisPoolMetrics? { pipeline.redisPoolMetrics }
     public let exporter: DerivedMetricsExporter
-    public let workers: WorkerPool
-    /// The workers' own thread, so that batch work never queues ahead of HTTP requests.
-    let workerExecutor: DedicatedThreadExecutor
     public let ingest: IngestHandler
     /// Turns ingest away at once while the log keeps failing (see ``LogCircuitBreaker``).
     public let breaker: LogCircuitBreaker
@@ -27,10 +26,9 @@ public final class TallyNodeComponents: Sendable {
     public let rings = DebugRings()
     /// Sheds load at ingest under overload; nil when sampling is off.
     public let sampler: AdaptiveSampler?
-    /// Tally's Redis pool and commands as `db_pool_*` / `db_query_*{pool="redis"}` (Redis backend only).
-    public let redisPoolMetrics: RedisPoolMetrics?
-    let redisServerMetrics: RedisServerMetrics?
-    let redis: (any ClosableRedisClient)?
+    /// The log's figures as last read by the node's one figures loop (``LoadMonitorService``):
+    /// the sampler, the queue gauges and `/health` all use this read.
+    public let figures = LogFiguresMonitor()
     let logger: Logger
 
     /// Builds a node; throws for a bad Redis URL or a metric registration conflict.
@@ -40,57 +38,19 @@ public final class TallyNodeComponents: Sendable {
         logger: Logger = Logger(label: "tally.server")
     ) throws {
         self.configuration = configuration
-        self.registry = registry
         self.logger = logger
-        let seeds = try configuration.redisSeeds()
-        if let connection = seeds.first {
-            let pool: any ClosableRedisClient
-            if configuration.redisCluster {
-                // One pool per primary; every Tally key shares the {tally} hash tag, so one primary serves them.
-                pool = RedisPoolMetrics.instrumentedCluster(.init(
-                    seeds: seeds, maximumConnectionsPerNode: max(4, configuration.workers + 2),
-                    maximumBlockingConnectionsPerNode: configuration.workers + 1, leaseTimeout: configuration.redisLeaseTimeout), registry: registry)
-                self.redisPoolMetrics = nil
-            } else {
-                // One dedicated connection per worker for its blocking reads, besides the shared ones.
-                let (instrumented, poolMetrics) = try RedisPoolMetrics.instrumentedPool(
-                    RedisPoolConfiguration(
-                        connection: connection,
-                        maximumConnections: max(4, configuration.workers + 2),
-                        maximumBlockingConnections: configuration.workers + 1,
-                        leaseTimeout: configuration.redisLeaseTimeout
-                    ),
-                    registry: registry
-                )
-                pool = instrumented
-                self.redisPoolMetrics = poolMetrics
-            }
-            self.redis = pool
-            self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            let log = RedisEventLog(client: pool, configuration: configuration.state, appendPolicy: configuration.appendPolicy, allowEviction: configuration.allowEviction)
-            self.log = log
-            self.committer = log.committer
-            self.store = RedisStateStore(client: pool, configuration: configuration.state)
-        } else {
-            let store = MemoryStateStore(configuration: configuration.state)
-            self.redis = nil
-            self.redisPoolMetrics = nil
-            self.redisServerMetrics = nil
-            self.store = store
-            let log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
-            self.log = log
-            self.committer = log.committer
-        }
-        self.pipelineMetrics = try PipelineMetrics(registry: registry)
+        self.pipeline = try PipelineNode(configuration: configuration, registry: registry, logger: logger)
         self.sampler = configuration.sampling
-            ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipelineMetrics.sampler)
+            ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipeline.pipelineMetrics.sampler)
             : nil
-        self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.store, log: self.log))
-        self.workerExecutor = DedicatedThreadExecutor(threads: 1)
-        self.workers = WorkerPool(log: self.log, committer: self.committer, concurrency: configuration.workers, metrics: self.pipelineMetrics, executor: self.workerExecutor)
+        // The exporter takes the log's figures from the node's figures loop, not from a read of its own.
+        let figures = self.figures, pipelineLog = self.pipeline.log, figuresMaxAge = configuration.samplingInterval * 3
+        self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.pipeline.store, logFigures: {
+            try await figures.current(maxAge: figuresMaxAge, from: pipelineLog)
+        }))
         let ingestMetrics = try IngestMetrics(registry: registry)
         self.ingestMetrics = ingestMetrics
-        let log = self.log
+        let log = self.pipeline.log
         let breakerLogger = logger
         self.breaker = LogCircuitBreaker(configuration: configuration.breaker, probe: { try await log.checkReachable() }) { open in
             ingestMetrics.breakerOpen.set(open ? 1 : 0)
@@ -101,7 +61,7 @@ public final class TallyNodeComponents: Sendable {
             }
         }
         self.ingest = IngestHandler(
-            ingestor: EventIngestor(log: self.log, sampler: self.sampler, deduplicates: configuration.dedupeWindow > .zero, metrics: self.pipelineMetrics),
+            ingestor: EventIngestor(log: log, sampler: self.sampler, deduplicates: configuration.dedupeWindow > .zero, metrics: self.pipeline.pipelineMetrics),
             token: configuration.token.map(BearerToken.init),
             maxBodyBytes: configuration.maxBodyBytes,
             maxDiscardBytes: configuration.maxDiscardBytes,
@@ -115,17 +75,17 @@ public final class TallyNodeComponents: Sendable {
         )
     }
 
+    /// How old the figures loop's last read may be before a reader of ``figures`` reads afresh.
+    var figuresMaxAge: Duration { self.configuration.samplingInterval * 3 }
+
     /// `--workers 0`: the node appends events and serves metrics; other processes apply the events.
-    public var isIngestOnly: Bool {
-        self.workers.workers.isEmpty
-    }
+    public var isIngestOnly: Bool { pipeline.isIngestOnly }
 
-    public var backendName: String {
-        self.redis == nil ? "memory" : "redis"
-    }
+    public var backendName: String { pipeline.backendName }
 
-    /// Asks the log for its figures; unreachable means not ready. An ingest-only
-    /// node's readiness depends on the log alone.
+    /// Health from the log's figures as the node's figures loop last read them (every sampling
+    /// interval); read afresh only when that read failed or is older than ``figuresMaxAge``.
+    /// Unreachable means not ready; an ingest-only node's readiness depends on the log alone.
     public func health() async -> HealthReport {
         let workers: HealthReport.Component = self.isIngestOnly
             ? .init(healthy: true, detail: "none: ingest-only node, tally worker processes apply the events")
@@ -139,7 +99,7 @@ public final class TallyNodeComponents: Sendable {
             productivityScoreAgeSeconds: self.exporter.lastMetrics?.productivityScoreAgeSeconds
         )
         do {
-            let figures = try await self.log.figures()
+            let figures = try await self.figures.current(maxAge: self.figuresMaxAge, from: self.log)
             report.store = .init(healthy: true, detail: "reachable")
             report.lag = figures.lag
             report.pending = figures.pending
@@ -153,7 +113,6 @@ public final class TallyNodeComponents: Sendable {
 
     /// Closes the Redis connections, if any.
     public func close() async {
-        await self.redis?.close()
-        await self.workerExecutor.shutdown()
+        await self.pipeline.close()
     }
 }

@@ -20,6 +20,8 @@ public struct TallyServerConfiguration: Sendable {
     public var allowEviction = false
     /// In-process worker tasks.
     public var workers = 2
+    /// How the workers claim, retry and dead-letter entries.
+    public var worker = WorkerConfiguration()
     /// When set, `POST /v1/events` needs `Authorization: Bearer <token>`.
     public var token: String?
     /// The largest request body accepted, in bytes; enforced while the body streams in.

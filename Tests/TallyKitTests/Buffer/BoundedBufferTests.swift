@@ -35,7 +35,7 @@ import Testing
         let buffer = try BoundedBuffer<Int>(name: "b", capacity: 1_000, flushInterval: .milliseconds(20)) { sink.take($0) }
         let task = Task { await buffer.run() }
         buffer.append(1)
-        try await waitFor { sink.all == [1] }
+        try await waitUntil(timeout: .seconds(30), every: .milliseconds(5)) { sink.all == [1] }
         buffer.append(2)
         buffer.append(3)
         task.cancel()  // a graceful shutdown cancels the task: what is left is flushed before run returns
@@ -53,7 +53,7 @@ import Testing
         }
         for i in 0..<10 { buffer.append(i) }
         let flushing = Task { await buffer.flush() }
-        try await waitFor { buffer.count == 0 }  // the batch was swapped out; the flush is still running
+        try await waitUntil(timeout: .seconds(30), every: .milliseconds(5)) { buffer.count == 0 }  // the batch was swapped out; the flush is still running
         // The flush cannot finish before the gate opens below: appends that waited for it would never return.
         for i in 10..<10_010 { buffer.append(i) }
         #expect(buffer.count == 10 && buffer.dropped == 9_990)
@@ -61,12 +61,5 @@ import Testing
         _ = await flushing.value
         await buffer.flush()
         #expect(sink.all == Array(0..<10) + Array(10_000..<10_010))
-    }
-
-    /// A deadline, not a timing: the suite starts many servers at once on two cores.
-    func waitFor(_ condition: () -> Bool) async throws {
-        if try await !poll(timeout: .seconds(30), every: .milliseconds(5), { condition() }) {
-            Issue.record("condition not met in 30 s")
-        }
     }
 }

@@ -9,7 +9,7 @@ import Testing
     @Test func aRealServersFiguresAndThenItsAbsence() async throws {
         let server = try await RedisServer.start(extraArguments: ["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"])
         // A generous lease: the suite runs beside dozens of servers on two cores.
-        let client = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(5)), maximumConnections: 2,
+        let client = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(5)), maximumConnections: 2,
                                                                                leaseTimeout: .seconds(10)))
         let registry = MetricsRegistry()
         let metrics = try RedisInfoMetrics(registry: registry)

@@ -1,6 +1,7 @@
 import Synchronization
 import TallyMetrics
 import TallyPipeline
+import TallyTesting
 import Testing
 
 /// A clock the test moves by hand (unix seconds).
@@ -54,7 +55,7 @@ final class ManualClock: Sendable {
             // a's last renewal, then a dies without releasing: b takes over once the lock lapses, with a newer token.
             _ = try await store.acquireLeadership(node: "a", ttl: .milliseconds(200))
             let running = Task { await b.run() }
-            try await waitUntil { (try await store.score()?.token ?? 0) > first.token }
+            try await waitUntil(timeout: .seconds(30)) { (try await store.score()?.token ?? 0) > first.token }
             running.cancel()
             await running.value
             // A paused ex-leader's write with its old token is refused.

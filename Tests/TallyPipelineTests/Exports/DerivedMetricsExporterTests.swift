@@ -187,7 +187,7 @@ final class LogCapture: Sendable {
             // Redis is back (empty: it keeps nothing on disk); the node reads it again and says so once.
             try await server.restart()
             try await log.prepare()
-            try await waitUntil { (try? await exporter.refresh()) != nil }
+            try await waitUntil(timeout: .seconds(30)) { (try? await exporter.refresh()) != nil }
             samples = ExpositionSamples(registry.renderString(format: .prometheusText)).values
             #expect(samples["tally_stream_lag_events"] == 0)
             // The restarted Redis holds no session figures: unknown until a leader counts the sessions.

@@ -40,7 +40,6 @@ import Testing
         let metrics = try PipelineMetrics(registry: MetricsRegistry())
         let sampler = AdaptiveSampler(metrics: metrics.sampler, randomSource: .seeded(seed))
         let ingestor = EventIngestor(log: log, sampler: sampler, metrics: metrics)
-        let pressure = LogLagPressure(log: log, maxLag: maxLag)
         var random = SeededRandom(seed: seed ^ 0xABCD)
         var outcome = Outcome()
         let now = Date().timeIntervalSince1970
@@ -68,7 +67,7 @@ import Testing
             }
             try await ingestor.ingest(Array(lines.joined(separator: "\n").utf8), format: .ndjson)
             try await consume(log, count: consumedPerTick, outcome: &outcome)
-            sampler.adjust(pressure: try await pressure.fillFraction())
+            sampler.adjust(pressure: Double(try await log.figures().lag) / Double(maxLag))
             outcome.maxLag = max(outcome.maxLag, try await log.figures().lag)
             outcome.minProbability = min(outcome.minProbability, sampler.probability)
         }

@@ -2,6 +2,7 @@ import Foundation
 import TallyMetrics
 import TallyPipeline
 import TallyRedis
+import TallyTesting
 import Testing
 
 @Suite struct MemoryBoundTests {

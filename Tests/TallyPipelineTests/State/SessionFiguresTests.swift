@@ -125,4 +125,19 @@ import TallyRedis
             #expect(try await store.window(now: now - 395).completions == 0)
         }
     }
+
+    /// A scan step whose read fails names the step and the command that failed: here the `HMGET`
+    /// of the sessions' tool calls (its hash replaced by a string), not the `ZMSCORE` beside it.
+    @Test func aFailedScanReadNamesTheCommandThatFailed() async throws {
+        try await Backend.redis.with { _, store, harness in
+            try await Self.apply(Self.sessionEvents(now: Self.now).events, to: store, now: Self.now)
+            let pool = try #require(harness.pool)
+            _ = try await pool.send(RedisCommand("SET", .string(RedisKeys().sessionToolCalls), "not a hash"))
+            let error = await #expect(throws: PipelineReplyError.self) {
+                try await store.scanActiveSessions(now: Self.now) { _ in }
+            }
+            #expect(error?.step == .sessionScan && error?.command == "HMGET", "\(String(describing: error))")
+            #expect(error?.reply.hasPrefix("-WRONGTYPE") == true, "\(String(describing: error))")
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import Testing
 import TallyPipeline
 import TallyRedis
+import TallyTesting
 
 /// One suite, both stores: the same deltas must give the same answers.
 @Suite struct StateStoreConformanceTests {
@@ -262,7 +263,7 @@ import TallyRedis
             try await store.releaseLeadership(node: "a")
             let second = try #require(try await store.acquireLeadership(node: "b", ttl: .milliseconds(100)))
             #expect(second > first)
-            try await waitUntil { try await store.acquireLeadership(node: "c", ttl: .seconds(30)) != nil }
+            try await waitUntil(timeout: .seconds(30)) { try await store.acquireLeadership(node: "c", ttl: .seconds(30)) != nil }
             #expect(try await store.acquireLeadership(node: "c", ttl: .seconds(30))! > second)
         }
     }

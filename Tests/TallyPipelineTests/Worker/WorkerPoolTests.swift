@@ -2,6 +2,7 @@ import Foundation
 import TallyMetrics
 import TallyPipeline
 import TallyRedis
+import TallyTesting
 import Testing
 
 @Suite struct WorkerPoolTests {
@@ -38,7 +39,7 @@ import Testing
         #expect(metrics.workersRunning.value == 0)
         let pool = WorkerPool(log: log, committer: log.committer, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge")
         let running = Task { await pool.run() }
-        try await waitUntil { metrics.workersRunning.value == 3 }  // a deadline, not a timing: the suite starts many servers at once
+        try await waitUntil(timeout: .seconds(30)) { metrics.workersRunning.value == 3 }  // a deadline, not a timing: the suite starts many servers at once
         pool.stop()
         await running.value
         #expect(metrics.workersRunning.value == 0)

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import TallyRedis
+import TallyTesting
 import Testing
 
 /// A fake server that answers the first read with fixed bytes, then optionally hangs up.

@@ -168,7 +168,7 @@ import Testing
 
 @Test func aServerThatIsDownIsTriedByOneCallerAtATime() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
-        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
             connection: server.configuration(), maximumConnections: 8, leaseTimeout: .seconds(5),
             reconnectInitialBackoff: .seconds(20), reconnectMaximumBackoff: .seconds(20)
         ))
@@ -209,7 +209,7 @@ import Testing
 
 @Test func connectionsKilledByTheServerAreReplacedTransparently() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
-        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
             connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero, leaseTimeout: .seconds(10)
         ))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -252,7 +252,7 @@ import Testing
 @Test func twoHundredCallersOnAStoppedServerFailWithinTheDeadlineAndLeaveNothingBehind() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
         let lease = Duration.milliseconds(300)
-        let pool = RedisConnectionPool(configuration: RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, leaseTimeout: lease))
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, leaseTimeout: lease))
         // The first connect may take longer than the deadline on a loaded machine: try a few times.
         #expect(try await poll(timeout: .seconds(30)) { (try? await pool.ping()) == "PONG" })
         await server.kill()

@@ -1,12 +1,5 @@
 import TallyMetrics
 
-/// Seconds in a `Duration`, as the kit's histograms record them.
-@inlinable
-func kitSeconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) * 1e-18
-}
-
 /// Standard buckets of the kit's histograms; fixed so every instance of a
 /// type shares one family definition.
 public enum KitBuckets {
