@@ -9,7 +9,7 @@ import Foundation
 /// caller. Nothing is durable. Blocking reads suspend until an append, their
 /// deadline or cancellation (they never block a thread).
 public actor MemoryEventLog: EventLog, DeadLetterStore {
-    public nonisolated let store: MemoryStateStore
+    package nonisolated let store: MemoryStateStore
     /// Entries by sequence number, from `firstSequence` on (trimming removes a prefix).
     private var entries = EntryArray()
     private var nextSequence = 1

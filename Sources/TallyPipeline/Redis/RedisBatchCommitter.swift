@@ -5,7 +5,7 @@ import TallyRedis
 /// entries, all-or-nothing, on Redis's clock. The one place the Redis state is written from
 /// events; ``ApplyPayload`` is its argument and ``RedisKeys`` its key layout.
 public struct RedisBatchCommitter: BatchCommitter {
-    public let client: any RedisClient
+    package let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
 

@@ -12,7 +12,7 @@ import TallyRedis
 /// `sendBlocking`, which on a pool uses a dedicated connection. Trimming
 /// stays below the oldest pending id and every group's last-delivered id.
 public struct RedisEventLog: EventLog, DeadLetterStore {
-    public let client: any RedisClient
+    package let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
     /// Idempotency and dedupe windows for ``append(_:)-(AppendRequest)``.

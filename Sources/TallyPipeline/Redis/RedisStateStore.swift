@@ -12,7 +12,7 @@ import TallyRedis
 /// store shares that cache). Memory is bounded by key expiry (buckets,
 /// sessions) and caps (tools, codes). Key layout: ``RedisKeys``.
 public struct RedisStateStore: StateStore {
-    public let client: any RedisClient
+    package let client: any RedisClient
     public let keys: RedisKeys
     public let configuration: StateConfiguration
 

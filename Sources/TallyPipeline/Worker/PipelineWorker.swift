@@ -143,7 +143,7 @@ public struct PipelineWorker: Sendable {
 
     /// Decodes, calculates and commits one batch (see the type's documentation). Returns early,
     /// leaving what it did not commit pending, when the pool asks the workers to stop.
-    public func process(_ entries: [LogEntry]) async throws {
+    package func process(_ entries: [LogEntry]) async throws {
         let started = ContinuousClock.now
         var items: [BatchItem] = []
         var failures: [(id: String, error: String)] = []
