@@ -43,7 +43,7 @@ struct LoadGen: AsyncParsableCommand {
     func validate() throws {
         guard URL(string: self.url)?.host != nil else { throw ValidationError("--url '\(self.url)' is not a URL like http://127.0.0.1:8080") }
         guard self.rate >= 1 else { throw ValidationError("--rate must be at least 1") }
-        guard self.duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard try optionDuration(seconds: self.duration, option: "--duration") > .zero else { throw ValidationError("--duration must be positive") }
         guard (1...10_000).contains(self.batch) else { throw ValidationError("--batch must be 1…10000") }
         guard self.sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
     }
@@ -55,7 +55,7 @@ struct LoadGen: AsyncParsableCommand {
         let endpoint = self.url.hasSuffix("/") ? self.url + "v1/events" : self.url + "/v1/events"
         let interval = Duration.seconds(Double(self.batch) / Double(self.rate))
         let start = ContinuousClock.now
-        let end = start + .seconds(self.duration)
+        let end = start + (try optionDuration(seconds: self.duration, option: "--duration"))
         var next = start
         var lastProgress = start
         var requestNumber = 0

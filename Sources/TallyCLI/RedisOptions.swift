@@ -32,8 +32,12 @@ struct RedisOptions: ParsableArguments {
     var isSet: Bool { !redis.isEmpty }
 
     func validate() throws {
-        guard redisLeaseTimeout >= 0.01, redisLeaseTimeout <= 60 else {
-            throw ValidationError("--redis-lease-timeout must be 0.01…60 seconds, got \(redisLeaseTimeout)")
+        var configuration = TallyServerConfiguration()
+        configuration.redisLeaseTimeout = try leaseTimeout()
+        do {
+            try configuration.validateRedis()
+        } catch {
+            throw ValidationError(error.description)
         }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--redis-tls-cert and --redis-tls-key go together")
@@ -91,9 +95,9 @@ struct RedisOptions: ParsableArguments {
     func configure(_ configuration: inout TallyServerConfiguration) async throws {
         configuration.redisURL = redis
         configuration.redisTLS = tls
-        configuration.redisLeaseTimeout = leaseTimeout
+        configuration.redisLeaseTimeout = try leaseTimeout()
         configuration.redisCluster = try await requireRedis(self)
     }
 
-    var leaseTimeout: Duration { .seconds(redisLeaseTimeout) }
+    func leaseTimeout() throws -> Duration { try optionDuration(seconds: redisLeaseTimeout, option: "--redis-lease-timeout") }
 }

@@ -64,53 +64,45 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard ["on", "off"].contains(self.sampling) else { throw ValidationError("--sampling must be on or off, got \(self.sampling)") }
-        guard self.samplingMaxLag >= 1 else { throw ValidationError("--sampling-max-lag must be at least 1, got \(self.samplingMaxLag)") }
-        guard self.samplingMinProbability >= 1e-6, self.samplingMinProbability <= self.samplingMaxProbability, self.samplingMaxProbability <= 1 else {
-            throw ValidationError("sampling probabilities must satisfy 0.000001 ≤ --sampling-min-probability ≤ --sampling-max-probability ≤ 1, got \(self.samplingMinProbability) and \(self.samplingMaxProbability)")
+        // Every other check is the configuration's own (the library's one home for them).
+        do {
+            try self.makeConfiguration().validate()
+        } catch let invalid as InvalidSetting {
+            throw ValidationError(invalid.description)
         }
-        guard self.samplingInterval >= 0.01, self.samplingInterval <= 3600 else {
-            throw ValidationError("--sampling-interval must be 0.01…3600 seconds, got \(self.samplingInterval)")
-        }
-        guard self.idempotencyWindow >= 1, self.idempotencyWindow <= 30 * 86_400 else {
-            throw ValidationError("--idempotency-window must be 1…2592000 seconds (30 days), got \(self.idempotencyWindow)")
-        }
-        guard self.idempotencyMaxKeys >= 1 else { throw ValidationError("--idempotency-max-keys must be at least 1, got \(self.idempotencyMaxKeys)") }
-        guard self.dedupeWindow == 0 || (self.dedupeWindow >= 1 && self.dedupeWindow <= 86_400) else {
-            throw ValidationError("--dedupe-window must be 0 (off) or 1…86400 seconds, got \(self.dedupeWindow)")
-        }
-        guard self.appendTimeout >= 0.05, self.appendTimeout <= 60 else {
-            throw ValidationError("--append-timeout must be 0.05…60 seconds, got \(self.appendTimeout)")
-        }
-        guard (1...65535).contains(self.port) else { throw ValidationError("--port must be 1…65535, got \(self.port)") }
-        guard self.workers >= 0 else { throw ValidationError("--workers must be 0 (ingest only) or more, got \(self.workers)") }
-        guard self.workers > 0 || self.redis.isSet else {
-            throw ValidationError("--workers 0 runs an ingest-only node and needs --redis: on the embedded log nothing would ever process its events")
-        }
-        guard self.maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(self.maxBodyBytes)") }
     }
 
-    func run() async throws {
+    /// The node's configuration from the options, before Redis is asked whether it runs a cluster.
+    func makeConfiguration() throws -> TallyServerConfiguration {
         var configuration = TallyServerConfiguration()
         configuration.host = self.host
         configuration.port = self.port
+        configuration.redisURL = self.redis.isSet ? self.redis.redis : nil
+        configuration.redisTLS = self.redis.tls
+        configuration.redisLeaseTimeout = try self.redis.leaseTimeout()
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
         configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
-        configuration.idempotencyWindow = .milliseconds(Int64((self.idempotencyWindow * 1000).rounded()))
+        configuration.idempotencyWindow = try optionDuration(seconds: self.idempotencyWindow, option: "--idempotency-window")
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
-        configuration.dedupeWindow = .milliseconds(Int64((self.dedupeWindow * 1000).rounded()))
-        configuration.appendTimeout = .milliseconds(Int64((self.appendTimeout * 1000).rounded()))
+        configuration.dedupeWindow = try optionDuration(seconds: self.dedupeWindow, option: "--dedupe-window")
+        configuration.appendTimeout = try optionDuration(seconds: self.appendTimeout, option: "--append-timeout")
         configuration.sampling = self.sampling == "on"
         configuration.samplingMaxLag = self.samplingMaxLag
         configuration.samplingMinProbability = self.samplingMinProbability
         configuration.samplingMaxProbability = self.samplingMaxProbability
-        configuration.samplingInterval = .milliseconds(Int64((self.samplingInterval * 1000).rounded()))
+        configuration.samplingInterval = try optionDuration(seconds: self.samplingInterval, option: "--sampling-interval")
         configuration.state = self.stateOptions.state
         configuration.score = try self.score.formula()
-        configuration.scorePeriod = self.score.period
+        configuration.scorePeriod = try self.score.period()
+        return configuration
+    }
+
+    func run() async throws {
+        var configuration = try self.makeConfiguration()
         do {
-            try configuration.validateState()
+            try configuration.validate()
         } catch {
             throw fail("cannot start: \(error)")
         }

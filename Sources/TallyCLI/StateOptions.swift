@@ -42,7 +42,7 @@ struct ScoreOptions: ParsableArguments {
         return formula
     }
 
-    var period: Duration { .seconds(scorePeriod) }
+    func period() throws -> Duration { try optionDuration(seconds: scorePeriod, option: "--score-period") }
 
     func validate() throws {
         do {

@@ -33,6 +33,13 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode.failure
 }
 
+/// An option's seconds as a `Duration` of whole milliseconds. Refuses what is not a finite number
+/// of seconds up to 10⁹ (about 31 years), so that no value given can crash the conversion.
+func optionDuration(seconds: Double, option: String) throws -> Duration {
+    guard seconds.isFinite, seconds.magnitude <= 1e9 else { throw ValidationError("\(option) must be a number of seconds, got \(seconds)") }
+    return .milliseconds(Int64((seconds * 1000).rounded()))
+}
+
 /// Fails with one clear line when Redis cannot be reached (or its URL or TLS options cannot be
 /// used); returns whether it runs a Redis Cluster.
 @discardableResult

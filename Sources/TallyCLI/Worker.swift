@@ -35,7 +35,7 @@ struct Worker: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(self.metricsPort) else { throw ValidationError("--metrics-port must be 0 (off) or a TCP port") }
-        guard self.claimIdle > 0 else { throw ValidationError("--claim-idle must be positive") }
+        guard try optionDuration(seconds: self.claimIdle, option: "--claim-idle") > .zero else { throw ValidationError("--claim-idle must be positive") }
         guard self.maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1, got \(self.maxDeliveries)") }
         guard self.redis.isSet else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -47,7 +47,7 @@ struct Worker: AsyncParsableCommand {
         configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
         configuration.workers = self.concurrency
         configuration.state = self.stateOptions.state
-        configuration.worker.claimMinIdle = .milliseconds(Int(self.claimIdle * 1000))
+        configuration.worker.claimMinIdle = try optionDuration(seconds: self.claimIdle, option: "--claim-idle")
         configuration.worker.claimInterval = min(configuration.worker.claimInterval, configuration.worker.claimMinIdle)
         configuration.worker.maxDeliveries = self.maxDeliveries
         let registry = MetricsRegistry()

@@ -145,6 +145,14 @@ import TallyTesting
         let badPort = try await ExternalTool.run(Self.tallyPath, ["serve", "--port", "70000"])
         #expect(badPort.status != 0)
         #expect(badPort.stderr.contains("--port must be 1…65535"), "\(badPort.stderr)")
+        // Numbers no duration can hold are refused with their option named, never a crash.
+        for (option, value) in [("--append-timeout", "nan"), ("--idempotency-window", "inf"), ("--redis-lease-timeout", "1e300"), ("--score-period", "-inf")] {
+            let hostile = try await ExternalTool.run(Self.tallyPath, ["serve", option, value])
+            #expect(hostile.status == 64, "\(option) \(value): exit \(hostile.status)")
+            #expect(hostile.stderr.contains(option), "\(hostile.stderr)")
+        }
+        let hostileClaim = try await ExternalTool.run(Self.tallyPath, ["worker", "--redis", "redis://127.0.0.1:1", "--claim-idle", "inf"])
+        #expect(hostileClaim.status == 64 && hostileClaim.stderr.contains("--claim-idle"), "\(hostileClaim.stderr)")
         let unknown = try await ExternalTool.run(Self.tallyPath, ["serve", "--bogus"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("--bogus"), "\(unknown.stderr)")

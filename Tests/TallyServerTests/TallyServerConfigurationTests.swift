@@ -25,6 +25,39 @@ import Testing
         try configuration.validateState()
     }
 
+    @Test func everySettingThatCannotWorkIsRefusedNamingItsOption() throws {
+        try TallyServerConfiguration().validate()
+        let cases: [(String, (inout TallyServerConfiguration) -> Void)] = [
+            ("--port", { $0.port = 0 }),
+            ("--port", { $0.port = 65536 }),
+            ("--workers must be 0", { $0.workers = -1 }),
+            ("--workers 0 runs an ingest-only node and needs --redis", { $0.workers = 0 }),
+            ("--redis-lease-timeout", { $0.redisLeaseTimeout = .milliseconds(5) }),
+            ("--max-body-bytes", { $0.maxBodyBytes = 1023 }),
+            ("--idempotency-window", { $0.idempotencyWindow = .seconds(31 * 86_400) }),
+            ("--idempotency-max-keys", { $0.idempotencyMaxKeys = 0 }),
+            ("--dedupe-window", { $0.dedupeWindow = .milliseconds(500) }),
+            ("--append-timeout", { $0.appendTimeout = .milliseconds(10) }),
+            ("--sampling-max-lag", { $0.samplingMaxLag = 0 }),
+            ("sampling probabilities", { $0.samplingMinProbability = 0.5; $0.samplingMaxProbability = 0.4 }),
+            ("sampling probabilities", { $0.samplingMinProbability = .nan }),
+            ("--sampling-interval", { $0.samplingInterval = .seconds(3601) }),
+            ("--window", { $0.state.windowSeconds = 7 }),
+            ("--score-period", { $0.scorePeriod = .zero }),
+        ]
+        for (option, change) in cases {
+            var configuration = TallyServerConfiguration()
+            change(&configuration)
+            #expect(throws: InvalidSetting.self, "\(option)") { try configuration.validate() }
+            do { try configuration.validate() } catch { #expect(error.description.contains(option), "\(error)") }
+        }
+        // An ingest-only node with a Redis URL is fine.
+        var ingestOnly = TallyServerConfiguration()
+        ingestOnly.workers = 0
+        ingestOnly.redisURL = "redis://127.0.0.1:6379"
+        try ingestOnly.validate()
+    }
+
     @Test func theStartUpLineShowsNoPartOfAPasswordHoldingAnAtSign() {
         var configuration = TallyServerConfiguration()
         configuration.redisURL = "redis://user:p@ss@w0rd@cache.local:6379/2"

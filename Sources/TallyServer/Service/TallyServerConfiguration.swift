@@ -68,7 +68,46 @@ public struct TallyServerConfiguration: Sendable {
 
     public init() {}
 
-    /// Throws for a window or score setting that cannot work (the CLI checks the rest of its options).
+    /// Throws, naming the `tally serve` option, for any setting that cannot work: the one home of
+    /// these checks (the CLI calls it, and so may any program that builds a node).
+    public func validate() throws(InvalidSetting) {
+        guard (1...65535).contains(port) else { throw InvalidSetting("--port must be 1…65535, got \(port)") }
+        guard workers >= 0 else { throw InvalidSetting("--workers must be 0 (ingest only) or more, got \(workers)") }
+        guard workers > 0 || redisURL != nil else {
+            throw InvalidSetting("--workers 0 runs an ingest-only node and needs --redis: on the embedded log nothing would ever process its events")
+        }
+        try validateRedis()
+        guard maxBodyBytes >= 1024 else { throw InvalidSetting("--max-body-bytes must be at least 1024, got \(maxBodyBytes)") }
+        guard idempotencyWindow >= .seconds(1), idempotencyWindow <= .seconds(30 * 86_400) else {
+            throw InvalidSetting("--idempotency-window must be 1…2592000 seconds (30 days), got \(idempotencyWindow)")
+        }
+        guard idempotencyMaxKeys >= 1 else { throw InvalidSetting("--idempotency-max-keys must be at least 1, got \(idempotencyMaxKeys)") }
+        guard dedupeWindow == .zero || (dedupeWindow >= .seconds(1) && dedupeWindow <= .seconds(86_400)) else {
+            throw InvalidSetting("--dedupe-window must be 0 (off) or 1…86400 seconds, got \(dedupeWindow)")
+        }
+        guard appendTimeout >= .milliseconds(50), appendTimeout <= .seconds(60) else {
+            throw InvalidSetting("--append-timeout must be 0.05…60 seconds, got \(appendTimeout)")
+        }
+        guard samplingMaxLag >= 1 else { throw InvalidSetting("--sampling-max-lag must be at least 1, got \(samplingMaxLag)") }
+        guard samplingMinProbability >= 1e-6, samplingMinProbability <= samplingMaxProbability, samplingMaxProbability <= 1 else {
+            throw InvalidSetting("sampling probabilities must satisfy 0.000001 ≤ --sampling-min-probability ≤ --sampling-max-probability ≤ 1, got \(samplingMinProbability) and \(samplingMaxProbability)")
+        }
+        guard samplingInterval >= .milliseconds(10), samplingInterval <= .seconds(3600) else {
+            throw InvalidSetting("--sampling-interval must be 0.01…3600 seconds, got \(samplingInterval)")
+        }
+        try validateState()
+    }
+
+    /// Throws for a Redis setting that cannot work (part of ``validate()``; every command that talks
+    /// to Redis checks it).
+    public func validateRedis() throws(InvalidSetting) {
+        guard redisLeaseTimeout >= .milliseconds(10), redisLeaseTimeout <= .seconds(60) else {
+            throw InvalidSetting("--redis-lease-timeout must be 0.01…60 seconds, got \(redisLeaseTimeout)")
+        }
+    }
+
+    /// Throws for a window or score setting that cannot work (part of ``validate()``; `tally worker`
+    /// checks these alone).
     public func validateState() throws(InvalidSetting) {
         try state.validate()
         try score.validate()
