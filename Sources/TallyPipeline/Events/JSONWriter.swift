@@ -55,12 +55,6 @@ struct JSONWriter {
         needsComma = true
     }
 
-    /// A number as a JSON string: for values a Lua script only passes on to Redis, which then needs
-    /// neither Lua's number parsing nor its number formatting.
-    mutating func numberText(_ value: Double) {
-        string(Self.decimal(value))
-    }
-
     /// Integers without a fraction, others in Swift's shortest round-tripping form.
     static func decimal(_ value: Double) -> String {
         value.rounded() == value && abs(value) < 0x1p53 ? String(Int64(value)) : value.description

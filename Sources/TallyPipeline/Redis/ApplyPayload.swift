@@ -82,10 +82,10 @@ struct ApplyPayload {
         w.endArray()
         w.key("sessions")
         w.beginArray()
-        // Flat, five values a session: id, first and last (as text: they only become ZADD scores),
+        // Flat, five values a session: id, first and last seen,
         // tool calls, end (-1 when not ended).
         for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
-            w.string(id); w.numberText(s.firstSeen); w.numberText(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+            w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
         }
         w.endArray()
         w.end()

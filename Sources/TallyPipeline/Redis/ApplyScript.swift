@@ -397,45 +397,33 @@ local function prepare()
     local ids = {}
     for i = 1, ns do ids[i] = sessions[5 * i - 4] end
     if not pcall(table.concat, ids) then refuse('TALLYINPUT', 'a session id is not a string') end
-    -- Which of them ended before (nil replies for the others, the common case, cost next to nothing).
+    -- Which of them ended before (nil replies for the others). With no ended session at all (a
+    -- deployment that sends no session_end, or none within the timeout), none did: no call.
     local wasEnded = {}
-    for i = 1, ns, 500 do
-      local j = math.min(i + 499, ns)
-      local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
-      for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] and not endedForgotten[ids[i + k - 1]] end
+    if redis.call('ZCARD', endedSessions) > #s.gone[2] then
+      for i = 1, ns, 500 do
+        local j = math.min(i + 499, ns)
+        local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
+        for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] and not endedForgotten[ids[i + k - 1]] end
+      end
     end
     local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
-    -- First and last seen go to ZADD as the text they came in, so each must be text ZADD reads: a
-    -- plain decimal below 10^12 (at most 12 digits before the point), or the exponent form Swift
-    -- writes below 10^-4. One pattern match per value, and none for a last seen equal to the first
-    -- (one event of the session in the batch, the common case): parsing them (strtod of up to 17
-    -- digits) would cost more, and scanning the joined text more still.
-    local match = string.match
-    local function time(v)
-      local digits = match(v, '^(%d+)%.?%d*$')
-      if digits then return #digits <= 12 end
-      return string.find(v, '^%d%.?%d*e%-0%d$') ~= nil
-    end
-    -- Tool calls: an amount; end: -1 or a time. A value of another type makes a match or a
-    -- comparison raise, and the pcall turns that into a refusal too.
+    -- First and last seen are numbers (cjson reads them exactly; Redis passes a Lua number to ZADD
+    -- as '%.17g', which reads back exactly), checked by comparisons alone. Tool calls: an amount;
+    -- end: -1 or a time. A value of another type makes a comparison raise, and the pcall turns
+    -- that into a refusal too.
     local function build()
       for i = 1, ns do
         local o = 5 * i - 5
         local id, first, last, calls, ended = sessions[o + 1], sessions[o + 2], sessions[o + 3], sessions[o + 4], sessions[o + 5]
-        local digits = match(first, '^(%d+)%.?%d*$')
-        local firstOK = digits and #digits <= 12 or (digits == nil and time(first))
-        if last ~= first then
-          digits = match(last, '^(%d+)%.?%d*$')
-          firstOK = firstOK and (digits and #digits <= 12 or (digits == nil and time(last)))
-        end
-        if not (firstOK and calls >= 0 and calls <= MAX_AMOUNT
+        if not (first >= 0 and first < MAX_TIME and last >= 0 and last < MAX_TIME and calls >= 0 and calls <= MAX_AMOUNT
             and (ended == -1 or (ended >= 0 and ended < MAX_TIME))) then
           return i
         end
         firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
         add(toolCalls, id, calls)
         if ended >= 0 or wasEnded[i] then
-          ends[#ends + 1] = decimal(math.max(tonumber(last), ended)); ends[#ends + 1] = id
+          ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
           if not wasEnded[i] then endedNow[#endedNow + 1] = id end
         else
           lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
@@ -450,7 +438,7 @@ local function prepare()
         what = 'session ' .. describe(sessions[o + 1]) .. ' has ' .. describe(sessions[o + 2]) .. ', ' .. describe(sessions[o + 3]) .. ', '
           .. describe(sessions[o + 4]) .. ', ' .. describe(sessions[o + 5])
       end
-      refuse('TALLYINPUT', what .. ': first and last seen must be decimal text in 0..' .. MAX_TIME .. ' (exclusive), tool calls a number in 0..'
+      refuse('TALLYINPUT', what .. ': first and last seen must be numbers in 0..' .. MAX_TIME .. ' (exclusive), tool calls a number in 0..'
         .. MAX_AMOUNT .. ', the end -1 or a number in 0..' .. MAX_TIME)
     end
     s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)

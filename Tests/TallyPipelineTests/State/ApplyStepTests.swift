@@ -227,9 +227,13 @@ import Testing
                 payload.json.replacingOccurrences(of: #""bucketSeconds":10"#, with: #""bucketSeconds":0"#),
                 payload.json.replacingOccurrences(of: #""wholeBuckets":30"#, with: #""wholeBuckets":"30""#),
                 payload.json.replacingOccurrences(of: #""start":"#, with: #""start":-"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1 ","2",0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","0x10","2",0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","inf","2",0,-1,"#),
+                // Sessions: text where a time belongs, times out of range, a wrong kind anywhere.
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1",2,0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,"0x10",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",-1,2,0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,1e300,0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,-2,0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,true,0,-1,"#),
                 payload.json.replacingOccurrences(of: #""key":12"#, with: #""key":3"#),
                 payload.json.replacingOccurrences(of: #""key":12"#, with: #""key":12.5"#),
                 payload.json.replacingOccurrences(of: #""bins":["#, with: #""bins":["b1","#),
@@ -237,10 +241,11 @@ import Testing
                 payload.json.replacingOccurrences(of: #""group":"tally-workers""#, with: #""group":"""#),
                 payload.json.replacingOccurrences(of: #""dead":[["#, with: #""dead":[["1-2-3","e",1],["#),
                 payload.json.replacingOccurrences(of: #""lo":""#, with: #""lo":"x"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","2",0,-0.5,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","2",null,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":[{},"1","2",0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1","\#(String(repeating: "1", count: 400))",0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,0,-0.5,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,null,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,-1,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":[{},1,2,0,-1,"#),
+                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,\#(String(repeating: "1", count: 400)),0,-1,"#),
             ]
             #expect(Set(bad).count == bad.count, "every corruption must change the payload")
             for json in bad {
