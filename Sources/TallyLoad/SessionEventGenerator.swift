@@ -1,16 +1,11 @@
 import Foundation
 
-/// Generates realistic telemetry for load tests, reproducibly from a seed.
+/// Generates realistic telemetry for load tests as JSON, reproducibly from a seed.
 ///
-/// Keeps `sessions` sessions open at once. Each session starts, then emits:
-/// - completions with log-normal latencies (median 350 ms) that are accepted 30 % of the time;
-/// - tool calls over a skewed set of tools (the first few dominate), 5 % of them failing;
-/// - now and then an error;
-/// and after 20–200 events it ends and a new session takes its place.
-/// Events carry no `ts` or `id`, so the server assigns them.
+/// Keeps `sessions` sessions open at once. Each session starts, runs the events of
+/// ``SessionModel``, ends, and a new session takes its place. Events carry no `ts` or `id`, so
+/// the server assigns them.
 public struct SessionEventGenerator: Sendable {
-    public static let tools = ["read_file", "grep", "edit", "run_tests", "search", "list_dir", "git_diff", "web_fetch", "format", "rename_symbol"]
-    static let errorCodes = ["rate_limited", "timeout", "context_overflow", "tool_crash"]
 
     struct Session: Sendable {
         var id: String
@@ -34,7 +29,7 @@ public struct SessionEventGenerator: Sendable {
 
     private mutating func newSession() -> Session {
         defer { self.nextSession += 1 }
-        return Session(id: "load-\(self.runID)-\(self.nextSession)", remaining: 20 + Int(self.random.next() % 181), started: false)
+        return Session(id: "load-\(self.runID)-\(self.nextSession)", remaining: SessionModel.length(&self.random), started: false)
     }
 
     /// The next event as one JSON object (no trailing newline).
@@ -52,20 +47,14 @@ public struct SessionEventGenerator: Sendable {
             session = self.newSession()
             return ended
         }
-        let roll = self.random.unit()
-        if roll < 0.55 {
-            let latency = exp(log(350.0) + 0.8 * self.random.normal())
-            let accepted = self.random.unit() < 0.3
-            return #"{"type":"completion","session_id":"\#(session.id)","latency_ms":\#(String(format: "%.3f", latency)),"accepted":\#(accepted)}"#
-        }
-        if roll < 0.99 {
-            // Zipf-like: tool k has weight 1/(k+1).
-            let tool = Self.tools[self.skewedIndex(count: Self.tools.count)]
-            let success = self.random.unit() >= 0.05
+        switch SessionModel.next(&self.random) {
+        case .completion(let latency, let accepted):
+            return #"{"type":"completion","session_id":"\#(session.id)","latency_ms":\#(latency),"accepted":\#(accepted)}"#
+        case .toolCall(let tool, let success):
             return #"{"type":"tool_call","session_id":"\#(session.id)","tool":"\#(tool)","success":\#(success)}"#
+        case .error(let code):
+            return #"{"type":"error","session_id":"\#(session.id)","code":"\#(code)"}"#
         }
-        let code = Self.errorCodes[Int(self.random.next() % UInt64(Self.errorCodes.count))]
-        return #"{"type":"error","session_id":"\#(session.id)","code":"\#(code)"}"#
     }
 
     /// `count` events as an NDJSON body.
@@ -77,15 +66,5 @@ public struct SessionEventGenerator: Sendable {
             body += "\n"
         }
         return body
-    }
-
-    private mutating func skewedIndex(count: Int) -> Int {
-        let total = (1...count).reduce(0.0) { $0 + 1 / Double($1) }
-        var target = self.random.unit() * total
-        for index in 0..<count {
-            target -= 1 / Double(index + 1)
-            if target <= 0 { return index }
-        }
-        return count - 1
     }
 }

@@ -2,23 +2,19 @@ import Foundation
 import TallyPipeline
 import TallyTesting
 
-/// Seeded, realistic sessions: a start, completions (log-normal latency, ~30 % accepted),
-/// tool calls over a dozen tools (~85 % success), a few client errors, and an end for most sessions.
+/// Seeded sessions of ``SessionModel`` (the load generator's model) as timed events with ids: a
+/// start, the model's events a few seconds apart, and an end for most sessions.
 struct SessionGenerator {
     var random: SeededRandom
     /// Every timestamp falls in [now - span, now - 1].
     let now: Double
     let span: Double
-    var tools = ["read_file", "write_file", "grep", "run_tests", "bash", "edit", "search", "list_dir", "git_diff", "lint", "format", "build"]
-    var codes = ["rate_limited", "timeout", "auth", "network", "parse", "internal"]
 
     init(seed: UInt64, now: Double, span: Double = 200) {
         self.random = SeededRandom(seed: seed)
         self.now = now
         self.span = span
     }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
 
     mutating func events(count: Int) -> [TelemetryEvent] {
         var events: [TelemetryEvent] = []
@@ -31,17 +27,16 @@ struct SessionGenerator {
             var serial = 0
             func next() -> String { serial += 1; return "\(id)-\(serial)" }
             events.append(.sessionStart(id: next(), session: id, at: ts))
-            let length = 10 + Int(random.next() % 60)
+            let length = SessionModel.length(&random)
             for _ in 0..<length where events.count < count {
                 ts = min(now - 1, ts + random.unit() * 4)
-                let roll = random.unit()
-                if roll < 0.5 {
-                    let latency = (exp(5 + 0.8 * random.normal()) * 1000).rounded() / 1000
-                    events.append(.completion(id: next(), session: id, at: ts, latencyMilliseconds: latency, accepted: random.unit() < 0.3))
-                } else if roll < 0.95 {
-                    events.append(.toolCall(id: next(), session: id, at: ts, tool: pick(tools), success: random.unit() < 0.85))
-                } else {
-                    events.append(.clientError(id: next(), session: id, at: ts, code: pick(codes)))
+                switch SessionModel.next(&random) {
+                case .completion(let latency, let accepted):
+                    events.append(.completion(id: next(), session: id, at: ts, latencyMilliseconds: latency, accepted: accepted))
+                case .toolCall(let tool, let success):
+                    events.append(.toolCall(id: next(), session: id, at: ts, tool: tool, success: success))
+                case .error(let code):
+                    events.append(.clientError(id: next(), session: id, at: ts, code: code))
                 }
             }
             if events.count < count, random.unit() < 0.6 {
