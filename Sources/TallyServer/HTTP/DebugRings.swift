@@ -3,7 +3,7 @@ import TallyMetrics
 
 /// The last 100 requests and the last 50 errors, for `GET /v1/debug/recent`.
 /// Bounded rings: memory never grows with traffic.
-public final class DebugRings: Sendable {
+package final class DebugRings: Sendable {
     public struct RequestRecord: Sendable, Codable, Equatable {
         public var at: Double
         public var method: String

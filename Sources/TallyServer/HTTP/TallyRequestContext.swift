@@ -4,7 +4,7 @@ import NIOCore
 /// The request context of a node's router: Hummingbird's core context plus the
 /// request's connection, which ingest closes itself after refusing an
 /// oversize body (see ``BoundedBody``).
-public struct TallyRequestContext: RequestContext {
+package struct TallyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection the request arrived on.
     public let channel: any Channel

@@ -8,7 +8,7 @@ import TallyPipeline
 /// request metrics go through Hummingbird's `MetricsMiddleware` into the
 /// registry (route templates as labels, never raw paths), with the request's `traceparent`
 /// trace as their exemplar.
-public enum TallyRouter {
+package enum TallyRouter {
     public static func build(node: TallyNodeComponents) -> Router<TallyRequestContext> {
         let router = Router(context: TallyRequestContext.self)
         router.add(middleware: TraceContextMiddleware())

@@ -6,7 +6,7 @@ import TallyRedis
 /// The scheme is case-insensitive (`Bearer`, `bearer`, `BEARER`; RFC 9110
 /// §11.1) and separated from the token by one or more spaces; the token itself
 /// is compared exactly.
-public struct BearerToken: Sendable {
+package struct BearerToken: Sendable {
     private let expected: [UInt8]
     /// A digest of the token that scopes what its clients record (idempotency keys), so the
     /// token itself is never stored.

@@ -21,7 +21,7 @@ import TallyRedis
 /// a copy sent to any node while or after the first is stored gets the first
 /// answer again (`Idempotent-Replayed: true`) and stores nothing: concurrent
 /// copies are serialised by that step, so none ever sees a copy "in flight".
-public struct IngestHandler: Sendable {
+package struct IngestHandler: Sendable {
     struct BadEvent: Encodable {
         let error: String
         let index: Int

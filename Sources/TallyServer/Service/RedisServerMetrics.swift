@@ -9,7 +9,7 @@ import TallyRedis
 /// `tally_redis_maxmemory_bytes`, `tally_redis_evicted_keys_total`, …), read by
 /// the load monitor. `tally_redis_up` is 0 and the gauges NaN until the first
 /// successful read and after a failed one.
-public final class RedisServerMetrics: Sendable {
+package final class RedisServerMetrics: Sendable {
     let info: RedisInfoMetrics
 
     public init(registry: MetricsRegistry) throws {

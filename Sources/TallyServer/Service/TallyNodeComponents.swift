@@ -19,11 +19,11 @@ public final class TallyNodeComponents: Sendable {
     public var workers: WorkerPool { pipeline.workers }
     public var redisPoolMetrics: RedisPoolMetrics? { pipeline.redisPoolMetrics }
     public let exporter: DerivedMetricsExporter
-    public let ingest: IngestHandler
+    package let ingest: IngestHandler
     /// Turns ingest away at once while the log keeps failing (see ``LogCircuitBreaker``).
     public let breaker: LogCircuitBreaker
     let ingestMetrics: IngestMetrics
-    public let rings = DebugRings()
+    package let rings = DebugRings()
     /// Sheds load at ingest under overload; nil when sampling is off.
     public let sampler: AdaptiveSampler?
     /// The log's figures as last read by the node's one figures loop (``LoadMonitorService``):

@@ -3,7 +3,7 @@ import TallyPipeline
 
 /// The worker pool as a service: stops reading on graceful shutdown and
 /// returns once in-flight batches are committed.
-public struct WorkerService: Service {
+package struct WorkerService: Service {
     let pool: WorkerPool
 
     public init(pool: WorkerPool) {

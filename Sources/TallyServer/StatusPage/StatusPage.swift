@@ -8,7 +8,7 @@
 /// (`/metrics`), keeps the last ``historySamples`` readings in the browser
 /// (bounded) and redraws. Client-supplied strings (tool names, error codes)
 /// are written with `textContent`, never as HTML.
-public enum StatusPage {
+package enum StatusPage {
     /// Readings kept client-side for the charts: 150 × 2 s = the last 5 minutes.
     public static let historySamples = 150
     /// Milliseconds between readings.
