@@ -24,3 +24,19 @@ enum ChildProcesses {
         for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
     }
 }
+
+extension Process {
+    /// Starts the process and has it killed when the test process exits, if it is still running
+    /// then: a test that fails before it stops a `tally` process leaves nothing behind.
+    public func runTracked() throws {
+        let earlier = self.terminationHandler
+        self.terminationHandler = { process in
+            ChildProcesses.stopped(process.processIdentifier)
+            earlier?(process)
+        }
+        try self.run()
+        ChildProcesses.started(self.processIdentifier)
+        // It may have exited (and its handler run) before it was recorded.
+        if !self.isRunning { ChildProcesses.stopped(self.processIdentifier) }
+    }
+}

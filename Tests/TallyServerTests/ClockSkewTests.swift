@@ -45,7 +45,7 @@ import TallyTesting
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runTracked()
         return process
     }
 

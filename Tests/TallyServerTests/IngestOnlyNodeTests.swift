@@ -20,7 +20,7 @@ import Testing
         serve.arguments = ["serve", "--port", String(port), "--redis", redis.url, "--workers", "0"]
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        try serve.runTracked()
         let client = HTTPClient.shared
         var worker: Process?
         defer {

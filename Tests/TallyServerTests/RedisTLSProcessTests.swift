@@ -44,7 +44,7 @@ import TallyTesting
         ]) { $1 }
         worker.standardOutput = FileHandle.nullDevice
         worker.standardError = FileHandle.nullDevice
-        try worker.run()
+        try worker.runTracked()
         let client = HTTPClient.shared
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
 

@@ -28,7 +28,7 @@ import TallyTesting
         process.arguments = ["serve", "--port", String(port)] + (redis.map { ["--redis", $0] } ?? []) + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runTracked()
         return process
     }
 

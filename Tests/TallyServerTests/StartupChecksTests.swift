@@ -18,7 +18,7 @@ import TallyTesting
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
-        try process.run()
+        try process.runTracked()
         let deadline = ContinuousClock.now + limit
         while process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
@@ -84,7 +84,7 @@ import TallyTesting
             worker.environment = ProcessInfo.processInfo.environment.merging(["TALLY_ALLOW_EVICTION": "1"]) { $1 }
             worker.standardOutput = FileHandle.nullDevice
             worker.standardError = FileHandle.nullDevice
-            try worker.run()
+            try worker.runTracked()
             #expect(try await ServeProcessTests.waitUntilUp("http://127.0.0.1:\(metricsPort)", client: client))
             for process in [serve, worker] {
                 #expect(process.isRunning)

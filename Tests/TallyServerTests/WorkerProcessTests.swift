@@ -14,7 +14,7 @@ import TallyTesting
         process.arguments = ["worker", "--redis", redis, "--concurrency", "2", "--claim-idle", "1"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runTracked()
         return process
     }
 
@@ -107,7 +107,7 @@ import TallyTesting
             process.environment = ProcessInfo.processInfo.environment.merging(setting.environment) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try process.runTracked()
             let moved = try await eventually(seconds: 20) { try await log.figures().deadLetters == round + 1 }
             #expect(moved, "round \(round)")
             process.terminate()
@@ -136,7 +136,7 @@ import TallyTesting
         process.arguments = ["worker", "--redis", redis.url, "--concurrency", "2", "--metrics-port", String(port)]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runTracked()
         let client = HTTPClient.shared
         let base = "http://127.0.0.1:\(port)"
         #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
