@@ -1,3 +1,4 @@
+import TallyCore
 import TallyMetrics
 
 /// A Redis server's health as its `INFO` reply tells it, for an application's
@@ -66,11 +67,6 @@ public struct RedisInfoMetrics: Sendable {
 
     /// `name:value` lines of an INFO reply (section headers and blank lines skipped).
     public static func fields(_ info: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for line in info.split(whereSeparator: \.isNewline) {
-            guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
-            result[String(line[..<colon])] = String(line[line.index(after: colon)...].filter { $0 != " " && $0 != "\r" })
-        }
-        return result
+        RedisInfoText.fields(info)
     }
 }

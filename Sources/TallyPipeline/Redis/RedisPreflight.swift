@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TallyCore
 import TallyRedis
 
 /// What Tally checks on a Redis server before it uses it, in one place: ``RedisEventLog/prepare()``
@@ -70,8 +71,8 @@ public enum RedisPreflight {
 
     /// Reads the version and the eviction policy from the server.
     public static func findings(of client: any RedisClient) async throws -> Findings {
-        let server = fields(try await client.info("server"))
-        let memory = fields(try await client.info("memory"))
+        let server = RedisInfoText.fields(try await client.info("server"))
+        let memory = RedisInfoText.fields(try await client.info("memory"))
         var policy = memory["maxmemory_policy"]
         if policy == nil {
             policy = try? await client.configGet("maxmemory-policy")["maxmemory-policy"]
@@ -88,16 +89,6 @@ public enum RedisPreflight {
             logger.warning("\(warning)")
         }
         return found
-    }
-
-    /// `name:value` lines of an `INFO` reply.
-    static func fields(_ info: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for line in info.split(whereSeparator: \.isNewline) {
-            guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
-            result[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        }
-        return result
     }
 }
 

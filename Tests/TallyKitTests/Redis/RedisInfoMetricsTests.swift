@@ -57,5 +57,8 @@ import Testing
         #expect(fields["blocked_clients"] == "1")
         #expect(fields["# Memory"] == nil)
         #expect(fields.count == 8)
+        // The server's CRLF, blanks around a value, a line without a colon, a value holding colons.
+        let odd = RedisInfoMetrics.fields("# Server\r\nredis_version:7.0.15\r\n role : master \r\nnot a field\r\nexecutable:/usr/bin/redis:server\r\n\r\n")
+        #expect(odd == ["redis_version": "7.0.15", " role ": "master", "executable": "/usr/bin/redis:server"])
     }
 }
