@@ -4,7 +4,8 @@ import ServiceLifecycle
 import TallyPipeline
 import TallyRedis
 
-/// Reads the log's figures every sampling interval and acts on them: adjusts
+/// Reads the log's figures every sampling interval, the node's one read of them (kept in
+/// ``TallyNodeComponents/figures`` for the exporter and `/health`), and acts on them: adjusts
 /// the ingest sampler from the lag (pressure = lag / max lag), sets the
 /// `queue_*{queue="events"}` depth and oldest-age gauges, and reads Redis's
 /// INFO figures. A failed read leaves the sampler's probability as it was and

@@ -44,7 +44,7 @@ public final class TallyNodeComponents: Sendable {
             ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipeline.pipelineMetrics.sampler)
             : nil
         // The exporter takes the log's figures from the node's figures loop, not from a read of its own.
-        let figures = self.figures, pipelineLog = self.pipeline.log, figuresMaxAge = configuration.samplingInterval * 3
+        let figures = self.figures, pipelineLog = self.pipeline.log, figuresMaxAge = Self.figuresMaxAge(configuration)
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.pipeline.store, logFigures: {
             try await figures.current(maxAge: figuresMaxAge, from: pipelineLog)
         }))
@@ -75,8 +75,9 @@ public final class TallyNodeComponents: Sendable {
         )
     }
 
-    /// How old the figures loop's last read may be before a reader of ``figures`` reads afresh.
-    var figuresMaxAge: Duration { self.configuration.samplingInterval * 3 }
+    /// How old the figures loop's last read may be before a reader of ``figures`` reads afresh:
+    /// three sampling intervals.
+    static func figuresMaxAge(_ configuration: TallyServerConfiguration) -> Duration { configuration.samplingInterval * 3 }
 
     /// `--workers 0`: the node appends events and serves metrics; other processes apply the events.
     public var isIngestOnly: Bool { pipeline.isIngestOnly }
@@ -84,7 +85,7 @@ public final class TallyNodeComponents: Sendable {
     public var backendName: String { pipeline.backendName }
 
     /// Health from the log's figures as the node's figures loop last read them (every sampling
-    /// interval); read afresh only when that read failed or is older than ``figuresMaxAge``.
+    /// interval); read afresh only when that read failed or is older than ``figuresMaxAge(_:)``.
     /// Unreachable means not ready; an ingest-only node's readiness depends on the log alone.
     public func health() async -> HealthReport {
         let workers: HealthReport.Component = self.isIngestOnly
@@ -99,7 +100,7 @@ public final class TallyNodeComponents: Sendable {
             productivityScoreAgeSeconds: self.exporter.lastMetrics?.productivityScoreAgeSeconds
         )
         do {
-            let figures = try await self.figures.current(maxAge: self.figuresMaxAge, from: self.log)
+            let figures = try await self.figures.current(maxAge: Self.figuresMaxAge(self.configuration), from: self.log)
             report.store = .init(healthy: true, detail: "reachable")
             report.lag = figures.lag
             report.pending = figures.pending
