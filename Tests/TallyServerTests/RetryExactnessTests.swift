@@ -48,9 +48,16 @@ import TallyTesting
         return (bases, processes)
     }
 
+    /// SIGTERM, then SIGKILL for a process still running 15 s later: a stop never hangs a test.
     static func stop(_ processes: [Process]) async {
         for process in processes where process.isRunning { process.terminate() }
-        for process in processes { await process.exited() }
+        let killAt = ContinuousClock.now + .seconds(15)
+        for process in processes {
+            while process.isRunning {
+                if ContinuousClock.now > killAt { kill(process.processIdentifier, SIGKILL) }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 
     /// Waits until the log is drained and returns what the store holds.

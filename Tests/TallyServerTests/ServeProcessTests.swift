@@ -48,9 +48,15 @@ import TallyTesting
         return (Int(response.status.code), String(buffer: body))
     }
 
-    static func waitUntilUp(_ base: String, client: HTTPClient) async throws -> Bool {
-        for _ in 0..<200 {
-            if let (status, _) = try? await Self.get(base + "/health/live", client: client), status == 200 { return true }
+    /// Whether `/health/live` answers 200 within `limit`; each probe gives up after 2 s, so a
+    /// listener that never answers HTTP costs the limit, not minutes.
+    static func waitUntilUp(_ base: String, client: HTTPClient, within limit: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let response = try? await client.execute(HTTPClientRequest(url: base + "/health/live"), timeout: .seconds(2)) {
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if response.status == .ok { return true }
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         return false
