@@ -20,7 +20,7 @@ import TallyRedis
 /// The decision itself is ``evaluate(_:allowEviction:)``, a pure function of what the server reported.
 public enum RedisPreflight {
     /// The oldest Redis Tally runs on.
-    public static let minimumVersion = RedisVersion(major: 7, minor: 0, patch: 0)
+    package static let minimumVersion = RedisVersion(major: 7, minor: 0, patch: 0)
 
     /// What the server reported.
     public struct Findings: Sendable, Hashable {
@@ -93,7 +93,7 @@ public enum RedisPreflight {
 }
 
 /// A Redis server version, `major.minor.patch`, compared numerically (`7.10` is newer than `7.2`).
-public struct RedisVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct RedisVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var major: Int
     public var minor: Int
     public var patch: Int

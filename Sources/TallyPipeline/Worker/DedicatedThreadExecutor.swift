@@ -7,7 +7,7 @@ import NIOPosix
 /// shared pool, would queue ahead of latency-sensitive requests such as a
 /// `/metrics` scrape. Tasks that prefer this executor run here instead, and
 /// the kernel shares the cores between them and the HTTP handlers.
-public final class DedicatedThreadExecutor: TaskExecutor {
+package final class DedicatedThreadExecutor: TaskExecutor {
     private let group: MultiThreadedEventLoopGroup
 
     public init(threads: Int = 1) {
