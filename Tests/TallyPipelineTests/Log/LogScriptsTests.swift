@@ -8,7 +8,7 @@ import TallyTesting
 @Suite struct LogScriptsTests {
     @Test func anAppendWhoseEntriesDoNotFitTheirCountsWritesNothing() async throws {
         try await withRedisServer { server in
-            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2))
+            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: .seconds(10)))
             defer { Task { await pool.close() } }
             let good: [RedisArgument] = [.integer(1), "event", "x"]
             let layouts: [(arguments: [RedisArgument], why: String)] = [
