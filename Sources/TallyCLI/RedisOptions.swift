@@ -86,17 +86,17 @@ struct RedisOptions: ParsableArguments {
     /// fails with one clear line when no seed answers. `serve`, `worker` and `dlq` all start here.
     func serverConfiguration() async throws -> TallyServerConfiguration {
         var configuration = TallyServerConfiguration()
-        try await configure(&configuration)
+        try apply(to: &configuration)
+        configuration.redisCluster = try await requireRedis(self)
         return configuration
     }
 
-    /// Sets `configuration`'s Redis fields from these options (asking the server whether it runs a
-    /// cluster; one clear line when no seed answers).
-    func configure(_ configuration: inout TallyServerConfiguration) async throws {
-        configuration.redisURL = redis
+    /// Sets `configuration`'s Redis URL (nil without one), TLS and lease deadline from these
+    /// options, without talking to Redis.
+    func apply(to configuration: inout TallyServerConfiguration) throws {
+        configuration.redisURL = isSet ? redis : nil
         configuration.redisTLS = tls
         configuration.redisLeaseTimeout = try leaseTimeout()
-        configuration.redisCluster = try await requireRedis(self)
     }
 
     func leaseTimeout() throws -> Duration { try optionDuration(seconds: redisLeaseTimeout, option: "--redis-lease-timeout") }

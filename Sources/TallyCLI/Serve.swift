@@ -77,9 +77,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = TallyServerConfiguration()
         configuration.host = self.host
         configuration.port = self.port
-        configuration.redisURL = self.redis.isSet ? self.redis.redis : nil
-        configuration.redisTLS = self.redis.tls
-        configuration.redisLeaseTimeout = try self.redis.leaseTimeout()
+        try self.redis.apply(to: &configuration)
         configuration.workers = self.workers
         configuration.token = self.token.isEmpty ? nil : self.token
         configuration.maxBodyBytes = self.maxBodyBytes
@@ -100,14 +98,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // validate() has checked this configuration already (ArgumentParser calls it before run()).
         var configuration = try self.makeConfiguration()
-        do {
-            try configuration.validate()
-        } catch {
-            throw fail("cannot start: \(error)")
-        }
         if self.redis.isSet {
-            try await self.redis.configure(&configuration)
+            configuration.redisCluster = try await requireRedis(self.redis)
         }
         let registry = MetricsRegistry()
         // Request metrics carry the trace of a request sent with a W3C traceparent as their exemplar.

@@ -44,13 +44,12 @@ public final class TallyNodeComponents: Sendable {
             ? AdaptiveSampler(configuration: try configuration.samplerConfiguration(), metrics: self.pipeline.pipelineMetrics.sampler)
             : nil
         // The exporter takes the log's figures from the node's figures loop, not from a read of its own.
-        let figures = self.figures, pipelineLog = self.pipeline.log, figuresMaxAge = Self.figuresMaxAge(configuration)
+        let log = self.pipeline.log, figures = self.figures, figuresMaxAge = Self.figuresMaxAge(configuration)
         self.exporter = try DerivedMetricsExporter(registry: registry, reader: DerivedMetricsReader(store: self.pipeline.store, logFigures: {
-            try await figures.current(maxAge: figuresMaxAge, from: pipelineLog)
+            try await figures.current(maxAge: figuresMaxAge, from: log)
         }))
         let ingestMetrics = try IngestMetrics(registry: registry)
         self.ingestMetrics = ingestMetrics
-        let log = self.pipeline.log
         let breakerLogger = logger
         self.breaker = LogCircuitBreaker(configuration: configuration.breaker, probe: { try await log.checkReachable() }) { open in
             ingestMetrics.breakerOpen.set(open ? 1 : 0)
