@@ -15,8 +15,14 @@ struct DeadLetters: AsyncParsableCommand {
     struct Connection: ParsableArguments {
         @OptionGroup var redis: RedisOptions
 
+        @Option(help: "Only this shard (from 0); its dead-letter ids are then the shard's own. Every shard by default, ids read <shard>/<id> when there are several.")
+        var shard: Int?
+
         func validate() throws {
             guard self.redis.isSet else { throw ValidationError("--redis is required (or set TALLY_REDIS)") }
+            if let shard, !(0..<self.redis.shards).contains(shard) {
+                throw ValidationError("--shard must be from 0 to \(self.redis.shards - 1), got \(shard)")
+            }
         }
 
         func withLog<Result>(_ body: (any DeadLetterStore) async throws -> Result) async throws -> Result {
@@ -39,7 +45,8 @@ struct DeadLetters: AsyncParsableCommand {
                 } catch let refusal as RedisPreflight.Refusal {
                     throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
                 }
-                let result = try await body(node.log)
+                let store: any DeadLetterStore = if let shard = self.shard { node.log.shards[shard] } else { node.log }
+                let result = try await body(store)
                 await node.close()
                 return result
             } catch {

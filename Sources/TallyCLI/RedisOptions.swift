@@ -8,6 +8,9 @@ struct RedisOptions: ParsableArguments {
     @Option(help: "Redis URL: redis://[user:password@]host:port/db, rediss://… (TLS, verified) or unix:///path; for a Redis Cluster one or several comma-separated seed URLs (found by asking the server) (TALLY_REDIS).")
     var redis = environment("REDIS") ?? ""
 
+    @Option(help: "Shards of the log and state, each under its own hash tag so that they spread over a Redis Cluster's primaries; every node of a deployment uses the same count, recorded in Redis by the first (TALLY_SHARDS).")
+    var shards = Int(environment("SHARDS") ?? "") ?? 1
+
     @Option(help: "Seconds a caller may wait for a Redis connection before it fails fast (TALLY_REDIS_LEASE_TIMEOUT).")
     var redisLeaseTimeout = Double(environment("REDIS_LEASE_TIMEOUT") ?? "") ?? 0.5
 
@@ -33,7 +36,7 @@ struct RedisOptions: ParsableArguments {
 
     func validate() throws {
         var configuration = TallyServerConfiguration()
-        configuration.redisLeaseTimeout = try leaseTimeout()
+        try apply(to: &configuration)
         do {
             try configuration.validateRedis()
         } catch {
@@ -97,6 +100,7 @@ struct RedisOptions: ParsableArguments {
         configuration.redisURL = isSet ? redis : nil
         configuration.redisTLS = tls
         configuration.redisLeaseTimeout = try leaseTimeout()
+        configuration.shards = shards
     }
 
     func leaseTimeout() throws -> Duration { try optionDuration(seconds: redisLeaseTimeout, option: "--redis-lease-timeout") }

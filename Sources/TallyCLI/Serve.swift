@@ -26,7 +26,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Start even though Redis's maxmemory-policy may evict keys, which makes the metrics silently wrong; refused otherwise (TALLY_ALLOW_EVICTION=1).")
     var allowEviction = false
 
-    @Option(help: "In-process worker tasks; 0 runs an ingest-only node, which needs --redis and `tally worker` processes (TALLY_WORKERS).")
+    @Option(help: "In-process worker tasks for each shard; 0 runs an ingest-only node, which needs --redis and `tally worker` processes (TALLY_WORKERS).")
     var workers = Int(environment("WORKERS") ?? "") ?? 2
 
     @Option(help: "Bearer token required by POST /v1/events (TALLY_TOKEN).")
@@ -43,6 +43,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Seconds a client event id is remembered: a resent event with the same id is acknowledged, not stored again; 0 = off (TALLY_DEDUPE_WINDOW).")
     var dedupeWindow = Double(environment("DEDUPE_WINDOW") ?? "") ?? 0
+
+    @Option(help: "When a batch is acknowledged: local (once the Redis primary has it) or replicated (once a replica has it too, by WAIT; 503 otherwise) (TALLY_DURABILITY).")
+    var durability = environment("DURABILITY") ?? "local"
+
+    @Option(help: "Seconds --durability replicated waits for a replica before answering 503 (TALLY_DURABILITY_WAIT).")
+    var durabilityWait = Double(environment("DURABILITY_WAIT") ?? "") ?? 0.5
 
     @Option(help: "Seconds a request may wait on the event log before it is answered 503 (TALLY_APPEND_TIMEOUT).")
     var appendTimeout = Double(environment("APPEND_TIMEOUT") ?? "") ?? 1
@@ -64,6 +70,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard ["on", "off"].contains(self.sampling) else { throw ValidationError("--sampling must be on or off, got \(self.sampling)") }
+        guard ["local", "replicated"].contains(self.durability) else {
+            throw ValidationError("--durability must be local or replicated, got \(self.durability)")
+        }
         // Every other check is the configuration's own (the library's one home for them).
         do {
             try self.makeConfiguration().validate()
@@ -86,6 +95,9 @@ struct Serve: AsyncParsableCommand {
         configuration.idempotencyMaxKeys = self.idempotencyMaxKeys
         configuration.dedupeWindow = try optionDuration(seconds: self.dedupeWindow, option: "--dedupe-window")
         configuration.appendTimeout = try optionDuration(seconds: self.appendTimeout, option: "--append-timeout")
+        if self.durability == "replicated" {
+            configuration.durability = .replicated(replicas: 1, timeout: try optionDuration(seconds: self.durabilityWait, option: "--durability-wait"))
+        }
         configuration.sampling = self.sampling == "on"
         configuration.samplingMaxLag = self.samplingMaxLag
         configuration.samplingMinProbability = self.samplingMinProbability

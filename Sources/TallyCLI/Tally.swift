@@ -10,7 +10,7 @@ struct Tally: AsyncParsableCommand {
         abstract: "Tally telemetry service: events in over HTTP, global metrics out on /metrics.",
         discussion: "Every option also reads from an environment variable TALLY_<OPTION> (e.g. TALLY_REDIS, TALLY_PORT).",
         version: TallyBuild.version,
-        subcommands: [Serve.self, Worker.self, DeadLetters.self, LoadGen.self]
+        subcommands: [Serve.self, Worker.self, DeadLetters.self, Shards.self, LoadGen.self]
     )
 }
 

@@ -14,7 +14,7 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
 
-    @Option(help: "Worker tasks in this process (TALLY_CONCURRENCY).")
+    @Option(help: "Worker tasks in this process for each shard (TALLY_CONCURRENCY).")
     var concurrency = Int(environment("CONCURRENCY") ?? "") ?? 2
 
     @Option(help: "Seconds an entry stays pending before another worker may claim it (TALLY_CLAIM_IDLE).")
@@ -77,6 +77,7 @@ struct Worker: AsyncParsableCommand {
         }
         logger.info("tally worker starting", metadata: [
             "concurrency": "\(self.concurrency)",
+            "shards": "\(node.layout.count)",
             "max-deliveries": "\(self.maxDeliveries)",
             "metrics": "\(self.metricsPort > 0 ? "http://\(self.metricsHost):\(self.metricsPort)/metrics" : "off")",
         ])

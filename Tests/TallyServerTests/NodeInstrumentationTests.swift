@@ -73,7 +73,7 @@ import Testing
             let sampledOut = node.pipelineMetrics.sampledOut.value
             #expect(sampledOut > 0)
             #expect(Int64(length) + sampledOut == 400)
-            let kept = try await node.log.read(consumer: "check", from: .new, count: 1_000, block: nil)
+            let kept = try await node.log.shards[0].read(consumer: "check", from: .new, count: 1_000, block: nil)
                 .map { try EventRecord(entryFields: $0.fields!) }
             #expect(kept.filter { $0.event.type == .toolCall }.count == 200)
             #expect(kept.filter { $0.event.type == .toolCall }.allSatisfy { $0.weight == 1 })

@@ -60,7 +60,7 @@ public struct DerivedMetrics: Sendable, Codable, Equatable {
     public var log: LogFigures?
 }
 
-/// Reads ``DerivedMetrics`` from a ``StateReader`` (and optionally an ``EventLog``).
+/// Reads ``DerivedMetrics`` from a ``StateReader`` (and optionally an ``EventLogFront``).
 ///
 /// Stateless: each `read` merges the window's buckets afresh, so any node gives the same answer. A read
 /// costs the same whatever the number of live sessions: their figures are the leader's.
@@ -69,7 +69,7 @@ public struct DerivedMetricsReader: Sendable {
     /// Where the log's figures come from; nil: the metrics carry none.
     let logFigures: (@Sendable () async throws -> LogFigures)?
 
-    public init(store: any StateReader, log: (any EventLog)? = nil) {
+    public init(store: any StateReader, log: (any EventLogFront)? = nil) {
         self.store = store
         if let log {
             self.logFigures = { try await log.figures() }

@@ -12,7 +12,7 @@ import TallyRedis
 /// events' client ids are checked and recorded by the log in the same step
 /// (see ``AppendRequest``), so a retried batch is stored once across every node.
 public struct EventIngestor: Sendable {
-    public let log: any EventLog
+    public let log: any EventLogFront
     public let decoder: EventDecoder
     /// Sheds load under overload (nil keeps every event); its probability is exported.
     public let sampler: AdaptiveSampler?
@@ -20,7 +20,7 @@ public struct EventIngestor: Sendable {
     public let deduplicates: Bool
     let metrics: PipelineMetrics?
 
-    public init(log: any EventLog, decoder: EventDecoder = EventDecoder(), sampler: AdaptiveSampler? = nil,
+    public init(log: any EventLogFront, decoder: EventDecoder = EventDecoder(), sampler: AdaptiveSampler? = nil,
                 deduplicates: Bool = false, metrics: PipelineMetrics? = nil) {
         self.log = log
         self.decoder = decoder
@@ -60,7 +60,9 @@ public struct EventIngestor: Sendable {
             request.deduplicationIDs = records.map { given.contains($0.event.id) ? $0.event.id : nil }
             if dropped > 0 {
                 let kept = Set(records.map(\.event.id))
-                request.acceptedUnstoredIDs = given.filter { !kept.contains($0) }.sorted()
+                var unstored: [String: String] = [:]
+                for event in events where given.contains(event.id) && !kept.contains(event.id) { unstored[event.id] = event.sessionID }
+                request.acceptedUnstored = unstored.map { UnstoredEvent(id: $0.key, sessionID: $0.value) }.sorted { $0.id < $1.id }
             }
         }
         if let idempotencyKey {
@@ -68,7 +70,7 @@ public struct EventIngestor: Sendable {
                                                    acceptedCount: events.count)
         }
         let duplicates: [Int]
-        if records.isEmpty && request.idempotency == nil && request.acceptedUnstoredIDs.isEmpty {
+        if records.isEmpty && request.idempotency == nil && request.acceptedUnstored.isEmpty {
             duplicates = []
         } else {
             switch try await log.append(request) {

@@ -12,19 +12,31 @@ public struct AppendRequest: Sendable {
     /// Parallel to `records`: the client-given event id to deduplicate on, or nil
     /// (server-assigned ids are unique and never deduplicated).
     public var deduplicationIDs: [String?]
-    /// Client ids of events the batch accepted but does not store (sampled out):
-    /// remembered so that a resent copy is not stored either.
-    public var acceptedUnstoredIDs: [String]
+    /// Events the batch accepted but does not store (sampled out), by client id: remembered so
+    /// that a resent copy is not stored either.
+    public var acceptedUnstored: [UnstoredEvent]
     /// The batch's idempotency record, when the client sent a key.
     public var idempotency: IdempotencyClaim?
 
-    public init(records: [EventRecord], deduplicationIDs: [String?]? = nil, acceptedUnstoredIDs: [String] = [],
+    public init(records: [EventRecord], deduplicationIDs: [String?]? = nil, acceptedUnstored: [UnstoredEvent] = [],
                 idempotency: IdempotencyClaim? = nil) {
         self.records = records
         self.deduplicationIDs = deduplicationIDs ?? Array(repeating: nil, count: records.count)
-        self.acceptedUnstoredIDs = acceptedUnstoredIDs
+        self.acceptedUnstored = acceptedUnstored
         self.idempotency = idempotency
         precondition(self.deduplicationIDs.count == records.count, "one deduplication id (or nil) per record")
+    }
+}
+
+/// An event a batch accepted without storing it (sampled out): its client id, remembered for dedupe,
+/// and its session, whose shard remembers it.
+public struct UnstoredEvent: Sendable, Hashable {
+    public var id: String
+    public var sessionID: String
+
+    public init(id: String, sessionID: String) {
+        self.id = id
+        self.sessionID = sessionID
     }
 }
 

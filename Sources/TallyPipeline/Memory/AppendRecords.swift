@@ -55,7 +55,7 @@ struct AppendRecords {
             let position = Int(current % Int64(slices.count))
             if slices[position]?.number != current { slices[position] = (current, []) }
             for id in request.deduplicationIDs { if let id { slices[position]!.ids.insert(id) } }
-            for id in request.acceptedUnstoredIDs { slices[position]!.ids.insert(id) }
+            for event in request.acceptedUnstored { slices[position]!.ids.insert(event.id) }
         }
         if let claim = request.idempotency {
             let expiresAt = now + policy.idempotencyWindowMilliseconds

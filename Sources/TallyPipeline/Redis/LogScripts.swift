@@ -156,6 +156,20 @@ end
 return reply
 """#)
 
+    /// KEYS[1] the shard-count key, KEYS[2] the single-shard event stream; ARGV[1] the configured
+    /// count. Returns the recorded count, recording ARGV[1] when none is: or 1 when none is but the
+    /// single-shard stream exists (a deployment from before the count was recorded).
+    static let recordShardCount = RedisScript(#"""
+    local stored = redis.call('GET', KEYS[1])
+    if stored then return stored end
+    if redis.call('EXISTS', KEYS[2]) == 1 then
+      redis.call('SET', KEYS[1], '1')
+      return '1'
+    end
+    redis.call('SET', KEYS[1], ARGV[1])
+    return ARGV[1]
+    """#)
+
     /// KEYS: dead-letter stream, event stream. ARGV: dead-letter ids. Moves each back to the event stream
     /// as a new entry with its original fields (a fresh delivery count) and deletes it; returns how many.
     static let replay = RedisScript(#"""

@@ -19,6 +19,8 @@ public struct PipelineReplyError: Error, Sendable, Hashable, CustomStringConvert
         case windowRead = "window read"
         /// One step of the active-session scan (``RedisStateStore/scanActiveSessions(now:_:)``).
         case sessionScan = "session scan"
+        /// Recording or checking the shard count at start-up (``RedisEventLog/recordShardCount(_:)``).
+        case prepare
     }
 
     /// The step that got the reply.

@@ -17,16 +17,20 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     public let configuration: StateConfiguration
     /// Idempotency and dedupe windows for ``append(_:)-(AppendRequest)``.
     public let appendPolicy: AppendPolicy
+    /// When an append counts as stored: on the primary, or on its replicas too (`WAIT`).
+    public let durability: AppendDurability
     /// Whether ``prepare()`` accepts a server whose `maxmemory-policy` may evict keys (with a warning).
     public let allowEviction: Bool
     public let logger: Logger
 
     public init(client: any RedisClient, keys: RedisKeys = RedisKeys(), configuration: StateConfiguration = .default,
-                appendPolicy: AppendPolicy = .default, allowEviction: Bool = false, logger: Logger = Logger(label: "tally.pipeline.log")) {
+                appendPolicy: AppendPolicy = .default, durability: AppendDurability = .local, allowEviction: Bool = false,
+                logger: Logger = Logger(label: "tally.pipeline.log")) {
         self.client = client
         self.keys = keys
         self.configuration = configuration
         self.appendPolicy = appendPolicy
+        self.durability = durability
         self.allowEviction = allowEviction
         self.logger = logger
     }
@@ -34,6 +38,18 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     /// The committer that acknowledges this log's entries (same client, keys and configuration).
     public var committer: RedisBatchCommitter {
         RedisBatchCommitter(client: client, keys: keys, configuration: configuration)
+    }
+
+    /// Records `layout`'s shard count at ``RedisKeys/shardCount`` of these keys (the layout's global
+    /// keys) unless one is recorded; throws ``RedisPreflight/Refusal/shardCountDiffers(stored:configured:)``
+    /// when another count is. A deployment from before shards were recorded that still has events
+    /// under these keys counts as one shard.
+    public func recordShardCount(_ count: Int) async throws {
+        let reply = try await client.evalScript(LogScripts.recordShardCount, keys: [keys.shardCount, keys.events], arguments: [.integer(count)])
+        guard let stored = reply.string.flatMap(Int.init) ?? reply.int else {
+            throw PipelineReplyError(step: .prepare, command: "EVALSHA", reply: reply)
+        }
+        if stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
     }
 
     /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;
@@ -65,8 +81,20 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
         guard !entries.isEmpty else { return [] }
         try LogEntry.checkAppendable(entries)
-        let reply = try await client.evalScript(LogScripts.append, keys: [keys.events], arguments: LogScripts.entryArguments(entries))
+        let reply = try await runAppend(LogScripts.append, keys: [keys.events], arguments: LogScripts.entryArguments(entries))
         return (reply.array ?? []).compactMap(\.string)
+    }
+
+    /// Runs an append script as ``durability`` asks: alone, or followed by `WAIT` on its connection.
+    private func runAppend(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue {
+        switch durability {
+        case .local:
+            return try await client.evalScript(script, keys: keys, arguments: arguments)
+        case .replicated(let replicas, let timeout):
+            let (reply, acknowledged) = try await client.evalScriptDurably(script, keys: keys, arguments: arguments, replicas: replicas, timeout: timeout)
+            guard acknowledged >= replicas else { throw ReplicationTimeout(required: replicas, acknowledged: acknowledged) }
+            return reply
+        }
     }
 
     /// One `EVALSHA` of ``LogScripts/appendOnce``: the idempotency check, the dedupe check, the
@@ -83,7 +111,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         unstored.beginArray()
         if dedupe {
             for id in request.deduplicationIDs { ids.string(id ?? "") }
-            for id in request.acceptedUnstoredIDs { unstored.string(id) }
+            for event in request.acceptedUnstored { unstored.string(event.id) }
         }
         ids.endArray()
         unstored.endArray()
@@ -100,7 +128,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         let entries = request.records.map(\.fields)
         try LogEntry.checkAppendable(entries)
         arguments.append(contentsOf: LogScripts.entryArguments(entries))
-        let reply = try await client.evalScript(LogScripts.appendOnce, keys: scriptKeys, arguments: arguments)
+        let reply = try await runAppend(LogScripts.appendOnce, keys: scriptKeys, arguments: arguments)
         guard let parts = reply.array, parts.count >= 2, let status = parts[0].int else {
             throw PipelineReplyError(step: .append, command: "EVALSHA", reply: reply)
         }

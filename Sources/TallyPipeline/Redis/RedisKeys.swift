@@ -54,6 +54,8 @@ public struct RedisKeys: Sendable, Hashable {
     public var score: String { tag + ":score" }
     /// The settings every node must share (``StateConfiguration/sharedSettings``), written by the first node to start.
     public var settings: String { tag + ":settings" }
+    /// The shard count the deployment was started with (``ShardLayout``), written by the first node to start.
+    public var shardCount: String { tag + ":shards" }
     /// The leader lock (value: the leader's node id).
     public var leader: String { tag + ":leader" }
     /// Counter issuing fencing tokens.

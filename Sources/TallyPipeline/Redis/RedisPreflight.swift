@@ -42,6 +42,8 @@ public enum RedisPreflight {
         case evictionPolicy(String)
         /// The state was built with other shared settings (window, bucket width, session timeout, caps).
         case settingsDiffer(key: String, stored: String, configured: String)
+        /// The deployment was started with another `--shards` count.
+        case shardCountDiffers(stored: Int, configured: Int)
 
         public var description: String {
             switch self {
@@ -51,6 +53,8 @@ public enum RedisPreflight {
                 return "Redis \(version) is too old: Tally needs Redis \(RedisPreflight.minimumVersion) or newer"
             case .settingsDiffer(let key, let stored, let configured):
                 return "the shared state was built with '\(stored)' (\(key)) and this node has '\(configured)': every node of a deployment must run with the same --window; to change it, stop every node and follow docs/configuration.md"
+            case .shardCountDiffers(let stored, let configured):
+                return "this deployment runs \(stored) shard(s) and this node was started with --shards \(configured): every node must use --shards \(stored); to change the count, follow the resharding procedure in docs/configuration.md"
             case .evictionPolicy(let policy):
                 return "Redis maxmemory-policy is '\(policy)': Redis may evict Tally's state keys and the metrics would be silently wrong; set it to 'noeviction' (CONFIG SET maxmemory-policy noeviction), or pass --allow-eviction (TALLY_ALLOW_EVICTION=1) to run anyway"
             }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// N ``PipelineWorker``s of one process, each a task with its own consumer name
+/// N ``PipelineWorker``s of one process per shard, each a task with its own consumer name
 /// (none for an ingest-only node, whose `run()` returns at once).
 ///
 /// `run()` returns when every worker has stopped: after `stop()` (each
@@ -19,16 +19,41 @@ public final class WorkerPool: Sendable {
     ///   - consumerPrefix: consumer names are `<prefix>-<i>`; unique per process (host and pid by default).
     ///   - executor: where the workers run, e.g. a ``DedicatedThreadExecutor`` so that batch work never
     ///     queues ahead of HTTP requests on the shared pool; nil for the shared pool.
-    public init(log: any EventLog, committer: any BatchCommitter, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
+    public convenience init(log: any EventLog, committer: any BatchCommitter, concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
+                            configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
+                            consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
+                            executor: (any TaskExecutor)? = nil) {
+        self.init(shards: [Shard(log: log, committer: committer)], concurrency: concurrency, bucketSeconds: bucketSeconds,
+                  configuration: configuration, metrics: metrics, consumerPrefix: consumerPrefix, logger: logger, executor: executor)
+    }
+
+    /// One shard's log and the committer of its batches.
+    public struct Shard: Sendable {
+        public var log: any EventLog
+        public var committer: any BatchCommitter
+
+        public init(log: any EventLog, committer: any BatchCommitter) {
+            self.log = log
+            self.committer = committer
+        }
+    }
+
+    /// `concurrency` workers for each of `shards` (each shard's consumer group has its own
+    /// consumers `<prefix>-<i>`): every shard is read, claimed, trimmed and committed on its own.
+    public init(shards: [Shard], concurrency: Int, bucketSeconds: Int = StateConfiguration.default.bucketSeconds,
                 configuration: WorkerConfiguration = .default, metrics: PipelineMetrics? = nil,
                 consumerPrefix: String = WorkerPool.defaultConsumerPrefix(), logger: Logger = Logger(label: "tally.pipeline.worker"),
                 executor: (any TaskExecutor)? = nil) {
         let signal = stopRequested
         self.metrics = metrics
         self.executor = executor
-        self.workers = (0..<max(0, concurrency)).map { index in
-            PipelineWorker(log: log, committer: committer, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds, configuration: configuration,
-                           metrics: metrics, logger: logger, stopRequested: signal)
+        self.workers = shards.enumerated().flatMap { shardIndex, shard in
+            var shardLogger = logger
+            if shards.count > 1 { shardLogger[metadataKey: "shard"] = "\(shardIndex)" }
+            return (0..<max(0, concurrency)).map { index in
+                PipelineWorker(log: shard.log, committer: shard.committer, consumer: "\(consumerPrefix)-\(index)", bucketSeconds: bucketSeconds,
+                               configuration: configuration, metrics: metrics, logger: shardLogger, stopRequested: signal)
+            }
         }
     }
 

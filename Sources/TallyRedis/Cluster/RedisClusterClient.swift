@@ -205,18 +205,14 @@ public final class RedisClusterClient: ClosableRedisClient {
         return replies
     }
 
-    /// Sends a write and then `WAIT replicas timeout` on the same connection of the same primary,
-    /// so that the write is on `replicas` replicas before the caller acknowledges it; returns the
-    /// write's reply and how many replicas acknowledged it (fewer when `timeout` passed first).
+    /// Sends a write and then `WAIT replicas timeout` on the same connection of the primary of its
+    /// keys (following redirects as ``send(_:)`` does).
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
-        let milliseconds = max(1, timeout.wholeMilliseconds)
         var acknowledged = 0
         let reply = try await routed(command, keylessSlot: nil) { pool, asking in
             try await pool.withConnection { connection in
-                let replies = try await connection.send(batch: (asking ? [RedisCommand("ASKING")] : []) + [command, RedisCommand("WAIT", .integer(replicas), .integer(milliseconds))])
-                let write = replies[replies.count - 2]
-                if case .error(let message) = write { throw RedisError.server(command: command.name, message: message) }
-                acknowledged = replies[replies.count - 1].int ?? 0
+                let (write, replicated) = try await connection.sendDurably(asking ? [RedisCommand("ASKING")] : [], command, replicas: replicas, timeout: timeout)
+                acknowledged = replicated
                 return write
             }
         }
@@ -421,4 +417,7 @@ struct KeylessOnSlot: RedisClient {
         try await cluster.runScript(script, keys: keys, arguments: arguments)
     }
     func keyless(onNodeOf key: String) -> any RedisClient { cluster.keyless(onNodeOf: key) }
+    func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        try await cluster.sendDurably(command, replicas: replicas, timeout: timeout)
+    }
 }

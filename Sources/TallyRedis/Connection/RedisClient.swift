@@ -21,6 +21,10 @@ public protocol RedisClient: Sendable {
     /// This client, sending the commands that name no key (`INFO`, `CONFIG GET`, `TIME`…) to the
     /// server that holds `key`: a cluster's node of its slot; a single server is that server anyway.
     func keyless(onNodeOf key: String) -> any RedisClient
+    /// Sends a write, then `WAIT replicas timeout` on the same connection, so the caller can
+    /// acknowledge the write only once `replicas` replicas have it. Returns the write's reply (an
+    /// error reply is thrown) and how many replicas acknowledged it (fewer when `timeout` passed).
+    func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int)
 }
 
 extension RedisClient {

@@ -1,4 +1,5 @@
 import Synchronization
+import TallyCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -191,6 +192,21 @@ public final class RedisConnection: RedisClient {
 
     public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RESPValue {
         try await Self.send(command, handler: handler, timeout: configuration.commandTimeout + blockingFor)
+    }
+
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        try await sendDurably([], command, replicas: replicas, timeout: timeout)
+    }
+
+    /// ``sendDurably(_:replicas:timeout:)`` after `preamble` (a cluster's `ASKING`), all in one flush.
+    package func sendDurably(_ preamble: [RedisCommand], _ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        let milliseconds = max(1, timeout.wholeMilliseconds)
+        let replies = try await send(batch: preamble + [command, RedisCommand("WAIT", .integer(replicas), .integer(milliseconds))],
+                                     timeout: configuration.commandTimeout + timeout)
+        let write = replies[replies.count - 2]
+        if case .error(let message) = write { throw RedisError.server(command: command.name, message: message) }
+        if case .error(let message) = replies[replies.count - 1] { throw RedisError.server(command: "WAIT", message: message) }
+        return (write, replies[replies.count - 1].int ?? 0)
     }
 
     private static func send(_ command: RedisCommand, handler: NIOLoopBound<RedisCommandHandler>, timeout: Duration) async throws -> RESPValue {

@@ -87,6 +87,10 @@ public final class RedisConnectionPool: ClosableRedisClient {
         }
     }
 
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        try await withConnection { try await $0.sendDurably(command, replicas: replicas, timeout: timeout) }
+    }
+
     // MARK: leases
 
     /// Runs `body` with a shared connection leased exclusively (for `WATCH`/`MULTI`/`EXEC`

@@ -32,6 +32,19 @@ extension RedisClient {
         }
     }
 
+    /// ``evalScript(_:keys:arguments:)`` followed by `WAIT replicas timeout` on the same connection
+    /// (``RedisClient/sendDurably(_:replicas:timeout:)``); on `NOSCRIPT`, `EVAL` with the source the
+    /// same way (which loads it). Returns the script's reply and how many replicas have its writes.
+    public func evalScriptDurably(_ script: RedisScript, keys: [String], arguments: [RedisArgument], replicas: Int,
+                                  timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
+        let shared: [RedisArgument] = [.integer(keys.count)] + keys.map { .string($0) } + arguments
+        do {
+            return try await sendDurably(RedisCommand("EVALSHA", arguments: [.string(script.sha1)] + shared), replicas: replicas, timeout: timeout)
+        } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
+            return try await sendDurably(RedisCommand("EVAL", arguments: [.string(script.source)] + shared), replicas: replicas, timeout: timeout)
+        }
+    }
+
     /// `SCRIPT LOAD source`: makes the script known to the server ahead of use.
     public func loadScript(_ script: RedisScript) async throws {
         let loaded = try await send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))

@@ -28,14 +28,14 @@ public final class LogFiguresMonitor: Sendable {
 
     /// The last read if it succeeded at most `maxAge` ago; otherwise reads `log` now (as the loop
     /// would, recording the outcome), so that a caller never gets figures older than `maxAge`.
-    public func current(maxAge: Duration, from log: any EventLog) async throws -> LogFigures {
+    public func current(maxAge: Duration, from log: any EventLogFront) async throws -> LogFigures {
         if case .read(let figures) = latest(maxAge: maxAge) { return figures }
         return try await read(log)
     }
 
     /// Reads `log`'s figures and records the outcome.
     @discardableResult
-    public func read(_ log: any EventLog) async throws -> LogFigures {
+    public func read(_ log: any EventLogFront) async throws -> LogFigures {
         do {
             let figures = try await log.figures()
             record(figures)

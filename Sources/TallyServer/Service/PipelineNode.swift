@@ -11,35 +11,44 @@ import TallyRedis
 public final class PipelineNode: Sendable {
     public let configuration: TallyServerConfiguration
     public let registry: MetricsRegistry
-    public let log: any EventLog & DeadLetterStore
-    /// Applies and acknowledges the workers' batches: the one way events change the state.
-    public let committer: any BatchCommitter
+    /// How the events and state are split (one shard unless `--shards`).
+    public let layout: ShardLayout
+    /// The log as ingest and operators see it: each event goes to its session's shard.
+    public let log: ShardedEventLog
+    /// Each shard's committer, by index: the one way events change that shard's state.
+    public let committers: [any BatchCommitter]
+    /// The state, merged over the shards.
     public let store: any StateStore
     public let pipelineMetrics: PipelineMetrics
-    /// `configuration.workers` workers (none on an ingest-only node).
+    /// `configuration.workers` workers per shard (none on an ingest-only node).
     public let workers: WorkerPool
     /// The workers' own thread, so that batch work never queues ahead of HTTP requests or reads.
     let workerExecutor: DedicatedThreadExecutor
     /// Tally's Redis pool and commands as `db_pool_*` / `db_query_*{pool="redis"}` (a single Redis node only).
     public let redisPoolMetrics: RedisPoolMetrics?
-    /// The `tally_redis_*` figures of the node that holds Tally's keys (Redis only).
+    /// The `tally_redis_*` figures of the node that holds Tally's global keys (Redis only).
     let redisServerMetrics: RedisServerMetrics?
     let redis: (any ClosableRedisClient)?
     let logger: Logger
 
-    /// Builds the parts; throws for a bad Redis URL or a metric registration conflict. Nothing
-    /// talks to Redis before ``prepare()``.
+    /// Builds the parts; throws for a bad Redis URL, shard count or a metric registration conflict.
+    /// Nothing talks to Redis before ``prepare()``.
     public init(configuration: TallyServerConfiguration, registry: MetricsRegistry, logger: Logger) throws {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
+        let layout = try configuration.shardLayout()
+        self.layout = layout
         let seeds = try configuration.redisSeeds()
+        var shardLogs: [any EventLog & DeadLetterStore] = []
+        var committers: [any BatchCommitter] = []
+        var stores: [any StateStore] = []
         if !seeds.isEmpty {
             // Shared connections for commands, plus one dedicated connection per worker for its blocking reads.
-            let connections = max(4, configuration.workers + 2), blocking = configuration.workers + 1
+            let connections = max(4, configuration.workers + 2), blocking = configuration.workers * layout.count + 1
             let client: any ClosableRedisClient
             if configuration.redisCluster {
-                // One pool per primary; every Tally key shares the {tally} hash tag, so one primary serves them.
+                // One pool per primary; each shard's keys share its hash tag, so one primary serves a shard.
                 client = RedisPoolMetrics.instrumentedCluster(.init(
                     seeds: seeds, maximumConnectionsPerNode: connections, maximumBlockingConnectionsPerNode: blocking,
                     leaseTimeout: configuration.redisLeaseTimeout), registry: registry)
@@ -54,26 +63,37 @@ public final class PipelineNode: Sendable {
             }
             self.redis = client
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            let log = RedisEventLog(client: client, configuration: configuration.state, appendPolicy: configuration.appendPolicy,
-                                    allowEviction: configuration.allowEviction)
-            self.log = log
-            self.committer = log.committer
-            self.store = RedisStateStore(client: client, configuration: configuration.state)
+            for keys in layout.shardKeys {
+                let log = RedisEventLog(client: client, keys: keys, configuration: configuration.state, appendPolicy: configuration.appendPolicy,
+                                        durability: configuration.durability, allowEviction: configuration.allowEviction)
+                shardLogs.append(log)
+                committers.append(log.committer)
+                stores.append(RedisStateStore(client: client, keys: keys, configuration: configuration.state))
+            }
+            let global = RedisEventLog(client: client, keys: layout.globalKeys, configuration: configuration.state)
+            self.log = ShardedEventLog(layout: layout, shards: shardLogs, recordShardCount: { try await global.recordShardCount($0) })
+            self.store = layout.count == 1 ? stores[0]
+                : ShardedStateStore(shards: stores, global: RedisStateStore(client: client, keys: layout.globalKeys, configuration: configuration.state))
         } else {
-            let store = MemoryStateStore(configuration: configuration.state)
-            let log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
+            for _ in 0..<layout.count {
+                let store = MemoryStateStore(configuration: configuration.state)
+                let log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
+                shardLogs.append(log)
+                committers.append(log.committer)
+                stores.append(store)
+            }
             self.redis = nil
             self.redisPoolMetrics = nil
             self.redisServerMetrics = nil
-            self.store = store
-            self.log = log
-            self.committer = log.committer
+            self.log = ShardedEventLog(layout: layout, shards: shardLogs)
+            self.store = layout.count == 1 ? stores[0] : ShardedStateStore(shards: stores, global: MemoryStateStore(configuration: configuration.state))
         }
+        self.committers = committers
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
-        self.workers = WorkerPool(log: self.log, committer: self.committer, concurrency: configuration.workers,
-                                  bucketSeconds: configuration.state.bucketSeconds, configuration: configuration.worker,
-                                  metrics: self.pipelineMetrics, logger: logger, executor: self.workerExecutor)
+        self.workers = WorkerPool(shards: zip(shardLogs, committers).map { WorkerPool.Shard(log: $0, committer: $1) },
+                                  concurrency: configuration.workers, bucketSeconds: configuration.state.bucketSeconds,
+                                  configuration: configuration.worker, metrics: self.pipelineMetrics, logger: logger, executor: self.workerExecutor)
     }
 
     /// Checks the server and creates the stream and group (see ``EventLog/prepare()``).
@@ -85,7 +105,10 @@ public final class PipelineNode: Sendable {
     /// recording anything: for operator commands. Nothing to check on the memory backend.
     public func checkServer(allowEviction: Bool) async throws {
         guard let redis = self.redis else { return }
-        try await RedisPreflight.check(redis.keyless(onNodeOf: RedisKeys().events), allowEviction: allowEviction, logger: self.logger)
+        // On a cluster, every node that holds a shard (or the global keys) must qualify.
+        for keys in Set([layout.globalKeys] + layout.shardKeys) {
+            try await RedisPreflight.check(redis.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: self.logger)
+        }
     }
 
     /// `--workers 0`: the node appends events and serves metrics; other processes apply the events.
@@ -97,11 +120,11 @@ public final class PipelineNode: Sendable {
         self.redis == nil ? "memory" : "redis"
     }
 
-    /// Refreshes the `tally_redis_*` figures from the node that holds Tally's keys (on a cluster,
-    /// that primary); a failed read marks them down.
+    /// Refreshes the `tally_redis_*` figures from the node that holds Tally's global keys (on a
+    /// cluster, that primary); a failed read marks them down.
     func refreshRedisServerMetrics() async {
         if let redis = self.redis, let metrics = self.redisServerMetrics {
-            try? await metrics.refresh(from: redis.keyless(onNodeOf: RedisKeys().events))
+            try? await metrics.refresh(from: redis.keyless(onNodeOf: layout.globalKeys.events))
         }
     }
 

@@ -10,9 +10,7 @@ import TallyRedis
 public final class TallyNodeComponents: Sendable {
     public let pipeline: PipelineNode
     public let configuration: TallyServerConfiguration
-    public var log: any EventLog & DeadLetterStore { pipeline.log }
-    /// Applies and acknowledges the workers' batches: the one way events change the state.
-    public var committer: any BatchCommitter { pipeline.committer }
+    public var log: ShardedEventLog { pipeline.log }
     public var store: any StateStore { pipeline.store }
     public var registry: MetricsRegistry { pipeline.registry }
     public var pipelineMetrics: PipelineMetrics { pipeline.pipelineMetrics }

@@ -18,7 +18,12 @@ public struct TallyServerConfiguration: Sendable {
     public var redisLeaseTimeout: Duration = .milliseconds(500)
     /// Start on a Redis whose `maxmemory-policy` may evict keys (with a warning) instead of refusing it.
     public var allowEviction = false
-    /// In-process worker tasks.
+    /// Shards of the log and state (``ShardLayout``); every node of a deployment uses the same count,
+    /// recorded in Redis by the first to start.
+    public var shards = 1
+    /// When ingest may acknowledge a batch: once the primary has it, or once a replica has it too.
+    public var durability: AppendDurability = .local
+    /// In-process worker tasks for each shard.
     public var workers = 2
     /// How the workers claim, retry and dead-letter entries.
     public var worker = WorkerConfiguration()
@@ -104,6 +109,20 @@ public struct TallyServerConfiguration: Sendable {
         guard redisLeaseTimeout >= .milliseconds(10), redisLeaseTimeout <= .seconds(60) else {
             throw InvalidSetting("--redis-lease-timeout must be 0.01…60 seconds, got \(redisLeaseTimeout)")
         }
+        _ = try shardLayout()
+        if case .replicated(let replicas, let timeout) = durability {
+            guard redisURL != nil else {
+                throw InvalidSetting("--durability replicated needs --redis: the embedded log has no replica")
+            }
+            guard replicas >= 1, timeout >= .milliseconds(1), timeout <= .seconds(60) else {
+                throw InvalidSetting("--durability replicated needs at least 1 replica and a wait of 0.001…60 seconds, got \(replicas) and \(timeout)")
+            }
+        }
+    }
+
+    /// The shard layout of ``shards``; throws for a count out of range.
+    public func shardLayout() throws(InvalidSetting) -> ShardLayout {
+        try ShardLayout(count: shards)
     }
 
     /// Throws for a window or score setting that cannot work (part of ``validate()``; `tally worker`
@@ -140,6 +159,6 @@ public struct TallyServerConfiguration: Sendable {
                 + (self.redisCluster ? " (cluster)" : "") + (self.redisTLS.map { " (TLS CA \($0.caFile ?? "system roots"), client certificate \($0.certificateFile == nil ? "none" : "yes"))" } ?? "")
                 + (self.allowEviction ? " (eviction allowed)" : "")
         }
-        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) window=\(self.state.windowSeconds)s score_weights=acceptance=\(self.score.acceptanceWeight),tools=\(self.score.toolSuccessWeight),latency=\(self.score.latencyWeight) score_latency_target=\(self.score.latencyTargetSeconds)s score_period=\(self.scorePeriod) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
+        return "host=\(self.host) port=\(self.port) redis=\(redis) workers=\(self.workers == 0 ? "0 (ingest only)" : String(self.workers)) shards=\(self.shards) durability=\(self.durability) idempotency_window=\(self.idempotencyWindow) dedupe_window=\(self.dedupeWindow == .zero ? "off" : "\(self.dedupeWindow)") token=\(self.token == nil ? "none" : "***") max_body_bytes=\(self.maxBodyBytes) window=\(self.state.windowSeconds)s score_weights=acceptance=\(self.score.acceptanceWeight),tools=\(self.score.toolSuccessWeight),latency=\(self.score.latencyWeight) score_latency_target=\(self.score.latencyTargetSeconds)s score_period=\(self.scorePeriod) sampling=\(self.sampling ? "on max_lag=\(self.samplingMaxLag) probability=\(self.samplingMinProbability)...\(self.samplingMaxProbability) interval=\(self.samplingInterval)" : "off")"
     }
 }

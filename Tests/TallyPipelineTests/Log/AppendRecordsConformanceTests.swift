@@ -84,7 +84,7 @@ import TallyTesting
             #expect(try await log.append(Self.request(["a", "b", "a"], dedupe: true)).duplicates == [2])
             #expect(try await log.append(Self.request(["b", "c", "d", "c"], dedupe: true)).duplicates == [0, 3])
             // Ids of events accepted but not stored (sampled out) count as appended too.
-            let sampled = AppendRequest(records: [], acceptedUnstoredIDs: ["e"])
+            let sampled = AppendRequest(records: [], acceptedUnstored: [UnstoredEvent(id: "e", sessionID: "s")])
             _ = try await log.append(sampled)
             #expect(try await log.append(Self.request(["e", "f"], dedupe: true)).duplicates == [0])
             // Records without a client id are never left out.
