@@ -35,14 +35,18 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
         if shards.count == 1 { return try await shards[0].append(records) }
         let parts = Dictionary(grouping: records.indices) { layout.shard(ofSession: records[$0].event.sessionID) }
         var ids = Array(repeating: "", count: records.count)
-        try await withThrowingTaskGroup(of: (positions: [Int], ids: [String]).self) { group in
+        let results = await withTaskGroup(of: Result<(positions: [Int], ids: [String]), any Error>.self) { group in
             for (shard, positions) in parts {
                 let log = shards[shard]
-                group.addTask { (positions, try await log.append(positions.map { records[$0] })) }
+                group.addTask {
+                    do { return .success((positions, try await log.append(positions.map { records[$0] }))) } catch { return .failure(error) }
+                }
             }
-            for try await part in group {
-                for (position, id) in zip(part.positions, part.ids) { ids[position] = id }
-            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for result in results {
+            let part = try result.get()
+            for (position, id) in zip(part.positions, part.ids) { ids[position] = id }
         }
         return ids
     }
@@ -72,14 +76,19 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
             if case .conflict = outcome { return outcome }
             outcomes.append((part.positions, outcome))
         }
+        // Every part runs to its end even when another fails (none is cancelled half-sent), so a
+        // retry has as little left to append as possible; then the first failure is thrown.
         let rest = parts
-        try await withThrowingTaskGroup(of: (positions: [Int], outcome: AppendOutcome).self) { group in
+        let results = await withTaskGroup(of: Result<(positions: [Int], outcome: AppendOutcome), any Error>.self) { group in
             for (shard, part) in rest {
                 let log = shards[shard]
-                group.addTask { (part.positions, try await log.append(part.request)) }
+                group.addTask {
+                    do { return .success((part.positions, try await log.append(part.request))) } catch { return .failure(error) }
+                }
             }
-            for try await outcome in group { outcomes.append(outcome) }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        for result in results { outcomes.append(try result.get()) }
         return Self.merge(outcomes, count: request.records.count)
     }
 
