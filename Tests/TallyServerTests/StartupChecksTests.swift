@@ -6,17 +6,30 @@ import TallyTesting
 /// `tally serve --redis` and `tally worker` check the Redis server before they start: an evicting
 /// `maxmemory-policy` is refused with one line unless eviction is allowed.
 @Suite struct StartupChecksTests {
+    /// What a `tally` run printed, and how it ended (nil status: still running at its limit).
+    struct Run {
+        var status: Int32?
+        var stderr: String
+        var stdout: String
+    }
+
     /// Runs `tally` with `arguments` and waits up to `limit` for it to exit; nil status if it did not.
-    static func runTally(_ arguments: [String], environment extra: [String: String] = [:], limit: Duration = .seconds(60)) async throws -> (status: Int32?, stderr: String) {
+    static func runTally(_ arguments: [String], environment extra: [String: String] = [:], limit: Duration = .seconds(60)) async throws -> Run {
         let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("tally-stderr-\(UUID().uuidString)").path
+        let outputPath = errorPath.replacingOccurrences(of: "tally-stderr-", with: "tally-stdout-")
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: errorPath)
+            try? FileManager.default.removeItem(atPath: outputPath)
+        }
         let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
         process.standardError = errors
         try process.runTracked()
         let deadline = ContinuousClock.now + limit
@@ -29,11 +42,12 @@ import TallyTesting
             await process.exited()
         }
         try errors.close()
-        let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        return (exited ? process.terminationStatus : nil, text)
+        try output.close()
+        return Run(status: exited ? process.terminationStatus : nil, stderr: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "",
+                   stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 
-    static func expectOneClearRefusal(_ result: (status: Int32?, stderr: String), _ command: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectOneClearRefusal(_ result: Run, _ command: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.status != nil, "\(command) kept running on an evicting Redis", sourceLocation: sourceLocation)
         #expect(result.status != 0, "\(command) exited 0 on an evicting Redis", sourceLocation: sourceLocation)
         let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }

@@ -8,10 +8,10 @@ import TallyTesting
 /// `tally worker` processes on one Redis: killed with SIGKILL at random points
 /// and restarted, they still apply every event exactly once.
 @Suite struct WorkerProcessTests {
-    static func startWorker(redis: String) throws -> Process {
+    static func startWorker(redis: String, arguments extra: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServeProcessTests.tallyPath)
-        process.arguments = ["worker", "--redis", redis, "--concurrency", "2", "--claim-idle", "1"]
+        process.arguments = ["worker", "--redis", redis, "--concurrency", "2", "--claim-idle", "1"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.runTracked()
