@@ -44,9 +44,18 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
+        var failures: [any Error] = []
         for result in results {
-            let part = try result.get()
-            for (position, id) in zip(part.positions, part.ids) { ids[position] = id }
+            switch result {
+            case .success(let part):
+                for (position, id) in zip(part.positions, part.ids) { ids[position] = id }
+            case .failure(let error):
+                failures.append(error)
+            }
+        }
+        if let failure = failures.first {
+            if failures.count == results.count { throw failure }
+            throw IncompleteShardedAppend(storedParts: results.count - failures.count, failedParts: failures.count, firstFailure: failure)
         }
         return ids
     }
@@ -87,6 +96,14 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
+        }
+        let failures = results.compactMap { result -> (any Error)? in
+            if case .failure(let error) = result { return error } else { return nil }
+        }
+        if let failure = failures.first {
+            // Nothing stored anywhere: the error as it is (it may say the batch was certainly not stored).
+            if outcomes.isEmpty && failures.count == results.count { throw failure }
+            throw IncompleteShardedAppend(storedParts: outcomes.count + results.count - failures.count, failedParts: failures.count, firstFailure: failure)
         }
         for result in results { outcomes.append(try result.get()) }
         return Self.merge(outcomes, count: request.records.count)
@@ -222,5 +239,18 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
             for try await (index, result) in group { results[index] = result }
             return results.map { $0! }
         }
+    }
+}
+
+/// A batch split over shards of which some parts were stored and some failed: the caller cannot
+/// say "not stored". Retrying with the same `Idempotency-Key` (or the same event ids under dedupe)
+/// appends only the missing parts.
+public struct IncompleteShardedAppend: Error, CustomStringConvertible {
+    public let storedParts: Int
+    public let failedParts: Int
+    public let firstFailure: any Error
+
+    public var description: String {
+        "\(storedParts) of the batch's \(storedParts + failedParts) shard parts were stored and \(failedParts) failed (\(firstFailure))"
     }
 }

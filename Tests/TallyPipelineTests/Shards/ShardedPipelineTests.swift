@@ -131,7 +131,8 @@ extension Backend {
             let stream = log.layout.shardKeys[broken].events
             _ = try await pool.send(RedisCommand("DEL", .string(stream)))
             _ = try await pool.set(stream, to: .string("not a stream"))
-            await #expect(throws: (any Error).self) { try await log.append(AppendRequest(records: records, idempotency: claim)) }
+            let failure = await #expect(throws: IncompleteShardedAppend.self) { try await log.append(AppendRequest(records: records, idempotency: claim)) }
+            #expect(failure?.storedParts == 2 && failure?.failedParts == 1, "the failing part is reported as such: \(String(describing: failure))")
             let expected = (0..<3).map { shard in records.filter { log.layout.shard(ofSession: $0.event.sessionID) == shard }.count }
             #expect(expected.allSatisfy { $0 > 0 }, "\(expected)")
             // The other shards stored their parts; a reused key with another body is refused, still storing nothing.
