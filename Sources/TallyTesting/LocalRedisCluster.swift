@@ -90,6 +90,50 @@ public final class LocalRedisCluster: Sendable {
         throw RedisServerError.notReady("the cluster did not become healthy within \(timeout): \(last)")
     }
 
+    /// The node id (`CLUSTER MYID`) of the node on `port`.
+    public func nodeID(port: Int) async throws -> String {
+        guard let node = nodes.first(where: { $0.port == port }) else { throw RedisServerError.notReady("no node on port \(port)") }
+        let connection = try await RedisConnection.connect(node.configuration())
+        defer { Task { await connection.close() } }
+        guard let id = try await connection.send(RedisCommand("CLUSTER", "MYID")).string else { throw RedisServerError.notReady("CLUSTER MYID") }
+        return id
+    }
+
+    /// Moves `slot` from the primary on port `source` to the one on `target` the way
+    /// `redis-cli --cluster reshard` does: `IMPORTING` on the target, `MIGRATING` on the source,
+    /// then `MIGRATE` the slot's keys `chunk` at a time (`GETKEYSINSLOT`, waiting `pause` between
+    /// chunks, so clients meet `ASK` and `TRYAGAIN`) until the source has none left, then
+    /// `SETSLOT … NODE` on every node (clients then meet `MOVED`).
+    public func migrateSlot(_ slot: Int, from source: Int, to target: Int, chunk: Int = 100, pause: Duration = .zero) async throws {
+        let sourceID = try await nodeID(port: source), targetID = try await nodeID(port: target)
+        guard let sourceNode = nodes.first(where: { $0.port == source }), let targetNode = nodes.first(where: { $0.port == target }) else {
+            throw RedisServerError.notReady("no node on port \(source) or \(target)")
+        }
+        let src = try await RedisConnection.connect(sourceNode.configuration())
+        let dst = try await RedisConnection.connect(targetNode.configuration())
+        do {
+            _ = try await dst.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "IMPORTING", .string(sourceID)))
+            _ = try await src.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "MIGRATING", .string(targetID)))
+            while true {
+                let keys = try await src.send(RedisCommand("CLUSTER", "GETKEYSINSLOT", .integer(slot), .integer(chunk))).array?.compactMap(\.string) ?? []
+                if keys.isEmpty { break }
+                _ = try await src.send(RedisCommand("MIGRATE", arguments: ["127.0.0.1", .integer(target), "", 0, 10_000, "KEYS"] + keys.map { .string($0) }))
+                if pause > .zero { try await Task.sleep(for: pause) }
+            }
+            for node in nodes where node.isRunning {
+                let connection = try await RedisConnection.connect(node.configuration())
+                _ = try? await connection.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "NODE", .string(targetID)))
+                await connection.close()
+            }
+        } catch {
+            await src.close()
+            await dst.close()
+            throw error
+        }
+        await src.close()
+        await dst.close()
+    }
+
     public func stop() async {
         for node in nodes { await node.stop() }
         if let certificateDirectory { try? FileManager.default.removeItem(atPath: certificateDirectory) }

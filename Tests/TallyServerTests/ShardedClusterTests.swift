@@ -155,4 +155,44 @@ import TallyTesting
         await view.client.close()
         await cluster.stop()
     }
+
+    @Test func aShardsSlotMigratedToAnotherPrimaryUnderLoadStaysExact() async throws {
+        let cluster = try await LocalRedisCluster.start(replicas: 0)
+        let seeds = cluster.nodes.map(\.url).joined(separator: ",")
+        let port = ServeProcessTests.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try ServeProcessTests.startServe(port: port, redis: seeds, arguments: ["--workers", "1", "--shards", "3"])
+        let worker = try WorkerProcessTests.startWorker(redis: seeds, arguments: ["--shards", "3", "--concurrency", "1"])
+        let client = HTTPClient.shared
+        #expect(try await ServeProcessTests.waitUntilUp(base, client: client))
+
+        let view = try View(cluster, shards: 3)
+        try await view.client.connect()
+        let slot = HashSlot.of(view.log.layout.shardKeys[0].tag)
+        let source = try #require(view.client.primary(forSlot: slot))
+        let target = try #require(view.client.primaries.first { $0 != source })
+        func nodePort(_ node: String) -> Int { Int(node.split(separator: ":").last!)! }
+
+        var generator = SessionEventGenerator(sessions: 60, seed: 5)
+        var expected = ExactTotals()
+        var migration: Task<Void, any Error>?
+        for index in 0..<30 {
+            let batch = generator.batch(100)
+            expected.add(contentsOf: try EventDecoder().decodeBatch(Array(batch.utf8), format: .ndjson))
+            if index == 8 {
+                // Shard 0's keys move a few at a time while events keep coming: ASK and TRYAGAIN, then MOVED.
+                migration = Task { try await cluster.migrateSlot(slot, from: nodePort(source), to: nodePort(target), chunk: 5, pause: .milliseconds(100)) }
+            }
+            #expect(try await Self.postUntilAccepted(base, batch, key: "batch-\(index)", client: client) != nil)
+        }
+        try await migration?.value
+        #expect(try await view.settledTotals() == expected)
+        #expect(view.client.primary(forSlot: slot) == target)
+        let json = try await ServeProcessTests.metricsJSON(base, client: client)
+        #expect(json["completions"] as? Double == expected.completions)
+
+        await RetryExactnessTests.stop([serve, worker])
+        await view.client.close()
+        await cluster.stop()
+    }
 }

@@ -10,13 +10,6 @@ import TallyTesting
         RedisClusterClient(configuration: .init(seeds: cluster.seeds, maximumConnectionsPerNode: 4, leaseTimeout: .seconds(5), maximumAttempts: attempts))
     }
 
-    /// Node id and port of every primary, from `CLUSTER SHARDS` of one node.
-    static func nodeID(of port: Int, in cluster: LocalRedisCluster) async throws -> String {
-        let connection = try await RedisConnection.connect(try #require(cluster.nodes.first { $0.port == port }).configuration())
-        defer { Task { await connection.close() } }
-        return try #require(try await connection.send(RedisCommand("CLUSTER", "MYID")).string)
-    }
-
     static func port(_ node: String) -> Int { Int(node.split(separator: ":").last!)! }
 
     /// 200 tasks incrementing `keys` in turn until `done`; returns how many increments they sent.
@@ -108,8 +101,8 @@ import TallyTesting
         let keys = (0..<20).map { "{moving}:\($0)" }
         let source = try #require(client.primary(forSlot: slot))
         let target = try #require(client.primaries.first { $0 != source })
-        let sourceID = try await Self.nodeID(of: Self.port(source), in: cluster)
-        let targetID = try await Self.nodeID(of: Self.port(target), in: cluster)
+        let sourceID = try await cluster.nodeID(port: Self.port(source))
+        let targetID = try await cluster.nodeID(port: Self.port(target))
         for key in keys { _ = try await client.send(RedisCommand("SET", .string(key), "0")) }
 
         let done = StopFlag()
@@ -158,7 +151,7 @@ import TallyTesting
         let reading = Task { try await client.xreadgroup(group: "g", consumer: "c", streams: [(stream, ">")], count: 1, block: .seconds(20)) }
         try await Task.sleep(for: .milliseconds(300))
 
-        try await Self.moveSlot(slot, keys: [stream], from: source, to: target, in: cluster)
+        try await Self.moveSlot(slot, from: source, to: target, in: cluster)
 
         let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(300))
@@ -171,25 +164,9 @@ import TallyTesting
         await cluster.stop()
     }
 
-    /// Moves `slot` (and its `keys`) from the primary `source` to `target` by hand, the way
-    /// `redis-cli --cluster reshard` does: IMPORTING, MIGRATING, MIGRATE, then NODE on every node.
-    static func moveSlot(_ slot: Int, keys: [String], from source: String, to target: String, in cluster: LocalRedisCluster) async throws {
-        let sourceID = try await nodeID(of: port(source), in: cluster)
-        let targetID = try await nodeID(of: port(target), in: cluster)
-        let sourceNode = try #require(cluster.nodes.first { $0.port == port(source) })
-        let targetNode = try #require(cluster.nodes.first { $0.port == port(target) })
-        let src = try await RedisConnection.connect(sourceNode.configuration())
-        let dst = try await RedisConnection.connect(targetNode.configuration())
-        _ = try await dst.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "IMPORTING", .string(sourceID)))
-        _ = try await src.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "MIGRATING", .string(targetID)))
-        _ = try await src.send(RedisCommand("MIGRATE", arguments: ["127.0.0.1", .integer(targetNode.port), "", 0, 5000, "KEYS"] + keys.map { .string($0) }))
-        for node in cluster.nodes {
-            let connection = try await RedisConnection.connect(node.configuration())
-            _ = try? await connection.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "NODE", .string(targetID)))
-            await connection.close()
-        }
-        await src.close()
-        await dst.close()
+    /// Moves `slot` with its keys from the primary `source` to `target` (``LocalRedisCluster/migrateSlot(_:from:to:chunk:pause:)``).
+    static func moveSlot(_ slot: Int, from source: String, to target: String, in cluster: LocalRedisCluster) async throws {
+        try await cluster.migrateSlot(slot, from: port(source), to: port(target))
     }
 
     /// A slot moved back and forth eight times under 200 concurrent tasks: nothing hangs, every
@@ -207,7 +184,7 @@ import TallyTesting
         let load = Self.incrementLoad(client, keys: keys, until: done)
         for cycle in 0..<8 {
             let (from, to) = cycle % 2 == 0 ? (home, away) : (away, home)
-            try await Self.moveSlot(slot, keys: keys, from: from, to: to, in: cluster)
+            try await Self.moveSlot(slot, from: from, to: to, in: cluster)
             try await Task.sleep(for: .milliseconds(200))
         }
         done.set()
