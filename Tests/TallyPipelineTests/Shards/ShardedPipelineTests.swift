@@ -198,4 +198,36 @@ extension Backend {
             #expect(Set(window.toolCalls.keys) == Set(totals.keys))
         }
     }
+
+    @Test(arguments: Backend.allCases)
+    func deadLettersAreListedAcrossShardsByQualifiedIDAndReplayedIntoTheirShard(backend: Backend) async throws {
+        try await backend.withShards(3) { log, _, _ in
+            // Two poison entries in each shard, dead-lettered by that shard's committer.
+            for (index, shard) in log.shards.enumerated() {
+                let ids = try await shard.append(entries: (0..<2).map { [(name: "bad", value: "\(index)-\($0)")] })
+                _ = try await shard.read(consumer: "a", from: .new, count: 10, block: nil)
+                let letters = ids.map { DeadLetterRequest(id: $0, error: "'event' missing", deliveries: 3) }
+                #expect(try await shard.committer.commit(BatchCommit(acknowledged: [], delta: StateDelta(), deadLetters: letters), consumer: "a", now: 1) == .committed)
+            }
+            #expect(try await log.deadLetterCount() == 6)
+            #expect(try await log.figures().deadLetters == 6)
+            let listed = try await log.deadLetters(count: 10)
+            #expect(listed.count == 6)
+            #expect(Set(listed.map { $0.id.split(separator: "/").first.map(String.init) ?? "" }) == ["0", "1", "2"])
+            for letter in listed {
+                let (shard, _) = try log.unqualified(letter.id)
+                #expect(letter.fields.first?.value.hasPrefix("\(shard)-") == true, "\(letter.id) came from shard \(shard)")
+            }
+            // One replayed by its qualified id goes back to its own shard's stream.
+            let chosen = try #require(listed.first { $0.id.hasPrefix("2/") })
+            #expect(try await log.replayDeadLetters(ids: [chosen.id]) == 1)
+            #expect(try await log.shards[2].figures().length == 3)
+            #expect(try await log.shards[2].deadLetterCount() == 1)
+            // An id without its shard is refused, naming the form.
+            #expect(throws: InvalidSetting.self) { try log.unqualified("1-0") }
+            await #expect(throws: InvalidSetting.self) { try await log.replayDeadLetters(ids: ["1-0"]) }
+            #expect(try await log.purgeDeadLetters() == 5)
+            #expect(try await log.deadLetterCount() == 0)
+        }
+    }
 }
