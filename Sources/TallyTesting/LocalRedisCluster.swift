@@ -103,7 +103,7 @@ public final class LocalRedisCluster: Sendable {
     /// `redis-cli --cluster reshard` does: `IMPORTING` on the target, `MIGRATING` on the source,
     /// then `MIGRATE` the slot's keys `chunk` at a time (`GETKEYSINSLOT`, waiting `pause` between
     /// chunks, so clients meet `ASK` and `TRYAGAIN`) until the source has none left, then
-    /// `SETSLOT … NODE` on every node (clients then meet `MOVED`).
+    /// `SETSLOT … NODE` on the target, the source and every other node (clients then meet `MOVED`).
     public func migrateSlot(_ slot: Int, from source: Int, to target: Int, chunk: Int = 100, pause: Duration = .zero) async throws {
         let sourceID = try await nodeID(port: source), targetID = try await nodeID(port: target)
         guard let sourceNode = nodes.first(where: { $0.port == source }), let targetNode = nodes.first(where: { $0.port == target }) else {
@@ -120,7 +120,10 @@ public final class LocalRedisCluster: Sendable {
                 _ = try await src.send(RedisCommand("MIGRATE", arguments: ["127.0.0.1", .integer(target), "", 0, 10_000, "KEYS"] + keys.map { .string($0) }))
                 if pause > .zero { try await Task.sleep(for: pause) }
             }
-            for node in nodes where node.isRunning {
+            // The target first, then the source, then the others (as the Redis manual asks): while the
+            // source already redirects to the target, the target must no longer redirect back.
+            let order = [targetNode, sourceNode] + nodes.filter { $0.port != target && $0.port != source && $0.isRunning }
+            for node in order {
                 let connection = try await RedisConnection.connect(node.configuration())
                 _ = try? await connection.send(RedisCommand("CLUSTER", "SETSLOT", .integer(slot), "NODE", .string(targetID)))
                 await connection.close()

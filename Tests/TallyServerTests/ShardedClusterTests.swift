@@ -9,8 +9,9 @@ import TallyTesting
 
 /// `--shards 3` over a real local Redis Cluster: each shard on its own primary, worker processes
 /// serving every shard, a primary killed under `--durability replicated`, and the global numbers
-/// equal to an exact offline computation of the events every time.
-@Suite struct ShardedClusterTests {
+/// equal to an exact offline computation of the events every time. One test at a time: each starts
+/// a cluster and several Tally processes, and the whole suite shares two cores.
+@Suite(.serialized) struct ShardedClusterTests {
     /// A reader of the deployment's shards, as the nodes see them.
     struct View {
         let client: RedisClusterClient

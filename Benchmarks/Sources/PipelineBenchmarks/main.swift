@@ -6,7 +6,8 @@ import TallyTesting
 // End to end: events appended to the log → applied to the shared state, with
 // 2 workers, against the raw ceiling (pipelined XADD + XREADGROUP + XACK with
 // 2 consumers) on the same throwaway redis-server in the same run; and the
-// in-memory backend. Best of `rounds` for each side.
+// in-memory backend. Best of `rounds` for each side. `--shards` instead compares 1 and 3 shards
+// on a local 3-primary cluster (ShardScaling.swift).
 
 let quick = CommandLine.arguments.contains("--quick")
 let eventCount = quick ? 50_000 : 200_000
@@ -16,18 +17,22 @@ let workers = 2
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
-func makeRecords(_ n: Int) -> [[(name: String, value: String)]] {
+func makeEventRecords(_ n: Int) -> [EventRecord] {
     let now = Date().timeIntervalSince1970
     var random = SeededRandom(seed: 1)
     let tools = ["read_file", "grep", "edit", "bash", "run_tests", "search"]
-    return (0..<n).map { i -> [(name: String, value: String)] in
+    return (0..<n).map { i -> EventRecord in
         let session = "s-\(i % 2000)"
         let ts = now - 60 + Double(i % 600) / 10
         let event: TelemetryEvent = i % 2 == 0
             ? .completion(id: "e\(i)", session: session, at: ts, latencyMilliseconds: 50 + random.unit() * 400, accepted: random.unit() < 0.3)
             : .toolCall(id: "e\(i)", session: session, at: ts, tool: tools[i % tools.count], success: random.unit() < 0.9)
-        return EventRecord(event: event).fields
+        return EventRecord(event: event)
     }
+}
+
+func makeRecords(_ n: Int) -> [[(name: String, value: String)]] {
+    makeEventRecords(n).map(\.fields)
 }
 
 func commandCalls(_ pool: RedisConnectionPool) async throws -> Int {
@@ -176,6 +181,10 @@ final class ManagedTimes: Sendable {
     }
 }
 
+if CommandLine.arguments.contains("--shards") {
+    try await shardScaling(records: makeEventRecords(eventCount), rounds: rounds)
+    exit(0)
+}
 let records = makeRecords(eventCount)
 /// `--memory-only` skips the Redis half (for profiling).
 let memoryOnly = CommandLine.arguments.contains("--memory-only")

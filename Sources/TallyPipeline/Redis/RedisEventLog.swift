@@ -40,11 +40,13 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         RedisBatchCommitter(client: client, keys: keys, configuration: configuration)
     }
 
-    /// Records `layout`'s shard count at ``RedisKeys/shardCount`` of these keys (the layout's global
-    /// keys) unless one is recorded; throws ``RedisPreflight/Refusal/shardCountDiffers(stored:configured:)``
+    /// Checks the server as ``prepare()`` does, then records `layout`'s shard count at
+    /// ``RedisKeys/shardCount`` of these keys (the layout's global keys) unless one is recorded; throws ``RedisPreflight/Refusal/shardCountDiffers(stored:configured:)``
     /// when another count is. A deployment from before shards were recorded that still has events
     /// under these keys counts as one shard.
     public func recordShardCount(_ count: Int) async throws {
+        // Nothing is written on a server that ``prepare()`` would refuse.
+        try await RedisPreflight.check(client.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: logger)
         let reply = try await client.evalScript(LogScripts.recordShardCount, keys: [keys.shardCount, keys.events], arguments: [.integer(count)])
         guard let stored = reply.string.flatMap(Int.init) ?? reply.int else {
             throw PipelineReplyError(step: .prepare, command: "EVALSHA", reply: reply)

@@ -35,27 +35,12 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
         if shards.count == 1 { return try await shards[0].append(records) }
         let parts = Dictionary(grouping: records.indices) { layout.shard(ofSession: records[$0].event.sessionID) }
         var ids = Array(repeating: "", count: records.count)
-        let results = await withTaskGroup(of: Result<(positions: [Int], ids: [String]), any Error>.self) { group in
-            for (shard, positions) in parts {
-                let log = shards[shard]
-                group.addTask {
-                    do { return .success((positions, try await log.append(positions.map { records[$0] }))) } catch { return .failure(error) }
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        var failures: [any Error] = []
-        for result in results {
-            switch result {
-            case .success(let part):
-                for (position, id) in zip(part.positions, part.ids) { ids[position] = id }
-            case .failure(let error):
-                failures.append(error)
-            }
-        }
-        if let failure = failures.first {
-            if failures.count == results.count { throw failure }
-            throw IncompleteShardedAppend(storedParts: results.count - failures.count, failedParts: failures.count, firstFailure: failure)
+        let appended = try Self.successes(of: await Self.runToEnd(parts.map { shard, positions in
+            let log = shards[shard]
+            return { (positions, try await log.append(positions.map { records[$0] })) }
+        }), storedBefore: 0)
+        for part in appended {
+            for (position, id) in zip(part.0, part.1) { ids[position] = id }
         }
         return ids
     }
@@ -85,28 +70,41 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
             if case .conflict = outcome { return outcome }
             outcomes.append((part.positions, outcome))
         }
-        // Every part runs to its end even when another fails (none is cancelled half-sent), so a
-        // retry has as little left to append as possible; then the first failure is thrown.
-        let rest = parts
-        let results = await withTaskGroup(of: Result<(positions: [Int], outcome: AppendOutcome), any Error>.self) { group in
-            for (shard, part) in rest {
-                let log = shards[shard]
+        outcomes += try Self.successes(of: await Self.runToEnd(parts.map { shard, part in
+            let log = shards[shard]
+            return { (part.positions, try await log.append(part.request)) }
+        }), storedBefore: outcomes.count)
+        return Self.merge(outcomes, count: request.records.count)
+    }
+
+    /// Runs every part at once and each to its end, even when another fails: none is cancelled
+    /// half-sent, so a retry has as little left to append as possible.
+    private static func runToEnd<T: Sendable>(_ parts: [@Sendable () async throws -> T]) async -> [Result<T, any Error>] {
+        await withTaskGroup(of: Result<T, any Error>.self) { group in
+            for part in parts {
                 group.addTask {
-                    do { return .success((part.positions, try await log.append(part.request))) } catch { return .failure(error) }
+                    do { return .success(try await part()) } catch { return .failure(error) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
-        let failures = results.compactMap { result -> (any Error)? in
-            if case .failure(let error) = result { return error } else { return nil }
+    }
+
+    /// The parts' results when all succeeded. Otherwise throws: the first error itself when no part
+    /// was stored (`storedBefore` parts were, earlier), since it may say that nothing was; else
+    /// ``IncompleteShardedAppend``.
+    private static func successes<T>(of results: [Result<T, any Error>], storedBefore: Int) throws -> [T] {
+        var stored: [T] = []
+        var failures: [any Error] = []
+        for result in results {
+            switch result {
+            case .success(let value): stored.append(value)
+            case .failure(let error): failures.append(error)
+            }
         }
-        if let failure = failures.first {
-            // Nothing stored anywhere: the error as it is (it may say the batch was certainly not stored).
-            if outcomes.isEmpty && failures.count == results.count { throw failure }
-            throw IncompleteShardedAppend(storedParts: outcomes.count + results.count - failures.count, failedParts: failures.count, firstFailure: failure)
-        }
-        for result in results { outcomes.append(try result.get()) }
-        return Self.merge(outcomes, count: request.records.count)
+        guard let failure = failures.first else { return stored }
+        if stored.isEmpty && storedBefore == 0 { throw failure }
+        throw IncompleteShardedAppend(storedParts: storedBefore + stored.count, failedParts: failures.count, firstFailure: failure)
     }
 
     /// One outcome for the whole batch: a conflict anywhere is a conflict; replays everywhere are a

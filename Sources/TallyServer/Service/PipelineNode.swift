@@ -70,7 +70,8 @@ public final class PipelineNode: Sendable {
                 committers.append(log.committer)
                 stores.append(RedisStateStore(client: client, keys: keys, configuration: configuration.state))
             }
-            let global = RedisEventLog(client: client, keys: layout.globalKeys, configuration: configuration.state)
+            let global = RedisEventLog(client: client, keys: layout.globalKeys, configuration: configuration.state,
+                                       allowEviction: configuration.allowEviction)
             self.log = ShardedEventLog(layout: layout, shards: shardLogs, recordShardCount: { try await global.recordShardCount($0) })
             self.store = layout.count == 1 ? stores[0]
                 : ShardedStateStore(shards: stores, global: RedisStateStore(client: client, keys: layout.globalKeys, configuration: configuration.state))
