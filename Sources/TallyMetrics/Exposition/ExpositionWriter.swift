@@ -44,22 +44,22 @@ public struct ExpositionWriter: Sendable {
 
     /// A sample line: its pre-rendered text up to the value (see ``SampleLinePrefixes``), then the value.
     @inline(__always)
-    public mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Int64) {
-        self.bytes.append(contentsOf: prefix)
+    public mutating func writeLine(_ prefix: SampleLinePrefix, value: Int64) {
+        self.bytes.append(contentsOf: prefix.bytes)
         self.appendInteger(value)
         self.newline()
     }
 
     @inline(__always)
-    public mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Double) {
-        self.bytes.append(contentsOf: prefix)
+    public mutating func writeLine(_ prefix: SampleLinePrefix, value: Double) {
+        self.bytes.append(contentsOf: prefix.bytes)
         self.appendDouble(value)
         self.newline()
     }
 
     /// A sample line with an exemplar after the value (` # {labels} value timestamp`), in OpenMetrics only.
-    package mutating func writeLine(_ prefix: UnsafeBufferPointer<UInt8>, value: Int64, exemplar: RecordedExemplar?) {
-        self.bytes.append(contentsOf: prefix)
+    package mutating func writeLine(_ prefix: SampleLinePrefix, value: Int64, exemplar: RecordedExemplar?) {
+        self.bytes.append(contentsOf: prefix.bytes)
         self.appendInteger(value)
         self.appendExemplar(exemplar)
         self.newline()
@@ -76,7 +76,7 @@ public struct ExpositionWriter: Sendable {
     }
 
     /// The `_created` line with the creation time; OpenMetrics only.
-    public mutating func writeCreated(_ prefix: UnsafeBufferPointer<UInt8>, createdAt: Double) {
+    public mutating func writeCreated(_ prefix: SampleLinePrefix, createdAt: Double) {
         guard self.format == .openMetrics else { return }
         self.writeLine(prefix, value: (createdAt * 1000).rounded() / 1000)
     }

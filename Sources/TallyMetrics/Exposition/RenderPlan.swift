@@ -93,11 +93,17 @@ public struct SampleLinePrefixes {
 
     /// The text of line `index` up to its value.
     @inline(__always)
-    public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+    public subscript(index: Int) -> SampleLinePrefix {
         let start = self.starts[self.first + index]
         let end = self.starts[self.first + index + 1]
-        return UnsafeBufferPointer(rebasing: self.bytes[start..<end])
+        return SampleLinePrefix(bytes: UnsafeBufferPointer(rebasing: self.bytes[start..<end]))
     }
+}
+
+/// One pre-rendered sample line up to its value, valid while the registry renders: an opaque
+/// handle that only ``ExpositionWriter`` reads, so no unsafe buffer is public.
+public struct SampleLinePrefix {
+    let bytes: UnsafeBufferPointer<UInt8>
 }
 
 struct PlanLines {

@@ -32,7 +32,7 @@ public final class MirroredCounter: MetricSeries {
 }
 
 /// Writes a count as an integer when it is one (weighted counts and mirrored totals can have fractions).
-package func writeCount(to writer: inout ExpositionWriter, line: UnsafeBufferPointer<UInt8>, value: Double) {
+package func writeCount(to writer: inout ExpositionWriter, line: SampleLinePrefix, value: Double) {
     if value.rounded() == value, abs(value) < 0x1p53 {
         writer.writeLine(line, value: Int64(value))
     } else {
