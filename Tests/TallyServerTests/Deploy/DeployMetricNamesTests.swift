@@ -19,6 +19,12 @@ import TallyTesting
         #expect(try await NodeTraffic.post(base, "{", client: client, contentType: "application/json") == 400)
         let applied = try await eventually { ServeProcessTests.appliedCounts(try await ServeProcessTests.metricsJSON(base, client: client)) == NodeTraffic.knownAppliedCount }
         #expect(applied)
+        // `/metrics` shows the refresher's last read (every second): wait for the one after the events were applied.
+        let refreshed = try await eventually(seconds: 30) {
+            let (status, body) = try await ServeProcessTests.get(base + "/metrics", client: client)
+            return status == 200 && body.contains("tally_tool_calls_total{") && body.contains("tally_client_errors_total{")
+        }
+        #expect(refreshed)
         let (status, text) = try await ServeProcessTests.get(base + "/metrics", client: client)
         #expect(status == 200)
         serve.terminate()

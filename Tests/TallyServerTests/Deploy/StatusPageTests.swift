@@ -30,6 +30,9 @@ import TallyTesting
         #expect(try await NodeTraffic.post(base, NodeTraffic.knownEvents, client: client) == 202)
         let applied = try await eventually { ServeProcessTests.appliedCounts(try await ServeProcessTests.metricsJSON(base, client: client)) == NodeTraffic.knownAppliedCount }
         #expect(applied)
+        // The session figures are the leader's, stored every few seconds: wait for the round that saw both sessions.
+        let sessionsCounted = try await eventually(seconds: 30) { try await ServeProcessTests.metricsJSON(base, client: client)["activeSessions"] as? Int == 2 }
+        #expect(sessionsCounted)
 
         let (status, page) = try await ServeProcessTests.get(base + "/", client: client)
         #expect(status == 200)
