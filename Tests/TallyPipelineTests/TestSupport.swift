@@ -78,6 +78,11 @@ struct Harness: Sendable {
     let server: RedisServer?
 }
 
+/// Where the tests' worker pools run: threads of their own, as a node's workers do (`PipelineNode`).
+/// The whole suite shares Swift's cooperative pool (two threads here); batch work left on it would
+/// starve every other test's I/O, whose deadlines then pass on a machine that is merely busy.
+let testWorkerExecutor = DedicatedThreadExecutor(threads: 2)
+
 /// Unix seconds now.
 func unixNow() -> Double { Date().timeIntervalSince1970 }
 

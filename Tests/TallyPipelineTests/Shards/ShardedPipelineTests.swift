@@ -51,7 +51,7 @@ extension Backend {
     /// Runs `workers` workers per shard until every shard's log is drained, then stops them.
     static func drain(_ log: ShardedEventLog, workers: Int) async throws {
         let pool = WorkerPool(shards: log.shards.map { WorkerPool.Shard(log: $0, committer: $0.committer) }, concurrency: workers,
-                              configuration: WorkerPoolTests.fastConfiguration(), consumerPrefix: "sharded")
+                              configuration: WorkerPoolTests.fastConfiguration(), consumerPrefix: "sharded", executor: testWorkerExecutor)
         let running = Task { await pool.run() }
         try await waitUntil(timeout: .seconds(90)) {
             let figures = try await log.figures()

@@ -32,7 +32,7 @@ import Testing
             var workerConfiguration = WorkerPoolTests.fastConfiguration()
             workerConfiguration.batchSize = 500
             workerConfiguration.trimInterval = .milliseconds(50)
-            let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, bucketSeconds: configuration.bucketSeconds, configuration: workerConfiguration, consumerPrefix: "w")
+            let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, bucketSeconds: configuration.bucketSeconds, configuration: workerConfiguration, consumerPrefix: "w", executor: testWorkerExecutor)
             let running = Task { await pool.run() }
             // The workers trim the log themselves once everything is acknowledged.
             try await waitUntil(timeout: .seconds(60)) {
@@ -82,7 +82,7 @@ import Testing
             var workerConfiguration = WorkerPoolTests.fastConfiguration()
             workerConfiguration.batchSize = 1000
             workerConfiguration.trimInterval = .milliseconds(100)
-            let workers = WorkerPool(log: log, committer: log.committer, concurrency: 2, bucketSeconds: configuration.bucketSeconds, configuration: workerConfiguration, consumerPrefix: "w")
+            let workers = WorkerPool(log: log, committer: log.committer, concurrency: 2, bucketSeconds: configuration.bucketSeconds, configuration: workerConfiguration, consumerPrefix: "w", executor: testWorkerExecutor)
             let running = Task { await workers.run() }
 
             let total = 1_000_000

@@ -24,7 +24,7 @@ import Testing
         let task: Task<Void, Never>
 
         init(_ log: any EventLog, workers: Int = 1, configuration: WorkerConfiguration, metrics: PipelineMetrics, logs: CapturedLogs = CapturedLogs()) {
-            pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker", logger: logs.logger())
+            pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker", logger: logs.logger(), executor: testWorkerExecutor)
             let pool = pool
             task = Task { await pool.run() }
         }

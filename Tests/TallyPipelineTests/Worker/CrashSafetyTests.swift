@@ -23,7 +23,7 @@ import Testing
             let metrics = try PipelineMetrics(registry: MetricsRegistry())
             var random = SeededRandom(seed: 99)
             for round in 0..<12 {
-                let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, configuration: configuration, metrics: metrics, consumerPrefix: "round\(round)")
+                let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, configuration: configuration, metrics: metrics, consumerPrefix: "round\(round)", executor: testWorkerExecutor)
                 let running = Task { await pool.run() }
                 try await Task.sleep(for: .milliseconds(20 + Int(random.next() % 120)))
                 running.cancel()

@@ -97,7 +97,7 @@ import Testing
             configuration.claimInterval = .milliseconds(100)
             let metrics = try PipelineMetrics(registry: MetricsRegistry())
             let started = ContinuousClock.now
-            let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, configuration: configuration, metrics: metrics, consumerPrefix: "fuzz")
+            let pool = WorkerPool(log: log, committer: log.committer, concurrency: 2, configuration: configuration, metrics: metrics, consumerPrefix: "fuzz", executor: testWorkerExecutor)
             let running = Task { await pool.run() }
             try await CommitFailureTests.drained(log) { $0.deadLetters == bad.count }
             pool.stop()

@@ -19,7 +19,7 @@ import Testing
     /// Runs a pool until the log has nothing pending or undelivered, then stops it gracefully.
     static func drain(_ log: any EventLog, workers: Int, configuration: WorkerConfiguration = fastConfiguration(), metrics: PipelineMetrics? = nil,
                       until extra: @escaping @Sendable (LogFigures) -> Bool = { _ in true }) async throws {
-        let pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker")
+        let pool = WorkerPool(log: log, committer: log.committer, concurrency: workers, configuration: configuration, metrics: metrics, consumerPrefix: "worker", executor: testWorkerExecutor)
         let running = Task { await pool.run() }
         try await waitUntil(timeout: .seconds(90)) {
             let figures = try await log.figures()
@@ -37,7 +37,7 @@ import Testing
         let log = MemoryEventLog(store: MemoryStateStore())
         let metrics = try PipelineMetrics(registry: MetricsRegistry())
         #expect(metrics.workersRunning.value == 0)
-        let pool = WorkerPool(log: log, committer: log.committer, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge")
+        let pool = WorkerPool(log: log, committer: log.committer, concurrency: 3, configuration: Self.fastConfiguration(), metrics: metrics, consumerPrefix: "gauge", executor: testWorkerExecutor)
         let running = Task { await pool.run() }
         try await waitUntil(timeout: .seconds(30)) { metrics.workersRunning.value == 3 }  // a deadline, not a timing: the suite starts many servers at once
         pool.stop()
