@@ -17,6 +17,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Worker tasks in this process for each shard (TALLY_CONCURRENCY).")
     var concurrency = Int(environment("CONCURRENCY") ?? "") ?? 2
 
+    @Option(help: "Serve only these shards, as comma-separated indices from 0 (TALLY_WORKER_SHARDS); every shard by default. Every shard must be served by some process.")
+    var workerShards = environment("WORKER_SHARDS") ?? ""
+
     @Option(help: "Seconds an entry stays pending before another worker may claim it (TALLY_CLAIM_IDLE).")
     var claimIdle = Double(environment("CLAIM_IDLE") ?? "") ?? 30
 
@@ -39,6 +42,25 @@ struct Worker: AsyncParsableCommand {
         guard self.maxDeliveries >= 1 else { throw ValidationError("--max-deliveries must be at least 1, got \(self.maxDeliveries)") }
         guard self.redis.isSet else { throw ValidationError("--redis is required for tally worker (or set TALLY_REDIS)") }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        var configuration = TallyServerConfiguration()
+        configuration.shards = self.redis.shards
+        configuration.workerShards = try self.servedShards()
+        do {
+            _ = try configuration.shardLayout()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// `--worker-shards` as indices; nil when not given.
+    func servedShards() throws -> [Int]? {
+        guard !self.workerShards.isEmpty else { return nil }
+        let parts = self.workerShards.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let indices = parts.compactMap { Int($0) }
+        guard indices.count == parts.count else {
+            throw ValidationError("--worker-shards must be comma-separated shard indices, got \(self.workerShards)")
+        }
+        return indices
     }
 
     func run() async throws {
@@ -46,6 +68,7 @@ struct Worker: AsyncParsableCommand {
         var configuration = try await self.redis.serverConfiguration()
         configuration.allowEviction = self.allowEviction || environmentFlag("ALLOW_EVICTION")
         configuration.workers = self.concurrency
+        configuration.workerShards = try self.servedShards()
         configuration.state = self.stateOptions.state
         configuration.worker.claimMinIdle = try optionDuration(seconds: self.claimIdle, option: "--claim-idle")
         configuration.worker.claimInterval = min(configuration.worker.claimInterval, configuration.worker.claimMinIdle)
@@ -77,7 +100,7 @@ struct Worker: AsyncParsableCommand {
         }
         logger.info("tally worker starting", metadata: [
             "concurrency": "\(self.concurrency)",
-            "shards": "\(node.layout.count)",
+            "shards": "\(configuration.workerShards.map { $0.map(String.init).joined(separator: ",") + " of \(node.layout.count)" } ?? "all \(node.layout.count)")",
             "max-deliveries": "\(self.maxDeliveries)",
             "metrics": "\(self.metricsPort > 0 ? "http://\(self.metricsHost):\(self.metricsPort)/metrics" : "off")",
         ])

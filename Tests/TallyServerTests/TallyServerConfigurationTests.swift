@@ -1,3 +1,5 @@
+import Logging
+import TallyMetrics
 import TallyPipeline
 import Testing
 @testable import TallyServer
@@ -35,6 +37,9 @@ import Testing
             ("--redis-lease-timeout", { $0.redisLeaseTimeout = .milliseconds(5) }),
             ("--shards must be from 1 to 256, got 0", { $0.shards = 0 }),
             ("--shards must be from 1 to 256, got 257", { $0.shards = 257 }),
+            ("--worker-shards must list distinct shards from 0 to 2, got 3", { $0.shards = 3; $0.workerShards = [3] }),
+            ("--worker-shards must list distinct shards from 0 to 2, got 1,1", { $0.shards = 3; $0.workerShards = [1, 1] }),
+            ("--worker-shards must list distinct shards from 0 to 0, got ", { $0.workerShards = [] }),
             ("--durability replicated needs --redis", { $0.durability = .replicated(replicas: 1, timeout: .seconds(1)) }),
             ("--durability replicated needs at least 1 replica", { $0.redisURL = "redis://x"; $0.durability = .replicated(replicas: 1, timeout: .seconds(61)) }),
             ("--max-body-bytes", { $0.maxBodyBytes = 1023 }),
@@ -71,5 +76,23 @@ import Testing
         for secret in ["p@ss", "ss@", "w0rd", "user:", "t0ken"] {
             #expect(!line.contains(secret), "\(secret) in \(line)")
         }
+    }
+
+    @Test func aNodeRunsItsWorkersOnEveryShardOrOnTheShardsItWasGiven() async throws {
+        var configuration = TallyServerConfiguration()
+        configuration.shards = 3
+        configuration.workers = 2
+        let everyShard = try PipelineNode(configuration: configuration, registry: MetricsRegistry(), logger: Logger(label: "test"))
+        #expect(everyShard.workers.workers.count == 6)
+        configuration.workerShards = [2, 0]
+        let node = try PipelineNode(configuration: configuration, registry: MetricsRegistry(), logger: Logger(label: "test"))
+        #expect(node.workers.workers.count == 4)
+        // Each worker reads the log of a shard it was given, two workers per shard.
+        func shard(of worker: PipelineWorker) -> Int? {
+            node.log.shards.firstIndex { ($0 as? MemoryEventLog) === (worker.log as? MemoryEventLog) }
+        }
+        #expect(node.workers.workers.map(shard).sorted { ($0 ?? -1) < ($1 ?? -1) } == [0, 0, 2, 2])
+        await everyShard.close()
+        await node.close()
     }
 }

@@ -20,7 +20,8 @@ public final class PipelineNode: Sendable {
     /// The state, merged over the shards.
     public let store: any StateStore
     public let pipelineMetrics: PipelineMetrics
-    /// `configuration.workers` workers per shard (none on an ingest-only node).
+    /// `configuration.workers` workers per shard served (every shard unless `workerShards`; none on
+    /// an ingest-only node).
     public let workers: WorkerPool
     /// The workers' own thread, so that batch work never queues ahead of HTTP requests or reads.
     let workerExecutor: DedicatedThreadExecutor
@@ -92,7 +93,8 @@ public final class PipelineNode: Sendable {
         self.committers = committers
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
-        self.workers = WorkerPool(shards: zip(shardLogs, committers).map { WorkerPool.Shard(log: $0, committer: $1) },
+        let served = configuration.workerShards ?? Array(0..<layout.count)
+        self.workers = WorkerPool(shards: served.map { WorkerPool.Shard(log: shardLogs[$0], committer: committers[$0]) },
                                   concurrency: configuration.workers, bucketSeconds: configuration.state.bucketSeconds,
                                   configuration: configuration.worker, metrics: self.pipelineMetrics, logger: logger, executor: self.workerExecutor)
     }

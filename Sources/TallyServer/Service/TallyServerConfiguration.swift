@@ -21,6 +21,8 @@ public struct TallyServerConfiguration: Sendable {
     /// Shards of the log and state (``ShardLayout``); every node of a deployment uses the same count,
     /// recorded in Redis by the first to start.
     public var shards = 1
+    /// The shards this process's workers serve (by index); nil serves every shard.
+    public var workerShards: [Int]?
     /// When ingest may acknowledge a batch: once the primary has it, or once a replica has it too.
     public var durability: AppendDurability = .local
     /// In-process worker tasks for each shard.
@@ -120,9 +122,16 @@ public struct TallyServerConfiguration: Sendable {
         }
     }
 
-    /// The shard layout of ``shards``; throws for a count out of range.
+    /// The shard layout of ``shards``; throws for a count out of range, or a ``workerShards`` list
+    /// that is empty, repeats a shard or names one that does not exist.
     public func shardLayout() throws(InvalidSetting) -> ShardLayout {
-        try ShardLayout(count: shards)
+        let layout = try ShardLayout(count: shards)
+        if let workerShards {
+            guard !workerShards.isEmpty, Set(workerShards).count == workerShards.count, workerShards.allSatisfy({ (0..<shards).contains($0) }) else {
+                throw InvalidSetting("--worker-shards must list distinct shards from 0 to \(shards - 1), got \(workerShards.map(String.init).joined(separator: ","))")
+            }
+        }
+        return layout
     }
 
     /// Throws for a window or score setting that cannot work (part of ``validate()``; `tally worker`
