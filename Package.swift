@@ -173,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyPipelineTests",
-            dependencies: ["TallyPipeline", "TallyTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TallyCore", "TallyPipeline", "TallyTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
     ]
