@@ -153,7 +153,14 @@ public final class RedisServer: Sendable {
         return nil
     }
 
+    /// Server starts in this process, four at a time (see ``StartGate``).
+    private static let starts = StartGate(limit: 4)
+
     private func launch(executable: String) async throws {
+        try await Self.starts.run { try await self.launchNow(executable: executable) }
+    }
+
+    private func launchNow(executable: String) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         var arguments = certificates.map {
