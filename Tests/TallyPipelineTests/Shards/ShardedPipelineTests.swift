@@ -53,7 +53,9 @@ extension Backend {
         let pool = WorkerPool(shards: log.shards.map { WorkerPool.Shard(log: $0, committer: $0.committer) }, concurrency: workers,
                               configuration: WorkerPoolTests.fastConfiguration(), consumerPrefix: "sharded", executor: testWorkerExecutor)
         let running = Task { await pool.run() }
-        try await waitUntil(timeout: .seconds(90)) {
+        // A deadline, not a speed: 100,000 events on Redis can take over 90 s while the whole suite shares two
+        // cores. At most 180 s, so that events of the last 100 s are still in the 300 s window when read.
+        try await waitUntil(timeout: .seconds(180)) {
             let figures = try await log.figures()
             return figures.pending == 0 && figures.lag == 0
         }
