@@ -26,6 +26,8 @@ struct Shards: AsyncParsableCommand {
             throw fail("cannot start: \(error)")
         }
         do {
+            // The same checks as dlq's (an evicting server only warns), the shard count included.
+            try await node.checkServer(allowEviction: true)
             let statuses = try await node.shardStatuses()
             print("shard  tag                slot   node                   length      lag  pending  dead letters")
             for status in statuses {
@@ -37,6 +39,9 @@ struct Shards: AsyncParsableCommand {
                 ].joined(separator: " "))
             }
             await node.close()
+        } catch let refusal as RedisPreflight.Refusal {
+            await node.close()
+            throw fail("cannot use Redis at \(self.redis.urls.map { RedisConfiguration.redacted($0) }.joined(separator: ",")): \(refusal)")
         } catch {
             await node.close()
             throw fail("cannot read the shards: \(error)")

@@ -102,6 +102,14 @@ import TallyTesting
         #expect(refused.status != nil && refused.status != 0)
         let lines = refused.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 1 && lines[0].contains("runs 3 shard(s)") && lines[0].contains("--shards 3"), "\(refused.stderr)")
+        let letters = try await StartupChecksTests.runTally(["dlq", "list", "--redis", seeds, "--shards", "3"])
+        #expect(letters.status == 0 && letters.stdout.contains("0 dead letter(s)"), "\(letters.stdout) \(letters.stderr)")
+        // The operator commands, which write nothing, check it too: with another count they would read other keys.
+        for command in [["shards"], ["dlq", "list"]] {
+            let wrong = try await StartupChecksTests.runTally(command + ["--redis", seeds, "--shards", "1"])
+            let said = wrong.stderr.split(separator: "\n").filter { !$0.isEmpty }
+            #expect(wrong.status != nil && wrong.status != 0 && said.count == 1 && said[0].contains("runs 3 shard(s)"), "\(command): \(wrong.stderr)")
+        }
 
         await RetryExactnessTests.stop([serve] + workers)
         await view.client.close()

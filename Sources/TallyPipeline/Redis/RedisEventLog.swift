@@ -54,6 +54,16 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         if stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
     }
 
+    /// Throws ``RedisPreflight/Refusal/shardCountDiffers(stored:configured:)`` when the deployment runs
+    /// another shard count than `count`, as ``recordShardCount(_:)`` would, but writes nothing (for
+    /// operator commands: `tally dlq`, `tally shards`). Nothing recorded and no single-shard stream
+    /// is a deployment that has not started: any count passes.
+    public func checkShardCount(_ count: Int) async throws {
+        var stored = try await client.get(keys.shardCount).flatMap { Int($0) }
+        if stored == nil, try await client.exists([keys.events]) > 0 { stored = 1 }
+        if let stored, stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
+    }
+
     /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;
     /// throws a ``RedisPreflight/Refusal`` otherwise), records the settings every node must share
     /// (the first node to start writes them; a node with other settings is refused), then creates

@@ -104,14 +104,16 @@ public final class PipelineNode: Sendable {
         try await self.log.prepare()
     }
 
-    /// Checks the Redis server as ``prepare()`` does (``RedisPreflight``), without creating or
-    /// recording anything: for operator commands. Nothing to check on the memory backend.
+    /// Checks the Redis server as ``prepare()`` does (``RedisPreflight``, and the recorded shard
+    /// count), without creating or recording anything: for operator commands. Nothing to check on the memory backend.
     public func checkServer(allowEviction: Bool) async throws {
         guard let redis = self.redis else { return }
         // On a cluster, every node that holds a shard (or the global keys) must qualify.
         for keys in Set([layout.globalKeys] + layout.shardKeys) {
             try await RedisPreflight.check(redis.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: self.logger)
         }
+        // An operator command with the wrong --shards would read other keys and show nothing.
+        try await RedisEventLog(client: redis, keys: layout.globalKeys).checkShardCount(layout.count)
     }
 
     /// `--workers 0`: the node appends events and serves metrics; other processes apply the events.
