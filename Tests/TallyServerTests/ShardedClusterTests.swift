@@ -16,15 +16,14 @@ import TallyTesting
     struct View {
         let client: RedisClusterClient
         let log: ShardedEventLog
-        let store: ShardedStateStore
+        let store: any StateStore
 
         init(_ cluster: LocalRedisCluster, shards: Int) throws {
-            let layout = try ShardLayout(count: shards)
             let client = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: .seconds(10)))
+            let backend = ShardedBackend.redis(client: client, layout: try ShardLayout(count: shards))
             self.client = client
-            log = ShardedEventLog(layout: layout, shards: layout.shardKeys.map { RedisEventLog(client: client, keys: $0) })
-            store = ShardedStateStore(shards: layout.shardKeys.map { RedisStateStore(client: client, keys: $0) },
-                                      global: RedisStateStore(client: client, keys: layout.globalKeys))
+            log = backend.log
+            store = backend.store
         }
 
         /// Waits until no shard has an entry undelivered or pending, then reads the totals.

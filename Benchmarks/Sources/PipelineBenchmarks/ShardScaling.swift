@@ -31,15 +31,13 @@ func shardScaling(records: [EventRecord], rounds: Int) async throws {
 /// Appends `records` in batches of 500 through a `shards`-shard log while each shard's workers
 /// apply them; returns events/s from the first append to every shard drained.
 func runSharded(client: RedisClusterClient, shards: Int, prefix: String, records: [EventRecord]) async throws -> Double {
-    let layout = try ShardLayout(count: shards, prefix: prefix)
-    let logs = layout.shardKeys.map { RedisEventLog(client: client, keys: $0) }
-    let global = RedisEventLog(client: client, keys: layout.globalKeys)
-    let log = ShardedEventLog(layout: layout, shards: logs, recordShardCount: { try await global.recordShardCount($0) })
+    let backend = ShardedBackend.redis(client: client, layout: try ShardLayout(count: shards, prefix: prefix))
+    let log = backend.log
     try await log.prepare()
     var configuration = WorkerConfiguration()
     configuration.batchSize = 500
     configuration.block = .milliseconds(100)
-    let pool = WorkerPool(shards: logs.map { WorkerPool.Shard(log: $0, committer: $0.committer) }, concurrency: workers,
+    let pool = WorkerPool(shards: backend.workerShards(), concurrency: workers,
                           configuration: configuration, consumerPrefix: "bench")
     let running = Task { await pool.run() }
     let start = ContinuousClock.now

@@ -157,17 +157,16 @@ return reply
 """#)
 
     /// KEYS[1] the shard-count key, KEYS[2] the single-shard event stream; ARGV[1] the configured
-    /// count. Returns the recorded count, recording ARGV[1] when none is: or 1 when none is but the
-    /// single-shard stream exists (a deployment from before the count was recorded).
-    static let recordShardCount = RedisScript(#"""
+    /// count, ARGV[2] `record` or `check`. Returns the recorded count; when none is, the count the
+    /// deployment runs (1 when the single-shard stream exists: a deployment from before the count
+    /// was recorded; else the configured one), which `record` records.
+    static let shardCount = RedisScript(#"""
     local stored = redis.call('GET', KEYS[1])
     if stored then return stored end
-    if redis.call('EXISTS', KEYS[2]) == 1 then
-      redis.call('SET', KEYS[1], '1')
-      return '1'
-    end
-    redis.call('SET', KEYS[1], ARGV[1])
-    return ARGV[1]
+    local count = ARGV[1]
+    if redis.call('EXISTS', KEYS[2]) == 1 then count = '1' end
+    if ARGV[2] == 'record' then redis.call('SET', KEYS[1], count) end
+    return count
     """#)
 
     /// KEYS: dead-letter stream, event stream. ARGV: dead-letter ids. Moves each back to the event stream

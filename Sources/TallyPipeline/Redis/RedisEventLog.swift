@@ -47,11 +47,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     public func recordShardCount(_ count: Int) async throws {
         // Nothing is written on a server that ``prepare()`` would refuse.
         try await RedisPreflight.check(client.keyless(onNodeOf: keys.events), allowEviction: allowEviction, logger: logger)
-        let reply = try await client.evalScript(LogScripts.recordShardCount, keys: [keys.shardCount, keys.events], arguments: [.integer(count)])
-        guard let stored = reply.string.flatMap(Int.init) ?? reply.int else {
-            throw PipelineReplyError(step: .prepare, command: "EVALSHA", reply: reply)
-        }
-        if stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
+        try await shardCount(count, record: true)
     }
 
     /// Throws ``RedisPreflight/Refusal/shardCountDiffers(stored:configured:)`` when the deployment runs
@@ -59,9 +55,18 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     /// operator commands: `tally dlq`, `tally shards`). Nothing recorded and no single-shard stream
     /// is a deployment that has not started: any count passes.
     public func checkShardCount(_ count: Int) async throws {
-        var stored = try await client.get(keys.shardCount).flatMap { Int($0) }
-        if stored == nil, try await client.exists([keys.events]) > 0 { stored = 1 }
-        if let stored, stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
+        try await shardCount(count, record: false)
+    }
+
+    /// The deployment's shard count by ``LogScripts/shardCount`` (recorded when `record` and none
+    /// is), compared with `count`.
+    private func shardCount(_ count: Int, record: Bool) async throws {
+        let reply = try await client.evalScript(LogScripts.shardCount, keys: [keys.shardCount, keys.events],
+                                                arguments: [.integer(count), .string(record ? "record" : "check")])
+        guard let stored = reply.string.flatMap(Int.init) ?? reply.int else {
+            throw PipelineReplyError(step: .prepare, command: "EVALSHA", reply: reply)
+        }
+        if stored != count { throw RedisPreflight.Refusal.shardCountDiffers(stored: stored, configured: count) }
     }
 
     /// Checks the server (``RedisPreflight``: Redis ≥ 7.0, and no eviction unless ``allowEviction``;

@@ -141,11 +141,11 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
     }
 
     public func checkReachable() async throws {
-        _ = try await forEachShard { try await $0.checkReachable() }
+        _ = try await eachShard(shards) { try await $0.checkReachable() }
     }
 
     public func appendRecordFigures() async throws -> AppendRecordFigures {
-        try await forEachShard { try await $0.appendRecordFigures() }.reduce(into: AppendRecordFigures()) { total, part in
+        try await eachShard(shards) { try await $0.appendRecordFigures() }.reduce(into: AppendRecordFigures()) { total, part in
             total.idempotencyKeys += part.idempotencyKeys
             total.idempotencyKeysEvicted += part.idempotencyKeysEvicted
             total.dedupeIDs += part.dedupeIDs
@@ -165,11 +165,11 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
 
     /// Each shard's figures, by index.
     public func shardFigures() async throws -> [LogFigures] {
-        try await forEachShard { try await $0.figures() }
+        try await eachShard(shards) { try await $0.figures() }
     }
 
     public func oldestWaitingAge() async throws -> Double? {
-        try await forEachShard { try await $0.oldestWaitingAge() }.compactMap { $0 }.max()
+        try await eachShard(shards) { try await $0.oldestWaitingAge() }.compactMap { $0 }.max()
     }
 
     // MARK: dead letters
@@ -190,12 +190,12 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
     }
 
     public func deadLetterCount() async throws -> Int {
-        try await forEachShard { try await $0.deadLetterCount() }.reduce(0, +)
+        try await eachShard(shards) { try await $0.deadLetterCount() }.reduce(0, +)
     }
 
     /// The oldest `count` dead letters over every shard, oldest first, their ids qualified by shard.
     public func deadLetters(count: Int) async throws -> [DeadLetter] {
-        let perShard = try await forEachShard { try await $0.deadLetters(count: count) }
+        let perShard = try await eachShard(shards) { try await $0.deadLetters(count: count) }
         var all: [(time: StreamID?, letter: DeadLetter)] = []
         for (shard, letters) in perShard.enumerated() {
             for var letter in letters {
@@ -210,7 +210,7 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
 
     @discardableResult
     public func replayDeadLetters(ids: [String]?) async throws -> Int {
-        guard let ids else { return try await forEachShard { try await $0.replayDeadLetters(ids: nil) }.reduce(0, +) }
+        guard let ids else { return try await eachShard(shards) { try await $0.replayDeadLetters(ids: nil) }.reduce(0, +) }
         var byShard: [Int: [String]] = [:]
         for id in ids {
             let (shard, local) = try unqualified(id)
@@ -225,18 +225,7 @@ public struct ShardedEventLog: EventLogFront, DeadLetterStore {
 
     @discardableResult
     public func purgeDeadLetters() async throws -> Int {
-        try await forEachShard { try await $0.purgeDeadLetters() }.reduce(0, +)
-    }
-
-    /// `body` on every shard at once; the results by shard index.
-    private func forEachShard<T: Sendable>(_ body: @escaping @Sendable (any EventLog & DeadLetterStore) async throws -> T) async throws -> [T] {
-        if shards.count == 1 { return [try await body(shards[0])] }
-        return try await withThrowingTaskGroup(of: (Int, T).self) { group in
-            for (index, shard) in shards.enumerated() { group.addTask { (index, try await body(shard)) } }
-            var results = [T?](repeating: nil, count: shards.count)
-            for try await (index, result) in group { results[index] = result }
-            return results.map { $0! }
-        }
+        try await eachShard(shards) { try await $0.purgeDeadLetters() }.reduce(0, +)
     }
 }
 

@@ -29,7 +29,7 @@ public struct ShardedStateStore: StateStore {
         let at: Double
         if let now { at = now } else { at = try await global.now() }
         var merged = WindowSnapshot()
-        for part in try await forEachShard({ try await $0.window(now: at) }) {
+        for part in try await eachShard(shards, { try await $0.window(now: at) }) {
             merged.completions += part.completions
             merged.accepted += part.accepted
             merged.latency.merge(part.latency)
@@ -41,7 +41,7 @@ public struct ShardedStateStore: StateStore {
 
     public func toolCallTotals() async throws -> [String: OutcomeCounts] {
         var merged: [String: OutcomeCounts] = [:]
-        for part in try await forEachShard({ try await $0.toolCallTotals() }) {
+        for part in try await eachShard(shards, { try await $0.toolCallTotals() }) {
             for (tool, counts) in part { merged[tool] = (merged[tool] ?? OutcomeCounts()) + counts }
         }
         return Self.capped(merged, limit: configuration.maxTools, weight: \.total, add: +)
@@ -49,7 +49,7 @@ public struct ShardedStateStore: StateStore {
 
     public func errorCodeTotals() async throws -> [String: Double] {
         var merged: [String: Double] = [:]
-        for part in try await forEachShard({ try await $0.errorCodeTotals() }) {
+        for part in try await eachShard(shards, { try await $0.errorCodeTotals() }) {
             for (code, count) in part { merged[code, default: 0] += count }
         }
         return Self.capped(merged, limit: configuration.maxErrorCodes, weight: { $0 }, add: +)
@@ -94,15 +94,5 @@ public struct ShardedStateStore: StateStore {
         }
         result[overflow] = folded
         return result
-    }
-
-    /// `body` on every shard at once; the results by shard index.
-    private func forEachShard<T: Sendable>(_ body: @escaping @Sendable (any StateStore) async throws -> T) async throws -> [T] {
-        try await withThrowingTaskGroup(of: (Int, T).self) { group in
-            for (index, shard) in shards.enumerated() { group.addTask { (index, try await body(shard)) } }
-            var results = [T?](repeating: nil, count: shards.count)
-            for try await (index, result) in group { results[index] = result }
-            return results.map { $0! }
-        }
     }
 }

@@ -41,9 +41,7 @@ public final class PipelineNode: Sendable {
         let layout = try configuration.shardLayout()
         self.layout = layout
         let seeds = try configuration.redisSeeds()
-        var shardLogs: [any EventLog & DeadLetterStore] = []
-        var committers: [any BatchCommitter] = []
-        var stores: [any StateStore] = []
+        let backend: ShardedBackend
         if !seeds.isEmpty {
             // Shared connections for commands, plus one dedicated connection per worker for its blocking reads.
             let connections = max(4, configuration.workers + 2), blocking = configuration.workers * layout.count + 1
@@ -64,37 +62,20 @@ public final class PipelineNode: Sendable {
             }
             self.redis = client
             self.redisServerMetrics = try RedisServerMetrics(registry: registry)
-            for keys in layout.shardKeys {
-                let log = RedisEventLog(client: client, keys: keys, configuration: configuration.state, appendPolicy: configuration.appendPolicy,
-                                        durability: configuration.durability, allowEviction: configuration.allowEviction)
-                shardLogs.append(log)
-                committers.append(log.committer)
-                stores.append(RedisStateStore(client: client, keys: keys, configuration: configuration.state))
-            }
-            let global = RedisEventLog(client: client, keys: layout.globalKeys, configuration: configuration.state,
-                                       allowEviction: configuration.allowEviction)
-            self.log = ShardedEventLog(layout: layout, shards: shardLogs, recordShardCount: { try await global.recordShardCount($0) })
-            self.store = layout.count == 1 ? stores[0]
-                : ShardedStateStore(shards: stores, global: RedisStateStore(client: client, keys: layout.globalKeys, configuration: configuration.state))
+            backend = .redis(client: client, layout: layout, configuration: configuration.state, appendPolicy: configuration.appendPolicy,
+                             durability: configuration.durability, allowEviction: configuration.allowEviction)
         } else {
-            for _ in 0..<layout.count {
-                let store = MemoryStateStore(configuration: configuration.state)
-                let log = MemoryEventLog(store: store, appendPolicy: configuration.appendPolicy)
-                shardLogs.append(log)
-                committers.append(log.committer)
-                stores.append(store)
-            }
+            backend = .memory(layout: layout, configuration: configuration.state, appendPolicy: configuration.appendPolicy)
             self.redis = nil
             self.redisPoolMetrics = nil
             self.redisServerMetrics = nil
-            self.log = ShardedEventLog(layout: layout, shards: shardLogs)
-            self.store = layout.count == 1 ? stores[0] : ShardedStateStore(shards: stores, global: MemoryStateStore(configuration: configuration.state))
         }
-        self.committers = committers
+        self.log = backend.log
+        self.store = backend.store
+        self.committers = backend.committers
         self.pipelineMetrics = try PipelineMetrics(registry: registry)
         self.workerExecutor = DedicatedThreadExecutor(threads: 1)
-        let served = configuration.workerShards ?? Array(0..<layout.count)
-        self.workers = WorkerPool(shards: served.map { WorkerPool.Shard(log: shardLogs[$0], committer: committers[$0]) },
+        self.workers = WorkerPool(shards: backend.workerShards(configuration.workerShards),
                                   concurrency: configuration.workers, bucketSeconds: configuration.state.bucketSeconds,
                                   configuration: configuration.worker, metrics: self.pipelineMetrics, logger: logger, executor: self.workerExecutor)
     }

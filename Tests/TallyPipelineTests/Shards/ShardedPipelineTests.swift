@@ -10,30 +10,22 @@ extension Backend {
     /// tags) on one throwaway server; in memory, one log and store per shard.
     func withShards<T>(
         _ count: Int, configuration: StateConfiguration = .default, appendPolicy: AppendPolicy = .default,
-        _ body: (ShardedEventLog, ShardedStateStore, Harness) async throws -> T
+        _ body: (ShardedEventLog, any StateStore, Harness) async throws -> T
     ) async throws -> T {
         let layout = try ShardLayout(count: count)
         switch self {
         case .memory:
-            let stores = (0..<count).map { _ in MemoryStateStore(configuration: configuration) }
-            let log = ShardedEventLog(layout: layout, shards: stores.map { MemoryEventLog(store: $0, appendPolicy: appendPolicy) })
-            try await log.prepare()
-            let store = ShardedStateStore(shards: stores, global: MemoryStateStore(configuration: configuration))
-            return try await body(log, store, Harness(pool: nil, server: nil))
+            let backend = ShardedBackend.memory(layout: layout, configuration: configuration, appendPolicy: appendPolicy)
+            try await backend.log.prepare()
+            return try await body(backend.log, backend.store, Harness(pool: nil, server: nil))
         case .redis:
             return try await withRedisServer { server in
                 let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
                     connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 3 * count + 2, leaseTimeout: .seconds(10)))
-                let global = RedisEventLog(client: pool, keys: layout.globalKeys, configuration: configuration)
-                let log = ShardedEventLog(
-                    layout: layout,
-                    shards: layout.shardKeys.map { RedisEventLog(client: pool, keys: $0, configuration: configuration, appendPolicy: appendPolicy) },
-                    recordShardCount: { try await global.recordShardCount($0) })
-                let store = ShardedStateStore(shards: layout.shardKeys.map { RedisStateStore(client: pool, keys: $0, configuration: configuration) },
-                                              global: RedisStateStore(client: pool, keys: layout.globalKeys, configuration: configuration))
+                let backend = ShardedBackend.redis(client: pool, layout: layout, configuration: configuration, appendPolicy: appendPolicy)
                 do {
-                    try await log.prepare()
-                    let result = try await body(log, store, Harness(pool: pool, server: server))
+                    try await backend.log.prepare()
+                    let result = try await body(backend.log, backend.store, Harness(pool: pool, server: server))
                     await pool.close()
                     return result
                 } catch {
