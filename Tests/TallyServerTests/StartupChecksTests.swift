@@ -108,4 +108,22 @@ import TallyTesting
             }
         }
     }
+
+    /// The shard and durability options are checked before anything connects: one usage error each.
+    @Test func shardAndDurabilityOptionsOutOfRangeAreRefusedBeforeConnecting() async throws {
+        let unreachable = "redis://127.0.0.1:1"
+        let cases: [([String], String)] = [
+            (["serve", "--redis", unreachable, "--durability", "maybe"], "--durability must be local or replicated, got maybe"),
+            (["serve", "--durability", "replicated"], "--durability replicated needs --redis"),
+            (["serve", "--redis", unreachable, "--durability", "replicated", "--durability-wait", "inf"], "--durability-wait"),
+            (["worker", "--redis", unreachable, "--shards", "0"], "--shards must be from 1 to 256, got 0"),
+            (["shards", "--redis", unreachable, "--shards", "300"], "--shards must be from 1 to 256, got 300"),
+            (["dlq", "list", "--redis", unreachable, "--shards", "3", "--shard", "3"], "--shard must be from 0 to 2, got 3"),
+        ]
+        for (arguments, message) in cases {
+            let run = try await Self.runTally(arguments, limit: .seconds(20))
+            #expect(run.status != nil && run.status != 0, "\(arguments) exited \(String(describing: run.status))")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
 }
