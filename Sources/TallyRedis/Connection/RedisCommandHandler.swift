@@ -4,9 +4,9 @@ import NIOCore
 
 /// Matches replies to commands on one connection, in order.
 ///
-/// Owns the queue of pending replies: every command written gets an entry,
-/// every reply frame completes the oldest entry, push frames go to the push
-/// callback and never complete a command. When any command's deadline
+/// Owns the queue of pending replies: every command or batch written gets an
+/// entry, reply frames complete the oldest entry (a batch after its last
+/// reply), push frames go to the push callback and never complete a command. When any command's deadline
 /// passes, every entry fails and the channel is closed (a reply stream cannot
 /// be resynchronised). An entry whose caller gave up (cancellation) stays in
 /// the queue so its reply is still consumed and discarded. Event-loop bound:
@@ -15,23 +15,41 @@ final class RedisCommandHandler: ChannelInboundHandler {
     typealias InboundIn = RESPFrame
     typealias OutboundOut = ByteBuffer
 
+    /// The command or commands of an entry (kept, a retain and no copy, so that a name is only
+    /// computed when an error needs it) and who waits for the replies.
     private enum Completion {
-        case single(EventLoopPromise<RESPValue>)
-        case batch(BatchReplies)
+        case single(RedisCommand, EventLoopPromise<RESPValue>)
+        case batch([RedisCommand], BatchReplies)
     }
 
+    /// One command, or one whole batch: a batch is one entry, completed when its last reply is in.
     private struct Pending {
-        /// Kept (a retain, no copy) so the command's name is only computed when an error needs it.
-        let command: RedisCommand
-        var name: String { command.name }
         let deadline: NIODeadline
         let timeout: Duration
         let completion: Completion
+
+        /// The command whose reply comes next.
+        var name: String {
+            switch completion {
+            case .single(let command, _): command.name
+            case .batch(let commands, let replies): commands[min(replies.values.count, commands.count - 1)].name
+            }
+        }
+
+        /// How many of its commands still wait for a reply.
+        var waiting: Int {
+            switch completion {
+            case .single: 1
+            case .batch(let commands, let replies): commands.count - replies.values.count
+            }
+        }
     }
 
     /// Collects the replies of one batch; error replies are kept as `.error` values.
     private final class BatchReplies {
-        var values: [RESPValue]
+        /// Touched only on the connection's event loop, one access at a time: no runtime
+        /// exclusivity check per reply.
+        @exclusivity(unchecked) var values: [RESPValue]
         let expected: Int
         let promise: EventLoopPromise<[RESPValue]>
 
@@ -44,7 +62,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     private var context: ChannelHandlerContext?
-    private var pending: Deque<Pending> = []
+    /// The handler runs on one event loop and never touches `pending` re-entrantly, so the runtime
+    /// exclusivity check, paid per command and per reply, is left out.
+    @exclusivity(unchecked) private var pending: Deque<Pending> = []
     private var closedError: ((String) -> RedisError)?
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
@@ -57,7 +77,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     /// How many commands are waiting for a reply.
-    var inFlight: Int { pending.count }
+    var inFlight: Int { pending.reduce(0) { $0 + $1.waiting } }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -76,7 +96,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
             return
         }
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        pending.append(Pending(command: command, deadline: deadline, timeout: timeout, completion: .single(promise)))
+        pending.append(Pending(deadline: deadline, timeout: timeout, completion: .single(command, promise)))
         armTimer(deadline)
         var buffer = context.channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(command, into: &buffer)
@@ -102,7 +122,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
                 buffer.reserveCapacity(buffer.writerIndex * commands.count + 256)
             }
         }
-        pending.append(contentsOf: commands.lazy.map { Pending(command: $0, deadline: deadline, timeout: timeout, completion: .batch(replies)) })
+        pending.append(Pending(deadline: deadline, timeout: timeout, completion: .batch(commands, replies)))
         armTimer(deadline)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
@@ -118,21 +138,23 @@ final class RedisCommandHandler: ChannelInboundHandler {
                 logger.debug("redis push frame ignored", metadata: ["kind": "\(elements.first?.string ?? "?")"])
             }
         case .reply(let value):
-            guard let entry = pending.popFirst() else {
+            guard let entry = pending.first else {
                 logger.error("redis reply with no command in flight; closing the connection", metadata: ["reply": "\(value)"])
                 close(context: context) { .protocolError(command: $0, reason: "reply received with no command in flight") }
                 return
             }
             switch entry.completion {
-            case .single(let promise):
+            case .single(_, let promise):
+                pending.removeFirst()
                 if case .error(let message) = value {
                     promise.fail(RedisError.server(command: entry.name, message: message))
                 } else {
                     promise.succeed(value)
                 }
-            case .batch(let replies):
+            case .batch(_, let replies):
                 replies.values.append(value)
                 if replies.values.count == replies.expected {
+                    pending.removeFirst()
                     replies.promise.succeed(replies.values)
                 }
             }
@@ -144,7 +166,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
             closedError = { .connectionClosed(command: $0, reason: "the server closed the connection") }
         }
         if !pending.isEmpty {
-            logger.warning("redis connection closed with commands in flight", metadata: ["in_flight": "\(pending.count)"])
+            logger.warning("redis connection closed with commands in flight", metadata: ["in_flight": "\(inFlight)"])
         }
         failAll(closedError!)
         cancelTimer()
@@ -199,7 +221,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
             return
         }
         let expired = pending[expiredIndex]
-        let inFlight = pending.count
+        let inFlight = self.inFlight
         logger.warning("redis command deadline passed; closing the connection", metadata: [
             "command": "\(expired.name)", "timeout": "\(expired.timeout)", "in_flight": "\(inFlight)",
         ])
@@ -228,9 +250,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
         while let entry = pending.popFirst() {
             let failure = error(entry.name)
             switch entry.completion {
-            case .single(let promise):
+            case .single(_, let promise):
                 promise.fail(failure)
-            case .batch(let replies):
+            case .batch(_, let replies):
                 replies.promise.fail(failure)
             }
         }

@@ -6,59 +6,116 @@ import NIOCore
 /// buffer so a pipeline or batch leaves in a single write.
 enum RESPEncoder {
 
+    /// Encodes one command with a single write into `buffer`: its size is computed first, then the
+    /// bytes are copied through one raw pointer. (A write per header, argument and CRLF costs a
+    /// `ByteBuffer` capacity and exclusivity check each: most of a client's time in a pipeline.)
     static func encode(_ command: RedisCommand, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "*"))
-        writeDecimal(command.arguments.count, into: &buffer)
-        for argument in command.arguments {
-            switch argument {
-            case .string(let s):
-                var s = s
-                s.withUTF8 { utf8 in
-                    buffer.writeInteger(UInt8(ascii: "$"))
-                    writeDecimal(utf8.count, into: &buffer)
-                    buffer.writeBytes(utf8)
-                }
-            case .bytes(let b):
-                buffer.writeInteger(UInt8(ascii: "$"))
-                writeDecimal(b.readableBytes, into: &buffer)
-                var b = b
-                buffer.writeBuffer(&b)
-            case .integer(let i):
-                let digits = String(i)
-                buffer.writeInteger(UInt8(ascii: "$"))
-                writeDecimal(digits.utf8.count, into: &buffer)
-                buffer.writeString(digits)
-            case .double(let d):
-                let digits = d.isInfinite ? (d < 0 ? "-inf" : "+inf") : String(d)
-                buffer.writeInteger(UInt8(ascii: "$"))
-                writeDecimal(digits.utf8.count, into: &buffer)
-                buffer.writeString(digits)
-            }
-            buffer.writeStaticString("\r\n")
+        let arguments = command.arguments
+        // Doubles are the one argument whose text is not at hand: made once, before sizing.
+        let doubles: [String] = arguments.compactMap {
+            guard case .double(let d) = $0 else { return nil }
+            return d.isInfinite ? (d < 0 ? "-inf" : "+inf") : String(d)
         }
+        var size = 1 + decimalWidth(arguments.count) + 2
+        var doubleIndex = 0
+        for argument in arguments {
+            let length: Int
+            switch argument {
+            case .string(let s): length = s.utf8.count
+            case .bytes(let b): length = b.readableBytes
+            case .integer(let i): length = decimalWidth(i)
+            case .double:
+                length = doubles[doubleIndex].utf8.count
+                doubleIndex += 1
+            }
+            size += 1 + decimalWidth(length) + 2 + length + 2
+        }
+        doubleIndex = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var at = 0
+            raw[at] = UInt8(ascii: "*"); at += 1
+            at = putDecimalLine(arguments.count, raw, at)
+            for argument in arguments {
+                switch argument {
+                case .string(let s):
+                    at = putBulk(s, raw, at)
+                case .bytes(let b):
+                    raw[at] = UInt8(ascii: "$"); at += 1
+                    at = putDecimalLine(b.readableBytes, raw, at)
+                    b.withUnsafeReadableBytes { bytes in
+                        raw.baseAddress!.advanced(by: at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                    }
+                    at += b.readableBytes
+                case .integer(let i):
+                    raw[at] = UInt8(ascii: "$"); at += 1
+                    at = putDecimalLine(decimalWidth(i), raw, at)
+                    at = putDecimal(i, raw, at)
+                case .double:
+                    at = putBulk(doubles[doubleIndex], raw, at)
+                    doubleIndex += 1
+                }
+                raw[at] = 13; raw[at + 1] = 10; at += 2
+            }
+            assert(at == size)
+            return at
+        }
+    }
+
+    /// `$<length>\r\n<bytes>` of a string.
+    private static func putBulk(_ s: String, _ raw: UnsafeMutableRawBufferPointer, _ start: Int) -> Int {
+        var at = start
+        let utf8 = s.utf8
+        raw[at] = UInt8(ascii: "$"); at += 1
+        at = putDecimalLine(utf8.count, raw, at)
+        let copied = utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            if bytes.count > 0 { raw.baseAddress!.advanced(by: at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            return bytes.count
+        }
+        if let copied { return at + copied }
+        for byte in utf8 {  // a string without contiguous UTF-8 storage (bridged): byte by byte
+            raw[at] = byte
+            at += 1
+        }
+        return at
+    }
+
+    /// How many characters `n` takes in decimal, with its sign.
+    static func decimalWidth(_ n: Int) -> Int {
+        var magnitude = n.magnitude
+        var digits = 1
+        while magnitude >= 10 {
+            magnitude /= 10
+            digits += 1
+        }
+        return digits + (n < 0 ? 1 : 0)
+    }
+
+    /// Writes `n` in decimal at `start`; returns the index after it.
+    private static func putDecimal(_ n: Int, _ raw: UnsafeMutableRawBufferPointer, _ start: Int) -> Int {
+        let width = decimalWidth(n)
+        var magnitude = n.magnitude
+        var i = start + width - 1
+        repeat {
+            raw[i] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+            magnitude /= 10
+            i -= 1
+        } while magnitude > 0
+        if n < 0 { raw[start] = UInt8(ascii: "-") }
+        return start + width
+    }
+
+    private static func putDecimalLine(_ n: Int, _ raw: UnsafeMutableRawBufferPointer, _ start: Int) -> Int {
+        let at = putDecimal(n, raw, start)
+        raw[at] = 13
+        raw[at + 1] = 10
+        return at + 2
     }
 
     /// Writes `n` in decimal followed by CRLF straight into the buffer (no String, no temporary).
     static func writeDecimal(_ n: Int, into buffer: inout ByteBuffer) {
-        var magnitude = n.magnitude
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        let total = digits + (n < 0 ? 1 : 0) + 2
+        let total = decimalWidth(n) + 2
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
-            var i = total - 3
-            repeat {
-                raw[i] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
-                magnitude /= 10
-                i -= 1
-            } while magnitude > 0
-            if n < 0 { raw[0] = UInt8(ascii: "-") }
-            raw[total - 2] = 13
-            raw[total - 1] = 10
-            return total
+            putDecimalLine(n, raw, 0)
         }
     }
 }

@@ -26,3 +26,35 @@ import Testing
         #expect(String(buffer: buffer) == "\(n)\r\n")
     }
 }
+
+/// The encoder writes each command in one go from sizes it computes first: every kind of argument,
+/// empty ones, several doubles and long strings come out byte for byte as RESP spells them.
+@Test func encodesEveryArgumentKindByteForByte() {
+    var random = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+        var arguments: [RedisArgument] = ["XADD"]
+        var expected: [String] = ["XADD"]
+        for _ in 0..<Int.random(in: 0...12, using: &random) {
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0:
+                let s = String(repeating: "é", count: Int.random(in: 0...300, using: &random))
+                arguments.append(.string(s)); expected.append(s)
+            case 1:
+                let i = Int.random(in: Int.min...Int.max, using: &random)
+                arguments.append(.integer(i)); expected.append(String(i))
+            case 2:
+                let d = [Double.infinity, -.infinity, 0.1, -2.5e-300, Double.random(in: -1e20...1e20, using: &random)].randomElement(using: &random)!
+                arguments.append(.double(d)); expected.append(d.isInfinite ? (d < 0 ? "-inf" : "+inf") : String(d))
+            case 3:
+                arguments.append(.string("")); expected.append("")
+            default:
+                let bytes = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8(ascii: "a") + UInt8.random(in: 0..<26, using: &random) }
+                arguments.append(.bytes(ByteBuffer(bytes: bytes))); expected.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        var buffer = ByteBuffer(string: "before")
+        RESPEncoder.encode(RedisCommand(arguments), into: &buffer)
+        let text = "before*\(expected.count)\r\n" + expected.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+        #expect(String(buffer: buffer) == text)
+    }
+}
