@@ -123,6 +123,33 @@ func runRaw(pool: RedisConnectionPool, key: String, records: [[(name: String, va
     return Double(records.count) / seconds(ContinuousClock.now - start)
 }
 
+/// `--script-times`: redis-server's time per command kind during Tally's round, from the slow log
+/// with a threshold of 0 (the append and apply scripts told apart by their key count). Commands a
+/// script calls are listed too, and logging each adds to the script's time: a script that calls
+/// hundreds of commands (the append) reads a few µs per event high. For where the time goes, not
+/// for the ratio.
+func startScriptTimes(_ pool: RedisConnectionPool) async throws {
+    _ = try await pool.send(RedisCommand("CONFIG", "SET", "slowlog-log-slower-than", "0"))
+    _ = try await pool.send(RedisCommand("CONFIG", "SET", "slowlog-max-len", "1000000"))
+    _ = try await pool.send(RedisCommand("SLOWLOG", "RESET"))
+}
+
+func printScriptTimes(_ pool: RedisConnectionPool, events: Int) async throws {
+    let log = try await pool.send(RedisCommand("SLOWLOG", "GET", "-1"))
+    _ = try await pool.send(RedisCommand("CONFIG", "SET", "slowlog-log-slower-than", "10000"))
+    var totals: [String: (calls: Int, micros: Int)] = [:]
+    for entry in log.array ?? [] {
+        guard let fields = entry.array, fields.count >= 4, let micros = fields[2].int, let args = fields[3].array else { continue }
+        var name = args.first?.string?.uppercased() ?? "?"
+        if name == "EVALSHA", args.count > 2 { name += " (\(args[2].string ?? "?") keys)" }
+        totals[name, default: (0, 0)].calls += 1
+        totals[name, default: (0, 0)].micros += micros
+    }
+    for (name, t) in totals.sorted(by: { $0.value.micros > $1.value.micros }) {
+        print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " calls %7d  µs/call %8.1f  µs/event %6.2f", t.calls, Double(t.micros) / Double(t.calls), Double(t.micros) / Double(events)))
+    }
+}
+
 import Synchronization
 final class ManagedCounter: Sendable {
     private let count: Mutex<Int>
@@ -205,10 +232,13 @@ if !memoryOnly { try await withRedisServer { server in
         let before = try await commandCalls(pool)
         redisBefore = try await redisCPUSeconds(pool)
         clientBefore = processCPUSeconds()
+        let scriptTimes = CommandLine.arguments.contains("--script-times")
+        if scriptTimes { try await startScriptTimes(pool) }
         let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
         let tallyRound = try await runTally(log: log, committer: log.committer, records: records)
         tally = max(tally, tallyRound)
         roundRatios.append(tallyRound / rawRound)
+        if scriptTimes { try await printScriptTimes(pool, events: eventCount) }
         tallyCPU = ((try await redisCPUSeconds(pool) - redisBefore) * 1e6 / Double(eventCount), (processCPUSeconds() - clientBefore) * 1e6 / Double(eventCount))
         ops = Double(try await commandCalls(pool) - before) / Double(eventCount)
         if CommandLine.arguments.contains("--commandstats") {

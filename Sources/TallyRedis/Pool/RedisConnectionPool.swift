@@ -87,8 +87,9 @@ public final class RedisConnectionPool: ClosableRedisClient {
         }
     }
 
+    /// Reported to the observer under the command's name, like ``send(_:)``, the `WAIT` included.
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
-        try await withConnection { try await $0.sendDurably(command, replicas: replicas, timeout: timeout) }
+        try await observed(command) { try await $0.sendDurably(command, replicas: replicas, timeout: timeout) }
     }
 
     // MARK: leases

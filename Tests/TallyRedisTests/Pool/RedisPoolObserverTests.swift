@@ -27,10 +27,14 @@ final class RecordingObserver: RedisPoolObserver {
         _ = try await pool.send(batch: [RedisCommand("GET", "k"), RedisCommand("GET", "k")])
         await #expect(throws: RedisError.self) { try await pool.send(RedisCommand("NOSUCHCOMMAND")) }
         _ = try await pool.sendBlocking(RedisCommand("BLPOP", "empty", "0.01"), blockingFor: .milliseconds(10))
+        // A durable write (the command, then WAIT on the same connection) counts once, under the
+        // command; with no replica to confirm it, it still succeeds with 0 replicas.
+        let durable = try await pool.sendDurably(RedisCommand("INCR", "n"), replicas: 0, timeout: .milliseconds(10))
+        #expect(durable.reply.int == 1)
         let commands = observer.commands.withLock { $0 }
-        #expect(commands.map(\.name) == ["SET", "GET", "NOSUCHCOMMAND"])  // the blocking command is not reported
-        #expect(commands.map(\.failed) == [false, false, true])
-        #expect(observer.leases.load(ordering: .relaxed) == 3)
+        #expect(commands.map(\.name) == ["SET", "GET", "NOSUCHCOMMAND", "INCR"])  // the blocking command is not reported
+        #expect(commands.map(\.failed) == [false, false, true, false])
+        #expect(observer.leases.load(ordering: .relaxed) == 4)
         let statistics = pool.statistics
         #expect(statistics.maximum == 2 && statistics.open >= 1 && statistics.idle == statistics.open && statistics.leased == 0 && statistics.waiting == 0)
         await pool.close()
