@@ -172,22 +172,21 @@ public final class RedisClusterClient: ClosableRedisClient {
                 replies = commands.map { _ in .error("TALLYRETRY \(error)") }
             }
         } else {
-            try await withThrowingTaskGroup(of: [(Int, RESPValue)].self) { group in
+            try await withThrowingTaskGroup(of: (indices: [Int], replies: [RESPValue]).self) { group in
                 for (node, indices) in groups {
                     let pool = try self.pool(for: node)
                     group.addTask {
                         do {
-                            let answered = try await pool.send(batch: indices.map { commands[$0] })
-                            return Array(zip(indices, answered))
+                            return (indices, try await pool.send(batch: indices.map { commands[$0] }))
                         } catch let error as RedisError where error.wasNotSent {
                             // The node cannot be reached and nothing was sent: every command of its
                             // part follows its slot alone.
-                            return indices.map { ($0, .error("TALLYRETRY \(error)")) }
+                            return (indices, indices.map { _ in .error("TALLYRETRY \(error)") })
                         }
                     }
                 }
                 for try await part in group {
-                    for (index, reply) in part { replies[index] = reply }
+                    for (position, index) in part.indices.enumerated() { replies[index] = part.replies[position] }
                 }
             }
         }
