@@ -11,26 +11,17 @@ enum RESPEncoder {
     /// `ByteBuffer` capacity and exclusivity check each: most of a client's time in a pipeline.)
     static func encode(_ command: RedisCommand, into buffer: inout ByteBuffer) {
         let arguments = command.arguments
-        // Doubles are the one argument whose text is not at hand: made once, before sizing.
-        let doubles: [String] = arguments.compactMap {
-            guard case .double(let d) = $0 else { return nil }
-            return d.isInfinite ? (d < 0 ? "-inf" : "+inf") : String(d)
-        }
         var size = 1 + decimalWidth(arguments.count) + 2
-        var doubleIndex = 0
         for argument in arguments {
             let length: Int
             switch argument {
             case .string(let s): length = s.utf8.count
             case .bytes(let b): length = b.readableBytes
             case .integer(let i): length = decimalWidth(i)
-            case .double:
-                length = doubles[doubleIndex].utf8.count
-                doubleIndex += 1
+            case .double(let d): length = text(of: d).utf8.count  // rare: formatted again when written
             }
             size += 1 + decimalWidth(length) + 2 + length + 2
         }
-        doubleIndex = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var at = 0
             raw[at] = UInt8(ascii: "*"); at += 1
@@ -50,15 +41,19 @@ enum RESPEncoder {
                     raw[at] = UInt8(ascii: "$"); at += 1
                     at = putDecimalLine(decimalWidth(i), raw, at)
                     at = putDecimal(i, raw, at)
-                case .double:
-                    at = putBulk(doubles[doubleIndex], raw, at)
-                    doubleIndex += 1
+                case .double(let d):
+                    at = putBulk(text(of: d), raw, at)
                 }
                 raw[at] = 13; raw[at + 1] = 10; at += 2
             }
             assert(at == size)
             return at
         }
+    }
+
+    /// A double as Redis reads it.
+    private static func text(of d: Double) -> String {
+        d.isInfinite ? (d < 0 ? "-inf" : "+inf") : String(d)
     }
 
     /// `$<length>\r\n<bytes>` of a string.
@@ -80,7 +75,10 @@ enum RESPEncoder {
     }
 
     /// How many characters `n` takes in decimal, with its sign.
+    @inline(__always)
     static func decimalWidth(_ n: Int) -> Int {
+        if n >= 0 && n < 10 { return 1 }  // argument counts and most lengths: no division
+        if n >= 10 && n < 100 { return 2 }
         var magnitude = n.magnitude
         var digits = 1
         while magnitude >= 10 {
