@@ -13,6 +13,8 @@ let quick = CommandLine.arguments.contains("--quick")
 let eventCount = quick ? 50_000 : 200_000
 let rounds = quick ? 1 : 3
 let appendBatch = 500
+/// Entries per worker read and commit, and per raw `XREADGROUP` (`--batch N`, default 500).
+let readBatch = CommandLine.arguments.firstIndex(of: "--batch").flatMap { $0 + 1 < CommandLine.arguments.count ? Int(CommandLine.arguments[$0 + 1]) : nil }.map { max(1, $0) } ?? 500
 let workers = 2
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
@@ -73,7 +75,7 @@ func waitUntilDrained(_ log: any EventLog, total: Int) async throws {
 func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name: String, value: String)]]) async throws -> Double {
     try await log.prepare()
     var configuration = WorkerConfiguration()
-    configuration.batchSize = 500
+    configuration.batchSize = readBatch
     configuration.block = .milliseconds(100)
     let pool = WorkerPool(log: log, committer: committer, concurrency: workers, configuration: configuration, consumerPrefix: "bench")
     let running = Task { await pool.run() }
@@ -88,7 +90,7 @@ func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name
     return Double(records.count) / seconds(elapsed)
 }
 
-/// The ceiling: pipelined XADD batches, and `workers` consumers doing XREADGROUP COUNT 500 + XACK.
+/// The ceiling: pipelined XADD batches, and `workers` consumers doing XREADGROUP COUNT `readBatch` + XACK.
 func runRaw(pool: RedisConnectionPool, key: String, records: [[(name: String, value: String)]]) async throws -> Double {
     try await pool.xgroupCreate(key, group: "raw", startID: "0", makeStream: true)
     let start = ContinuousClock.now
@@ -107,7 +109,7 @@ func runRaw(pool: RedisConnectionPool, key: String, records: [[(name: String, va
             group.addTask {
                 var done = 0
                 while remaining.value > 0 {
-                    let read = try await pool.xreadgroup(group: "raw", consumer: "c\(c)", streams: [(key, ">")], count: 500, block: .milliseconds(50))
+                    let read = try await pool.xreadgroup(group: "raw", consumer: "c\(c)", streams: [(key, ">")], count: readBatch, block: .milliseconds(50))
                     let ids = read.flatMap(\.entries).map(\.id)
                     if ids.isEmpty { continue }
                     try await pool.xack(key, group: "raw", ids: ids)
@@ -216,7 +218,10 @@ let records = makeRecords(eventCount)
 /// `--memory-only` skips the Redis half (for profiling).
 let memoryOnly = CommandLine.arguments.contains("--memory-only")
 if !memoryOnly { try await withRedisServer { server in
-    let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8, maximumBlockingConnections: 8))
+    // A lease may wait up to 10 s: the default 0.5 s is for services, and right after a release build
+    // (the machine still busy) a first connect took longer and ended the run with a fatal error.
+    let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 8,
+                                                                             maximumBlockingConnections: 8, leaseTimeout: .seconds(10)))
     var raw = 0.0, tally = 0.0, ops = 0.0
     // Each round runs raw then Tally back to back, so its ratio compares the two under the same
     // conditions; the median of the rounds' ratios moves less than best-of-each on a busy machine.
@@ -251,7 +256,7 @@ if !memoryOnly { try await withRedisServer { server in
         }
         _ = try await pool.send(RedisCommand("FLUSHALL"))
     }
-    print("events: \(eventCount), workers: \(workers), batch: 500, best of \(rounds)")
+    print("events: \(eventCount), workers: \(workers), appended in batches of \(appendBatch), read and committed in batches of \(readBatch), best of \(rounds)")
     print(String(format: "raw XADD + XREADGROUP + XACK ceiling: %9.0f events/s", raw))
     print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50 %%)", tally, 100 * tally / raw))
     print("ratio per round (raw then Tally, back to back): " + roundRatios.map { String(format: "%.1f %%", 100 * $0) }.joined(separator: ", ")

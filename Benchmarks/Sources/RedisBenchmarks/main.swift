@@ -144,7 +144,7 @@ var failed = false
 do {
     for scenario in scenarios where only.map({ scenario.command[0].lowercased() == $0 }) ?? true {
         let pool = RedisConnectionPool(
-            configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: scenario.clients)
+            configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: scenario.clients, leaseTimeout: .seconds(10))
         )
         _ = try await runTally(Scenario(name: "", clients: scenario.clients, pipeline: scenario.pipeline, requests: scenario.clients * scenario.pipeline * 20, target: 0, command: scenario.command), pool: pool) // warm-up, opens the connections
         var tally = 0.0
