@@ -130,7 +130,12 @@ final class RedisCommandHandler: ChannelInboundHandler {
     // MARK: receiving
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        received(unwrapInboundIn(data))
+    }
+
+    /// A frame from the decoder, which calls this directly (see ``RESPFrameDecoder``).
+    func received(_ frame: RESPFrame) {
+        switch frame {
         case .push(let elements):
             if let onPush {
                 onPush(elements)
@@ -140,7 +145,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
         case .reply(let value):
             guard let entry = pending.first else {
                 logger.error("redis reply with no command in flight; closing the connection", metadata: ["reply": "\(value)"])
-                close(context: context) { .protocolError(command: $0, reason: "reply received with no command in flight") }
+                if let context {
+                    close(context: context) { .protocolError(command: $0, reason: "reply received with no command in flight") }
+                }
                 return
             }
             switch entry.completion {

@@ -62,8 +62,8 @@ public final class RedisConnection: RedisClient {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
                     }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPFrameDecoder(limits: limits)))
                     let handler = RedisCommandHandler(logger: handlerLogger, onPush: onPush)
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPFrameDecoder(limits: limits, deliveringTo: handler)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     added.set(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
