@@ -34,7 +34,7 @@ enum RESPEncoder {
                     raw[at] = UInt8(ascii: "$"); at += 1
                     at = putDecimalLine(b.readableBytes, raw, at)
                     b.withUnsafeReadableBytes { bytes in
-                        raw.baseAddress!.advanced(by: at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                        if bytes.count > 0 { raw.baseAddress!.advanced(by: at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
                     }
                     at += b.readableBytes
                 case .integer(let i):
@@ -107,13 +107,5 @@ enum RESPEncoder {
         raw[at] = 13
         raw[at + 1] = 10
         return at + 2
-    }
-
-    /// Writes `n` in decimal followed by CRLF straight into the buffer (no String, no temporary).
-    static func writeDecimal(_ n: Int, into buffer: inout ByteBuffer) {
-        let total = decimalWidth(n) + 2
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
-            putDecimalLine(n, raw, 0)
-        }
     }
 }

@@ -19,11 +19,12 @@ import Testing
     #expect(SHA1.hexDigest(String(repeating: "a", count: 1000).utf8) == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
 }
 
-@Test func writesDecimalsWithoutAllocating() {
-    for n in [0, 7, 9, 10, 64, 300, 99_999, -1, -10, Int.max, Int.min] {
+@Test func writesIntegersAndLengthsAtEveryWidth() {
+    for n in [0, 7, 9, 10, 64, 99, 100, 300, 99_999, -1, -9, -10, -99, -100, Int.max, Int.min] {
         var buffer = ByteBuffer()
-        RESPEncoder.writeDecimal(n, into: &buffer)
-        #expect(String(buffer: buffer) == "\(n)\r\n")
+        RESPEncoder.encode(RedisCommand(["GET", .integer(n), .string(String(repeating: "x", count: max(0, min(n, 300))))]), into: &buffer)
+        let digits = "\(n)", text = String(repeating: "x", count: max(0, min(n, 300)))
+        #expect(String(buffer: buffer) == "*3\r\n$3\r\nGET\r\n$\(digits.utf8.count)\r\n\(digits)\r\n$\(text.utf8.count)\r\n\(text)\r\n")
     }
 }
 
