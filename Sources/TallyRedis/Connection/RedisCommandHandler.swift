@@ -8,9 +8,10 @@ import NIOCore
 /// entry, reply frames complete the oldest entry (a batch after its last
 /// reply), push frames go to the push callback and never complete a command.
 /// When any command's deadline passes, every entry fails and the channel is
-/// closed (a reply stream cannot be resynchronised). An entry whose caller gave up (cancellation) stays in
-/// the queue so its reply is still consumed and discarded. Event-loop bound:
-/// every method runs on the channel's event loop.
+/// closed (a reply stream cannot be resynchronised). An entry whose caller
+/// gave up (cancellation) stays in the queue so its reply is still consumed
+/// and discarded. Event-loop bound: every method runs on the channel's event
+/// loop.
 final class RedisCommandHandler: ChannelInboundHandler {
     typealias InboundIn = RESPFrame
     typealias OutboundOut = ByteBuffer
