@@ -217,6 +217,7 @@ if CommandLine.arguments.contains("--shards") {
 let records = makeRecords(eventCount)
 /// `--memory-only` skips the Redis half (for profiling).
 let memoryOnly = CommandLine.arguments.contains("--memory-only")
+let scriptTimes = CommandLine.arguments.contains("--script-times")
 if !memoryOnly { try await withRedisServer { server in
     // A lease may wait up to 10 s: the default 0.5 s is for services, and right after a release build
     // (the machine still busy) a first connect took longer and ended the run with a fatal error.
@@ -237,7 +238,6 @@ if !memoryOnly { try await withRedisServer { server in
         let before = try await commandCalls(pool)
         redisBefore = try await redisCPUSeconds(pool)
         clientBefore = processCPUSeconds()
-        let scriptTimes = CommandLine.arguments.contains("--script-times")
         if scriptTimes { try await startScriptTimes(pool) }
         let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
         let tallyRound = try await runTally(log: log, committer: log.committer, records: records)

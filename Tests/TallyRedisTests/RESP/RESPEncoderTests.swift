@@ -21,9 +21,9 @@ import Testing
 
 @Test func writesIntegersAndLengthsAtEveryWidth() {
     for n in [0, 7, 9, 10, 64, 99, 100, 300, 99_999, -1, -9, -10, -99, -100, Int.max, Int.min] {
-        var buffer = ByteBuffer()
-        RESPEncoder.encode(RedisCommand(["GET", .integer(n), .string(String(repeating: "x", count: max(0, min(n, 300))))]), into: &buffer)
         let digits = "\(n)", text = String(repeating: "x", count: max(0, min(n, 300)))
+        var buffer = ByteBuffer()
+        RESPEncoder.encode(RedisCommand(["GET", .integer(n), .string(text)]), into: &buffer)
         #expect(String(buffer: buffer) == "*3\r\n$3\r\nGET\r\n$\(digits.utf8.count)\r\n\(digits)\r\n$\(text.utf8.count)\r\n\(text)\r\n")
     }
 }
