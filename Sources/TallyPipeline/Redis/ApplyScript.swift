@@ -408,6 +408,8 @@ local function prepare()
       end
     end
     local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
+    -- Where in `ends` the scores of the sessions that end in this batch are.
+    local endingAt = {}
     -- First and last seen are numbers (cjson reads them exactly; Redis passes a Lua number to ZADD
     -- as '%.17g', which reads back exactly), checked by comparisons alone. Tool calls: an amount;
     -- end: -1 or a time. A value of another type makes a comparison raise, and the pcall turns
@@ -424,7 +426,10 @@ local function prepare()
         add(toolCalls, id, calls)
         if ended >= 0 or wasEnded[i] then
           ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
-          if not wasEnded[i] then endedNow[#endedNow + 1] = id end
+          if not wasEnded[i] then
+            endedNow[#endedNow + 1] = id
+            endingAt[#endingAt + 1] = #ends - 1
+          end
         else
           lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
         end
@@ -440,6 +445,18 @@ local function prepare()
       end
       refuse('TALLYINPUT', what .. ': first and last seen must be numbers in 0..' .. MAX_TIME .. ' (exclusive), tool calls a number in 0..'
         .. MAX_AMOUNT .. ', the end -1 or a number in 0..' .. MAX_TIME)
+    end
+    -- A session that ends now is scored by its last event over every batch, not only this one's
+    -- (a late session_end must not make a live session look quiet): its stored last seen counts
+    -- too, unless it was quiet and is forgotten above.
+    for i = 1, #endedNow, 500 do
+      local j = math.min(i + 499, #endedNow)
+      local held = redis.call('ZMSCORE', activeSessions, unpack(endedNow, i, j))
+      for k = i, j do
+        local last = tonumber(held[k - i + 1])
+        local at = endingAt[k]
+        if last and not forgotten[endedNow[k]] and last > ends[at] then ends[at] = last end
+      end
     end
     s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)
     s.firsts, s.lasts, s.ends, s.endedNow = firsts, lasts, ends, endedNow
