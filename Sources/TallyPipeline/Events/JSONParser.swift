@@ -249,12 +249,22 @@ struct JSONParser {
 
     private mutating func number() throws(Failure) -> Double {
         let start = index
-        func digits() -> Int {
+        // The digits read, as an integer while they fit in 2^53 (exactly, as a Double).
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var fractionDigits = 0
+        func digits(counting fraction: Bool = false) -> Int {
             let from = index
-            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                if mantissa != 0 || bytes[index] != UInt8(ascii: "0") { significant += 1 }
+                if significant <= 15 { mantissa = mantissa &* 10 &+ UInt64(bytes[index] - UInt8(ascii: "0")) }
+                index += 1
+            }
+            if fraction { fractionDigits += index - from }
             return index - from
         }
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count else { throw fail("a digit") }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
@@ -263,14 +273,28 @@ struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { throw fail("a digit after '.'") }
+            guard digits(counting: true) > 0 else { throw fail("a digit after '.'") }
         }
+        var exponent = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            exponent = true
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { throw fail("a digit in the exponent") }
+            let from = index
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+            guard index > from else { throw fail("a digit in the exponent") }
+        }
+        // Most numbers of an event (times to the millisecond, latencies) have at most 15 significant
+        // digits and no exponent: the integer of their digits and a power of ten up to 10^22 are both
+        // exact Doubles, so one division gives the correctly rounded value, as strtod would.
+        if !exponent, significant <= 15, fractionDigits <= 22 {
+            let magnitude = Double(mantissa) / Self.powersOfTen[fractionDigits]
+            return negative ? -magnitude : magnitude
         }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw Failure(offset: start, expected: "a number") }
         return value
     }
+
+    /// 10^0 … 10^22, each exactly representable as a Double.
+    private static let powersOfTen: [Double] = (0...22).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
 }

@@ -39,14 +39,6 @@ enum LogScripts {
         return arguments
     }
 
-    /// KEYS: stream. ARGV: the entries (``entriesLua``). Appends all in one step; returns the ids.
-    static let append = RedisScript(#"""
-    \#(entriesLua)
-    local ids = {}
-    for _, at in ipairs(entries(1)) do ids[#ids + 1] = add(KEYS[1], at) end
-    return ids
-    """#)
-
     /// An ingest batch with its retry-safety records, in one atomic step on Redis's clock (`TIME`).
     ///
     /// KEYS: 1 stream, 2 idempotency hash (key → "fingerprint count"), 3 idempotency expiry zset

@@ -218,6 +218,21 @@ public final class RedisClusterClient: ClosableRedisClient {
         return (reply, acknowledged)
     }
 
+    /// The transaction on one connection of the primary of its first command's slot (its other
+    /// commands must share that slot), following redirects as ``send(_:)`` does: a refused queueing
+    /// ran nothing, so it is sent again to the node named.
+    public func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
+        guard let first = commands.first else { return ([], 0) }
+        var result: (replies: [RESPValue], replicas: Int) = ([], 0)
+        _ = try await routed(first, keylessSlot: nil) { pool, asking in
+            try await pool.withConnection { connection in
+                result = try await connection.sendTransaction(asking ? [RedisCommand("ASKING")] : [], commands, replicas: replicas, timeout: timeout)
+                return RESPValue.null
+            }
+        }
+        return result
+    }
+
     /// `EVALSHA` on the node of the keys; on `NOSCRIPT`, `EVAL` with the source there (it loads it).
     public func runScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue {
         let shared: [RedisArgument] = [.integer(keys.count)] + keys.map { .string($0) } + arguments
@@ -418,5 +433,8 @@ struct KeylessOnSlot: RedisClient {
     func keyless(onNodeOf key: String) -> any RedisClient { cluster.keyless(onNodeOf: key) }
     func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int) {
         try await cluster.sendDurably(command, replicas: replicas, timeout: timeout)
+    }
+    func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
+        try await cluster.sendTransaction(commands, replicas: replicas, timeout: timeout)
     }
 }

@@ -25,6 +25,14 @@ public protocol RedisClient: Sendable {
     /// acknowledge the write only once `replicas` replicas have it. Returns the write's reply (an
     /// error reply is thrown) and how many replicas acknowledged it (fewer when `timeout` passed).
     func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (reply: RESPValue, replicas: Int)
+    /// Runs `commands`, whose keys share one slot, as one transaction (`MULTI` … `EXEC`) on one
+    /// connection of the server that holds them, then `WAIT replicas timeout` when `replicas` > 0,
+    /// all in one flush: many writes applied together, without a script's per-call cost. Returns
+    /// `EXEC`'s replies (a command that failed while executing in place, as `.error`, as Redis
+    /// runs the others) and how many replicas acknowledged (0 when none was asked for). A command
+    /// refused while queueing discards the transaction (nothing ran) and its own error is thrown,
+    /// so a cluster client follows `MOVED` and `ASK` as for one command.
+    func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int)
 }
 
 extension RedisClient {

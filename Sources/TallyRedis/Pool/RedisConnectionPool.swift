@@ -92,6 +92,12 @@ public final class RedisConnectionPool: ClosableRedisClient {
         try await observed(command) { try await $0.sendDurably(command, replicas: replicas, timeout: timeout) }
     }
 
+    /// Reported to the observer under its first command's name, like ``send(batch:)``.
+    public func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
+        guard let first = commands.first else { return ([], 0) }
+        return try await observed(first) { try await $0.sendTransaction(commands, replicas: replicas, timeout: timeout) }
+    }
+
     // MARK: leases
 
     /// Runs `body` with a shared connection leased exclusively (for `WATCH`/`MULTI`/`EXEC`

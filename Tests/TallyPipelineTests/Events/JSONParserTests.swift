@@ -1,5 +1,6 @@
 import Testing
 @testable import TallyPipeline
+import TallyTesting
 
 @Suite struct JSONParserTests {
     func parse(_ text: String) throws -> JSONValue {
@@ -13,6 +14,30 @@ import Testing
         ]))
         #expect(try parse("0") == .number(0))
         #expect(try parse("[]") == .array([]))
+    }
+
+    /// Numbers read by the parser's own fast path are the Doubles `strtod` reads, to the last bit:
+    /// times to the microsecond, latencies, long fractions, exponents, zeros and signs.
+    @Test func numbersAreReadExactlyAsStrtodReadsThem() throws {
+        var random = SeededRandom(seed: 11)
+        var texts = ["0", "-0", "0.0", "1", "-1", "0.1", "0.3", "1e22", "1e23", "2.5e-3", "9007199254740993", "123456789012345",
+                     "1234567890123456", "0.000001", "1800000000.123456", "1800000000.1234567", "4.35", "0.10000000000000001",
+                     "999999999999999.9", "1.00000000000000000000001"]
+        for _ in 0..<5000 {
+            let whole = random.next() % 10_000_000_000
+            let fraction = random.next() % 1_000_000_000
+            let digits = Int(random.next() % 10)
+            var text = "\(whole)"
+            if digits > 0 { text += "." + String(String(fraction).prefix(digits)) }
+            if random.next() % 2 == 0 { text = "-" + text }
+            texts.append(text)
+        }
+        for text in texts {
+            let parsed = try JSONParser.parse(Array(text.utf8))
+            let expected = try #require(Double(text))
+            guard case .number(let value) = parsed else { Issue.record("\(text): \(parsed)"); continue }
+            #expect(value.bitPattern == expected.bitPattern, "\(text): \(value) where strtod reads \(expected)")
+        }
     }
 
     @Test func aNameGivenTwiceKeepsItsLastValueAsInADictionary() throws {

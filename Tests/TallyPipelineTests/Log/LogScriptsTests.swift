@@ -3,13 +3,16 @@ import TallyRedis
 import TallyTesting
 @testable import TallyPipeline
 
-/// The append scripts check the layout of their entries themselves, before any write: a caller that
-/// skips the logs' own check still cannot append half a batch.
+/// The append script checks the layout of its entries itself, before any write: a caller that
+/// skips the log's own check still cannot append half a batch.
 @Suite struct LogScriptsTests {
     @Test func anAppendWhoseEntriesDoNotFitTheirCountsWritesNothing() async throws {
         try await withRedisServer { server in
             let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: .seconds(10)))
             defer { Task { await pool.close() } }
+            let keys = ["{t}:events", "{t}:idempotency", "{t}:idempotency:expiry", "{t}:idempotency:evicted", "{t}:dedupe:slices"]
+            // No idempotency key, no dedupe: an append and nothing else.
+            let plain: [RedisArgument] = ["[]", "[]", "", "", .integer(0), .integer(60_000), .integer(1000), .integer(0)]
             let good: [RedisArgument] = [.integer(1), "event", "x"]
             let layouts: [(arguments: [RedisArgument], why: String)] = [
                 (good + [.integer(0)], "no field"),
@@ -19,12 +22,12 @@ import TallyTesting
             ]
             for layout in layouts {
                 await #expect(throws: RedisError.self, "\(layout.why)") {
-                    try await pool.evalScript(LogScripts.append, keys: ["{t}:events"], arguments: layout.arguments)
+                    try await pool.evalScript(LogScripts.appendOnce, keys: keys, arguments: plain + layout.arguments)
                 }
                 #expect(try await pool.send(RedisCommand("XLEN", "{t}:events")).int == 0, "\(layout.why)")
             }
-            let ids = try await pool.evalScript(LogScripts.append, keys: ["{t}:events"], arguments: good + [.integer(2), "a", "1", "b", "2"])
-            #expect(ids.array?.count == 2)
+            let reply = try await pool.evalScript(LogScripts.appendOnce, keys: keys, arguments: plain + good + [.integer(2), "a", "1", "b", "2"])
+            #expect(reply.array?.count == 4)  // status, duplicates, two ids
             #expect(try await pool.send(RedisCommand("XLEN", "{t}:events")).int == 2)
         }
     }

@@ -12,7 +12,8 @@ import TallyTesting
 
     static func port(_ node: String) -> Int { Int(node.split(separator: ":").last!)! }
 
-    /// 200 tasks incrementing `keys` in turn until `done`; returns how many increments they sent.
+    /// 200 tasks incrementing `keys` in turn until `done`, half of them one command at a time, half
+    /// in transactions (`MULTI` … `EXEC`) of one; returns how many increments they sent.
     static func incrementLoad(_ client: RedisClusterClient, keys: [String], until done: StopFlag) -> Task<Int, any Error> {
         Task {
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -20,7 +21,13 @@ import TallyTesting
                     group.addTask {
                         var sent = 0
                         while !done.isSet {
-                            _ = try await client.send(RedisCommand("INCR", .string(keys[(task + sent) % keys.count])))
+                            let increment = RedisCommand("INCR", .string(keys[(task + sent) % keys.count]))
+                            if task % 2 == 0 {
+                                _ = try await client.send(increment)
+                            } else {
+                                let replies = try await client.sendTransaction([increment], replicas: 0, timeout: .zero).replies
+                                #expect(replies.count == 1 && replies[0].int != nil, "\(replies)")
+                            }
                             sent += 1
                             // Concurrency, not throughput, is the point: leave the suite's two cores some air.
                             try await Task.sleep(for: .milliseconds(2))
@@ -57,6 +64,11 @@ import TallyTesting
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1]) + redis.call('INCRBY', KEYS[2], ARGV[1])")
         #expect(try await client.evalScript(script, keys: ["{tally}:a", "{tally}:b"], arguments: [.integer(2)]).int == 4)
         #expect(try await client.evalScript(script, keys: ["{tally}:a", "{tally}:b"], arguments: [.integer(1)]).int == 6)
+        // A transaction runs on the node of its keys' slot, its replies in order.
+        let transaction = try await client.sendTransaction([RedisCommand("INCRBY", "{tally}:a", 10), RedisCommand("GET", "{tally}:a"),
+                                                            RedisCommand("INCR", "{tally}:b")], replicas: 0, timeout: .zero)
+        #expect(transaction.replies.count == 3 && transaction.replicas == 0, "\(transaction)")
+        #expect(transaction.replies.first?.int == 13 && transaction.replies[1].string == "13" && transaction.replies.last?.int == 4, "\(transaction)")
         // Keys of different slots in one command are refused before anything is sent.
         await #expect(throws: RedisError.crossSlot(command: "EVALSHA", keys: ["a", "b"])) {
             _ = try await client.evalScript(script, keys: ["a", "b"], arguments: [.integer(1)])

@@ -88,6 +88,39 @@ func sortedSetCommandsBehaveAsDocumented(protocol preference: RedisConfiguration
     }
 }
 
+/// `sendTransaction`: many writes in one `MULTI` … `EXEC` flush, optionally followed by `WAIT`.
+@Test func aTransactionAppliesEveryCommandOrNoneRefusedWhileQueueing() async throws {
+    try await withPool { (_, pool) async throws in
+        let (replies, replicas) = try await pool.sendTransaction((0..<500).map { RedisCommand("XADD", "s", "*", "n", .integer($0)) },
+                                                                 replicas: 0, timeout: .zero)
+        #expect(replies.count == 500 && replicas == 0)
+        #expect(try await pool.send(RedisCommand("XLEN", "s")).int == 500)
+        let ids = replies.compactMap(\.string)
+        // In the order sent: each id after the one before.
+        let parsed = ids.map { $0.split(separator: "-").compactMap { Int($0) } }
+        #expect(ids.count == 500 && zip(parsed, parsed.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) })
+
+        // A command refused while queueing (here: a wrong argument count) discards the whole
+        // transaction, and its own error, named by its command, is what is thrown.
+        let error = await expectRedisError {
+            _ = try await pool.sendTransaction([RedisCommand("XADD", "s", "*", "n", "1"), RedisCommand("XADD", "s")], replicas: 0, timeout: .zero)
+        }
+        guard case .server(let command, let message) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(command == "XADD" && message.lowercased().contains("wrong number of arguments"), "\(message)")
+        #expect(try await pool.send(RedisCommand("XLEN", "s")).int == 500)
+
+        // An error while executing stays in place; the other commands ran.
+        let mixed = try await pool.sendTransaction([RedisCommand("SET", "k", "v"), RedisCommand("INCR", "k"), RedisCommand("SET", "l", "w")],
+                                                   replicas: 0, timeout: .zero).replies
+        guard mixed.count == 3, case .error = mixed[1] else { Issue.record("expected an error in place: \(mixed)"); return }
+        #expect(mixed[0] == .simpleString("OK") && mixed[2] == .simpleString("OK"))
+
+        // With replicas asked for, `WAIT` follows on the same connection: none here, so 0 once its timeout passed.
+        let waited = try await pool.sendTransaction([RedisCommand("INCR", "w")], replicas: 1, timeout: .milliseconds(50))
+        #expect(waited.replies == [.integer(1)] && waited.replicas == 0)
+    }
+}
+
 @Test func scriptsRunByHashAndReloadOnNOSCRIPT() async throws {
     try await withPool { (_, pool) async throws in
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
