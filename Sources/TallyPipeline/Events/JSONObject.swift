@@ -13,6 +13,9 @@ struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
 
     init() {}
 
+    /// An empty object with room for `capacity` members (the parser's guess: one allocation per event).
+    init(capacity: Int) { members.reserveCapacity(capacity) }
+
     init(dictionaryLiteral elements: (String, JSONValue)...) {
         members = elements.map { Member(name: $0.0, value: $0.1) }
     }

@@ -107,7 +107,8 @@ struct JSONParser {
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         index += 1
-        var result = JSONObject()
+        // An event has up to 10 members: room for them at once, not four regrowths of the array.
+        var result = JSONObject(capacity: 10)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -249,7 +250,7 @@ struct JSONParser {
 
     private mutating func number() throws(Failure) -> Double {
         let start = index
-        // The digits read, as an integer while they fit in 2^53 (exactly, as a Double).
+        // The digits read, as an integer (exact while it stays at most 2^53: up to 19 digits fit in a UInt64).
         var mantissa: UInt64 = 0
         var significant = 0
         var fractionDigits = 0
@@ -257,7 +258,7 @@ struct JSONParser {
             let from = index
             while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
                 if mantissa != 0 || bytes[index] != UInt8(ascii: "0") { significant += 1 }
-                if significant <= 15 { mantissa = mantissa &* 10 &+ UInt64(bytes[index] - UInt8(ascii: "0")) }
+                if significant <= 19 { mantissa = mantissa &* 10 &+ UInt64(bytes[index] - UInt8(ascii: "0")) }
                 index += 1
             }
             if fraction { fractionDigits += index - from }
@@ -284,10 +285,11 @@ struct JSONParser {
             while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
             guard index > from else { throw fail("a digit in the exponent") }
         }
-        // Most numbers of an event (times to the millisecond, latencies) have at most 15 significant
-        // digits and no exponent: the integer of their digits and a power of ten up to 10^22 are both
-        // exact Doubles, so one division gives the correctly rounded value, as strtod would.
-        if !exponent, significant <= 15, fractionDigits <= 22 {
+        // Most numbers of an event (times to the microsecond, latencies) have at most 16 significant
+        // digits and no exponent: when the integer of their digits is at most 2^53 it is an exact
+        // Double, as is a power of ten up to 10^22, so one division gives the correctly rounded
+        // value, as strtod would (Clinger's fast path). Anything else goes to strtod.
+        if !exponent, significant <= 19, mantissa <= 1 << 53, fractionDigits <= 22 {
             let magnitude = Double(mantissa) / Self.powersOfTen[fractionDigits]
             return negative ? -magnitude : magnitude
         }
