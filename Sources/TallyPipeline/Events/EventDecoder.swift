@@ -90,11 +90,19 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    /// Decodes one JSON object.
+    /// Decodes one JSON object. A flat object (every stored event) is read field by field without a
+    /// ``JSONObject``; anything else is parsed in full. Both paths validate the same fields the same way.
     public func decodeEvent(_ json: some Collection<UInt8>) throws(EventValidationError) -> TelemetryEvent {
+        let bytes = Array(json)
+        var fields = EventFields()
+        if let length = JSONParser.parseFlatObject(bytes, { name, value in
+            if let field = EventFields.Field(name) { fields[field] = value }
+        }) {
+            return try decode(fields, bytes: length)
+        }
         let item: JSONParser.Item
         do {
-            item = try JSONParser.parseItem(json)
+            item = try JSONParser.parseItem(bytes)
         } catch {
             throw .malformedJSON(detail: error.description)
         }
@@ -117,41 +125,45 @@ public struct EventDecoder: Sendable {
     /// Validates one item; `bytes` is the length of its JSON text as received (nil: not measured).
     func decode(_ value: JSONValue, bytes: Int? = nil) throws(EventValidationError) -> TelemetryEvent {
         guard case .object(let object) = value else { throw .notAnObject(found: value.kind) }
+        return try decode(EventFields(object), bytes: bytes)
+    }
+
+    /// Validates the fields of one object; `bytes` is the length of its JSON text as received (nil: not measured).
+    private func decode(_ fields: EventFields, bytes: Int?) throws(EventValidationError) -> TelemetryEvent {
         if let bytes, bytes > limits.maxEventBytes { throw .eventTooLarge(bytes: bytes, limit: limits.maxEventBytes) }
-        let fields = FieldReader(object: object)
-        let typeName = try fields.requiredString("type")
+        let typeName = try fields.requiredString(.type)
         guard let type = EventType(rawValue: typeName) else { throw .unknownType(typeName) }
-        let session = try fields.requiredString("session_id")
+        let session = try fields.requiredString(.sessionID)
         try Self.checkSize("session_id", session, limit: limits.maxSessionIDBytes)
         if requiresIDAndTimestamp {
-            if fields.value("id") ?? .null == .null { throw .missingField("id") }
-            if fields.value("ts") ?? .null == .null { throw .missingField("ts") }
+            if fields[.id] ?? .null == .null { throw .missingField("id") }
+            if fields[.ts] ?? .null == .null { throw .missingField("ts") }
         }
-        let id = try fields.optionalString("id") ?? EventIDGenerator.shared.next()
+        let id = try fields.optionalString(.id) ?? EventIDGenerator.shared.next()
         try Self.checkSize("id", id, limit: limits.maxIDBytes)
-        var event = TelemetryEvent(id: id, type: type, sessionID: session, timestamp: try timestamp(fields.value("ts")))
+        var event = TelemetryEvent(id: id, type: type, sessionID: session, timestamp: try timestamp(fields[.ts]))
         switch type {
         case .completion:
-            guard let latency = try fields.optionalNumber("latency_ms") else { throw .missingField("latency_ms") }
+            guard let latency = try fields.optionalNumber(.latency) else { throw .missingField("latency_ms") }
             event.latencyMilliseconds = try self.latency(latency)
-            guard let accepted = try fields.optionalBool("accepted") else { throw .missingField("accepted") }
+            guard let accepted = try fields.optionalBool(.accepted) else { throw .missingField("accepted") }
             event.accepted = accepted
         case .toolCall:
-            let tool = try fields.requiredString("tool")
+            let tool = try fields.requiredString(.tool)
             try Self.checkSize("tool", tool, limit: limits.maxToolBytes)
             try Self.checkPrintable("tool", tool)
             event.tool = tool
-            guard let success = try fields.optionalBool("success") else { throw .missingField("success") }
+            guard let success = try fields.optionalBool(.success) else { throw .missingField("success") }
             event.success = success
         case .error:
-            let code = try fields.requiredString("code")
+            let code = try fields.requiredString(.code)
             try Self.checkSize("code", code, limit: limits.maxCodeBytes)
             try Self.checkPrintable("code", code)
             event.code = code
         case .sessionStart, .sessionEnd:
             break
         }
-        event.attributes = try attributes(fields.value("attributes"))
+        event.attributes = try attributes(fields[.attributes])
         if measuresNormalisedForm {
             let stored = EventRecord.encode(event).utf8.count
             if stored > limits.maxEventBytes { throw .eventTooLarge(bytes: stored, limit: limits.maxEventBytes) }
@@ -267,38 +279,110 @@ public struct EventDecoder: Sendable {
     }
 }
 
-/// Typed access to an event object's fields, with errors naming the field.
-private struct FieldReader {
-    let object: JSONObject
+/// The members of an event object that the decoder reads (the last value of a name given twice,
+/// as in a dictionary; other names are ignored), with typed access whose errors name the field.
+private struct EventFields {
+    /// A name the decoder reads.
+    enum Field: Int, CaseIterable {
+        case type, sessionID, id, ts, latency, accepted, tool, success, code, attributes
 
-    func value(_ name: String) -> JSONValue? { object[name] }
+        /// The name as clients send it.
+        var name: String {
+            switch self {
+            case .type: "type"
+            case .sessionID: "session_id"
+            case .id: "id"
+            case .ts: "ts"
+            case .latency: "latency_ms"
+            case .accepted: "accepted"
+            case .tool: "tool"
+            case .success: "success"
+            case .code: "code"
+            case .attributes: "attributes"
+            }
+        }
 
-    func requiredString(_ name: String) throws(EventValidationError) -> String {
-        guard let s = try optionalString(name) else { throw .missingField(name) }
+        /// The names' UTF-8 bytes, by field.
+        private static let names: [[UInt8]] = allCases.map { Array($0.name.utf8) }
+
+        /// The field named by `bytes` (the name's UTF-8), if the decoder reads it.
+        init?(_ bytes: some Collection<UInt8>) {
+            for field in Self.allCases where Self.names[field.rawValue].elementsEqual(bytes) {
+                self = field
+                return
+            }
+            return nil
+        }
+    }
+
+    private var values: (JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?, JSONValue?)
+        = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+
+    init() {}
+
+    init(_ object: JSONObject) {
+        for member in object.members {
+            if let field = Field(member.name.utf8) { self[field] = member.value }
+        }
+    }
+
+    subscript(field: Field) -> JSONValue? {
+        get {
+            switch field {
+            case .type: values.0
+            case .sessionID: values.1
+            case .id: values.2
+            case .ts: values.3
+            case .latency: values.4
+            case .accepted: values.5
+            case .tool: values.6
+            case .success: values.7
+            case .code: values.8
+            case .attributes: values.9
+            }
+        }
+        set {
+            switch field {
+            case .type: values.0 = newValue
+            case .sessionID: values.1 = newValue
+            case .id: values.2 = newValue
+            case .ts: values.3 = newValue
+            case .latency: values.4 = newValue
+            case .accepted: values.5 = newValue
+            case .tool: values.6 = newValue
+            case .success: values.7 = newValue
+            case .code: values.8 = newValue
+            case .attributes: values.9 = newValue
+            }
+        }
+    }
+
+    func requiredString(_ field: Field) throws(EventValidationError) -> String {
+        guard let s = try optionalString(field) else { throw .missingField(field.name) }
         return s
     }
 
-    func optionalString(_ name: String) throws(EventValidationError) -> String? {
-        switch object[name] {
+    func optionalString(_ field: Field) throws(EventValidationError) -> String? {
+        switch self[field] {
         case nil, .null?: return nil
         case .string(let s)?: return s
-        case let other?: throw .wrongType(field: name, expected: "a string", found: other.kind)
+        case let other?: throw .wrongType(field: field.name, expected: "a string", found: other.kind)
         }
     }
 
-    func optionalNumber(_ name: String) throws(EventValidationError) -> Double? {
-        switch object[name] {
+    func optionalNumber(_ field: Field) throws(EventValidationError) -> Double? {
+        switch self[field] {
         case nil, .null?: return nil
         case .number(let n)?: return n
-        case let other?: throw .wrongType(field: name, expected: "a number", found: other.kind)
+        case let other?: throw .wrongType(field: field.name, expected: "a number", found: other.kind)
         }
     }
 
-    func optionalBool(_ name: String) throws(EventValidationError) -> Bool? {
-        switch object[name] {
+    func optionalBool(_ field: Field) throws(EventValidationError) -> Bool? {
+        switch self[field] {
         case nil, .null?: return nil
         case .bool(let b)?: return b
-        case let other?: throw .wrongType(field: name, expected: "a boolean", found: other.kind)
+        case let other?: throw .wrongType(field: field.name, expected: "a boolean", found: other.kind)
         }
     }
 }

@@ -58,6 +58,90 @@ struct JSONParser {
         return items
     }
 
+    /// Parses `input` when it is exactly one object whose members are all scalars (strings without
+    /// escapes, numbers, booleans, null), handing each member to `member` in order, and returns the
+    /// object's length in bytes (surrounding whitespace excluded); nil for anything else, which the
+    /// caller then parses in full (``parseItem(_:)``), with its errors. Every event a worker reads
+    /// back is such an object: this path builds no ``JSONObject`` for it.
+    static func parseFlatObject(_ input: [UInt8], _ member: (ArraySlice<UInt8>, JSONValue) -> Void) -> Int? {
+        var parser = JSONParser(input)
+        parser.skipWhitespace()
+        let start = parser.index
+        guard parser.index < input.count, input[parser.index] == UInt8(ascii: "{") else { return nil }
+        parser.index += 1
+        parser.skipWhitespace()
+        if parser.index < input.count, input[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                // The name as bytes: the caller matches it against the names it knows.
+                guard parser.index < input.count, input[parser.index] == UInt8(ascii: "\"") else { return nil }
+                let keyStart = parser.index + 1
+                guard parser.plainString(decoding: false) != nil else { return nil }
+                let key = input[keyStart..<(parser.index - 1)]
+                parser.skipWhitespace()
+                guard parser.index < input.count, input[parser.index] == UInt8(ascii: ":") else { return nil }
+                parser.index += 1
+                parser.skipWhitespace()
+                guard parser.index < input.count else { return nil }
+                let value: JSONValue
+                switch input[parser.index] {
+                case UInt8(ascii: "\""):
+                    guard let text = parser.plainString() else { return nil }
+                    value = .string(text)
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    guard let number = try? parser.number() else { return nil }
+                    value = .number(number)
+                case UInt8(ascii: "t"):
+                    guard (try? parser.literal("true")) != nil else { return nil }
+                    value = .bool(true)
+                case UInt8(ascii: "f"):
+                    guard (try? parser.literal("false")) != nil else { return nil }
+                    value = .bool(false)
+                case UInt8(ascii: "n"):
+                    guard (try? parser.literal("null")) != nil else { return nil }
+                    value = .null
+                default:
+                    return nil
+                }
+                member(key, value)
+                parser.skipWhitespace()
+                guard parser.index < input.count else { return nil }
+                if input[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                } else if input[parser.index] == UInt8(ascii: "}") {
+                    parser.index += 1
+                    break
+                } else {
+                    return nil
+                }
+            }
+        }
+        let length = parser.index - start
+        parser.skipWhitespace()
+        return parser.index == input.count ? length : nil
+    }
+
+    /// A string at `index` with no escape and no control character, decoded as ``string()`` would
+    /// (or "" when not `decoding`: only skipped); nil (with `index` anywhere) for anything else.
+    private mutating func plainString(decoding: Bool = true) -> String? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        index += 1
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = decoding ? String(decoding: bytes[start..<index], as: UTF8.self) : ""
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            index += 1
+        }
+        return nil
+    }
+
     private mutating func expectEnd() throws(Failure) {
         skipWhitespace()
         guard index == bytes.count else { throw fail("the end of the input") }

@@ -19,6 +19,59 @@ import Testing
         }
     }
 
+    /// Stored events are read by a flat-object path that builds no JSON object; on every input,
+    /// well-formed or not, it decodes exactly what the full parse decodes, or fails the same way.
+    @Test func theFlatPathDecodesWhatTheFullParseDecodes() {
+        var stored = EventDecoder(checksSkew: false, now: { 0 })
+        stored.requiresIDAndTimestamp = true
+        stored.measuresNormalisedForm = false
+        func full(_ json: String) -> Result<TelemetryEvent, EventValidationError> {
+            do {
+                let item = try JSONParser.parseItem(Array(json.utf8))
+                return .success(try stored.decode(item.value, bytes: item.bytes))
+            } catch let error as EventValidationError {
+                return .failure(error)
+            } catch {
+                return .failure(.malformedJSON(detail: "\(error)"))
+            }
+        }
+        func viaDecodeEvent(_ json: String) -> Result<TelemetryEvent, EventValidationError> {
+            Result { () throws(EventValidationError) in try stored.decodeEvent(Array(json.utf8)) }
+        }
+        let events: [TelemetryEvent] = [
+            .completion(id: "0123456789abcdefghij", session: "session-1", at: 1_764_647_733.1234567, latencyMilliseconds: 120.5, accepted: true),
+            .toolCall(id: "t", session: "s", at: 1_700_000_000, tool: "grep", success: false),
+            .clientError(id: "e", session: "s", at: 1_700_000_000.5, code: "timeout"),
+            .sessionStart(id: "a", session: "naïve ☃ session", at: 1_700_000_000),
+            .sessionEnd(id: "b", session: "s", at: 1_700_000_001),
+        ]
+        var inputs = events.map(EventRecord.encode)
+        inputs += [
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000,"type":"session_end"}"#,  // a name twice: the last counts
+            #" {"type":"session_start","session_id":"s","id":"x","ts":1700000000,"extra":null,"n":-1.5e3} "#,
+            #"{"type":"completion","session_id":"s","id":"x","ts":1700000000,"latency_ms":"fast","accepted":true}"#,
+            #"{"type":"tool_call","session_id":"s","id":"x","ts":1700000000,"tool":7,"success":true}"#,
+            #"{"type":"tool_call","session_id":"s","id":"x","ts":1700000000,"tool":"a\u0007b","success":true}"#,
+            #"{"type":"tool_call","session_id":"s","id":"x","ts":1700000000,"tool":"a\"b","success":true}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":"2026-12-02T03:55:33.123Z"}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":null}"#,
+            #"{"type":"session_start","session_id":"s","ts":1700000000}"#,
+            #"{"type":"nope","session_id":"s","id":"x","ts":1700000000}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000,"attributes":{"k":"v"}}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000,"attributes":[1]}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1e400}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000"#, "{}", "[]", "7", #""x""#, "",
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000}x"#, #"{"type" "session_start"}"#,
+            #"{"type":"session_start","session_id":"s","id":"x","ts":1700000000,}"#, #"{"type":tru}"#,
+            #"{"type":"session_start","session_id":"\#(String(repeating: "s", count: 200))","id":"x","ts":1700000000}"#,
+            "{\"type\":\"session_start\",\"session_id\":\"s\",\"id\":\"x\",\"ts\":1700000000,\"pad\":\"\(String(repeating: "p", count: 20_000))\"}",
+        ]
+        for input in inputs {
+            #expect(viaDecodeEvent(input) == full(input), "\(input.prefix(200))")
+        }
+        #expect((try? viaDecodeEvent(inputs[0]).get()) == events[0])
+    }
+
     @Test func aCompletionDecodesWithEveryField() throws {
         let events = try decode(#"{"id":"e1","type":"completion","session_id":"s1","ts":1799999990,"latency_ms":120.5,"accepted":true,"attributes":{"model":"m"}}"#)
         #expect(events == [TelemetryEvent(id: "e1", type: .completion, sessionID: "s1", timestamp: 1_799_999_990, latencyMilliseconds: 120.5, accepted: true, attributes: ["model": "m"])])
