@@ -119,7 +119,9 @@ import Testing
             let started = ContinuousClock.now
             let error = await expectRedisError { _ = try await pool.ping() }
             #expect(error?.wasNotSent == true, "\(String(describing: error))")
-            #expect(ContinuousClock.now - started < .seconds(2), "a caller must not wait for a server that is down")
+            // Well under the pool's 10 s lease timeout, which is what a caller that waited would hit;
+            // not tighter, since the suite shares two cores with the servers it runs (2.4 s seen there).
+            #expect(ContinuousClock.now - started < .seconds(5), "a caller must not wait for a server that is down")
         }
         // Once it is back, the pool reconnects by itself (after at most one backoff).
         try await server.restart()
