@@ -91,9 +91,10 @@ import Testing
             #expect(bad.count > 200 && good.count > 800)
 
             var configuration = CommitFailureTests.configuration(batchSize: 100, maxDeliveries: 2)
-            // Long enough for a debug build to decode a batch of the heaviest entries, so that two
-            // workers do not keep claiming one batch from each other.
-            configuration.claimMinIdle = .seconds(1)
+            // Long enough for a debug build to decode a batch of the heaviest entries even while the
+            // suite loads both cores, so that two workers do not keep claiming one batch from each
+            // other (at 1 s they did, and a loaded run took over 2 minutes).
+            configuration.claimMinIdle = .seconds(3)
             configuration.claimInterval = .milliseconds(100)
             let metrics = try PipelineMetrics(registry: MetricsRegistry())
             let started = ContinuousClock.now
