@@ -209,41 +209,6 @@ public final class RedisConnection: RedisClient {
         return (write, replies[replies.count - 1].int ?? 0)
     }
 
-    public func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
-        try await sendTransaction([], commands, replicas: replicas, timeout: timeout)
-    }
-
-    /// ``sendTransaction(_:replicas:timeout:)`` after `preamble` (a cluster's `ASKING`, which holds
-    /// for the whole transaction), all in one flush.
-    package func sendTransaction(_ preamble: [RedisCommand], _ commands: [RedisCommand], replicas: Int,
-                                 timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
-        guard !commands.isEmpty else { return ([], 0) }
-        var batch = preamble
-        batch.reserveCapacity(preamble.count + commands.count + 3)
-        batch.append(RedisCommand("MULTI"))
-        batch += commands
-        batch.append(RedisCommand("EXEC"))
-        if replicas > 0 { batch.append(RedisCommand("WAIT", .integer(replicas), .integer(max(1, timeout.wholeMilliseconds)))) }
-        let replies = try await send(batch: batch, timeout: configuration.commandTimeout + (replicas > 0 ? timeout : .zero))
-        let multi = preamble.count
-        let exec = multi + commands.count + 1
-        if case .error(let message) = replies[multi] { throw RedisError.server(command: "MULTI", message: message) }
-        switch replies[exec] {
-        case .array(let results):
-            guard replicas > 0 else { return (results, 0) }
-            if case .error(let message) = replies[exec + 1] { throw RedisError.server(command: "WAIT", message: message) }
-            return (results, replies[exec + 1].int ?? 0)
-        case .error(let message):
-            // Discarded before anything ran: the first command refused while queueing says why.
-            for index in commands.indices {
-                if case .error(let refused) = replies[multi + 1 + index] { throw RedisError.server(command: commands[index].name, message: refused) }
-            }
-            throw RedisError.server(command: "EXEC", message: message)
-        case let other:
-            throw other.unexpected("EXEC")
-        }
-    }
-
     private static func send(_ command: RedisCommand, handler: NIOLoopBound<RedisCommandHandler>, timeout: Duration) async throws -> RESPValue {
         try Task.checkCancellation()  // a cancelled caller sends nothing
         let eventLoop = handler.eventLoop

@@ -19,18 +19,71 @@ extension RedisConnection {
 
     /// `MULTI`, `commands`, `EXEC`: the replies of `commands`, or `nil` if a watched key changed.
     public func transaction(_ commands: [RedisCommand]) async throws -> [RESPValue]? {
-        let replies = try await send(batch: [RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-        if case .error(let message) = replies[0] { throw RedisError.server(command: "MULTI", message: message) }
-        for (index, reply) in replies.dropFirst().dropLast().enumerated() {
-            if case .error(let message) = reply, case .error(let execMessage) = replies.last! {
-                throw RedisError.server(command: "EXEC", message: "\(execMessage) (\(commands[index].name): \(message))")
-            }
+        switch try await runTransaction([], commands, replicas: 0, timeout: .zero).exec {
+        case .ran(let results): return results
+        case .aborted: return nil
+        case .refused(let refusal?, let execMessage):
+            throw RedisError.server(command: "EXEC", message: "\(execMessage) (\(refusal.command): \(refusal.message))")
+        case .refused(nil, let execMessage): throw RedisError.server(command: "EXEC", message: execMessage)
         }
-        switch replies.last! {
-        case .null: return nil
-        case .error(let message): throw RedisError.server(command: "EXEC", message: message)
-        case .array(let results): return results
-        case let other: throw other.unexpected("EXEC")
+    }
+
+    public func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
+        try await sendTransaction([], commands, replicas: replicas, timeout: timeout)
+    }
+
+    /// ``sendTransaction(_:replicas:timeout:)`` after `preamble` (a cluster's `ASKING`, which holds
+    /// for the whole transaction), all in one flush.
+    package func sendTransaction(_ preamble: [RedisCommand], _ commands: [RedisCommand], replicas: Int,
+                                 timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
+        guard !commands.isEmpty else { return ([], 0) }
+        let (exec, acknowledged) = try await runTransaction(preamble, commands, replicas: replicas, timeout: timeout)
+        switch exec {
+        case .ran(let results): return (results, acknowledged)
+        case .refused(let refusal?, _): throw RedisError.server(command: refusal.command, message: refusal.message)
+        case .refused(nil, let execMessage): throw RedisError.server(command: "EXEC", message: execMessage)
+        case .aborted: throw RESPValue.null.unexpected("EXEC")  // no WATCH here: EXEC never answers nil
+        }
+    }
+
+    /// What `EXEC` answered.
+    enum ExecOutcome {
+        /// The replies of the commands (an error raised while executing in place, as `.error`).
+        case ran([RESPValue])
+        /// A watched key changed: nothing ran.
+        case aborted
+        /// Discarded, nothing ran: the first command refused while queueing (nil when none was) and EXEC's message.
+        case refused((command: String, message: String)?, execMessage: String)
+    }
+
+    /// `preamble`, `MULTI`, `commands`, `EXEC` and, when `replicas` > 0, `WAIT` in one flush; `EXEC`'s
+    /// outcome and how many replicas acknowledged (0 unless the commands ran and replicas were asked for).
+    private func runTransaction(_ preamble: [RedisCommand], _ commands: [RedisCommand], replicas: Int,
+                                timeout: Duration) async throws -> (exec: ExecOutcome, replicas: Int) {
+        var batch = preamble
+        batch.reserveCapacity(preamble.count + commands.count + 3)
+        batch.append(RedisCommand("MULTI"))
+        batch += commands
+        batch.append(RedisCommand("EXEC"))
+        if replicas > 0 { batch.append(RedisCommand("WAIT", .integer(replicas), .integer(max(1, timeout.wholeMilliseconds)))) }
+        let replies = try await send(batch: batch, timeout: configuration.commandTimeout + (replicas > 0 ? timeout : .zero))
+        let multi = preamble.count
+        let exec = multi + commands.count + 1
+        if case .error(let message) = replies[multi] { throw RedisError.server(command: "MULTI", message: message) }
+        switch replies[exec] {
+        case .array(let results):
+            guard replicas > 0 else { return (.ran(results), 0) }
+            if case .error(let message) = replies[exec + 1] { throw RedisError.server(command: "WAIT", message: message) }
+            return (.ran(results), replies[exec + 1].int ?? 0)
+        case .null:
+            return (.aborted, 0)
+        case .error(let message):
+            for index in commands.indices {
+                if case .error(let refused) = replies[multi + 1 + index] { return (.refused((commands[index].name, refused), execMessage: message), 0) }
+            }
+            return (.refused(nil, execMessage: message), 0)
+        case let other:
+            throw other.unexpected("EXEC")
         }
     }
 }
