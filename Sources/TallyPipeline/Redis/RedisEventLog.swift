@@ -104,16 +104,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
     public func append(entries: [[(name: String, value: String)]]) async throws -> [String] {
         guard !entries.isEmpty else { return [] }
         try LogEntry.checkAppendable(entries)
-        let stream = RedisArgument.string(keys.events)
-        let commands = entries.map { fields in
-            var arguments: [RedisArgument] = [stream, "*"]
-            arguments.reserveCapacity(2 + 2 * fields.count)
-            for field in fields {
-                arguments.append(.string(field.name))
-                arguments.append(.string(field.value))
-            }
-            return RedisCommand("XADD", arguments: arguments)
-        }
+        let commands = entries.map { fields in RedisCommand.xadd(keys.events, fields: fields.map { ($0.name, .string($0.value)) }) }
         switch durability {
         case .local:
             return try await client.sendTransaction(commands, replicas: 0, timeout: .zero).replies.map(Self.appendedID)

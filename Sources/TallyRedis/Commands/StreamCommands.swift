@@ -8,7 +8,10 @@ extension RedisCommand {
         if noMakeStream { arguments.append("NOMKSTREAM") }
         if let trim { arguments += trim.arguments }
         arguments.append(.string(id))
-        for (name, value) in fields { arguments += [.string(name), value] }
+        for (name, value) in fields {
+            arguments.append(.string(name))
+            arguments.append(value)
+        }
         return RedisCommand("XADD", arguments: arguments)
     }
 
