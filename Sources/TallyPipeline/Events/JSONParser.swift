@@ -124,7 +124,8 @@ struct JSONParser {
     }
 
     /// A string at `index` with no escape and no control character, decoded as ``string()`` would
-    /// (or "" when not `decoding`: only skipped); nil (with `index` anywhere) for anything else.
+    /// (or "" when not `decoding`: only skipped); nil for anything else, with `index` at the escape
+    /// or control character that stopped it, or at the end of the input.
     private mutating func plainString(decoding: Bool = true) -> String? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         index += 1
@@ -253,20 +254,11 @@ struct JSONParser {
     }
 
     private mutating func string() throws(Failure) -> String {
-        index += 1  // opening quote
-        let start = index
+        let start = index + 1  // past the opening quote
         // Fast path: no escapes.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
-                index += 1
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            guard byte >= 0x20 else { throw fail("no control characters in a string") }
-            index += 1
-        }
+        if let text = plainString() { return text }
+        // It stopped at an escape, a control character or the end of the input: the loop below
+        // goes on from there (and refuses the last two).
         var scalars = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
