@@ -218,13 +218,20 @@ public final class RedisClusterClient: ClosableRedisClient {
         return (reply, acknowledged)
     }
 
-    /// The transaction on one connection of the primary of its first command's slot (its other
-    /// commands must share that slot), following redirects as ``send(_:)`` does: a refused queueing
-    /// ran nothing, so it is sent again to the node named.
+    /// The transaction on one connection of the primary of its keys' slot, following redirects as
+    /// ``send(_:)`` does: a refused queueing ran nothing, so it is sent again to the node named.
+    /// Keys of more than one slot are refused before anything is sent
+    /// (``RedisError/crossSlot(command:keys:)``, command `MULTI`).
     public func sendTransaction(_ commands: [RedisCommand], replicas: Int, timeout: Duration) async throws -> (replies: [RESPValue], replicas: Int) {
         guard let first = commands.first else { return ([], 0) }
+        var slot: Int?
+        for command in commands {
+            guard let own = try command.slot() else { continue }
+            if let slot, own != slot { throw RedisError.crossSlot(command: "MULTI", keys: commands.flatMap { $0.keys ?? [] }) }
+            slot = own
+        }
         var result: (replies: [RESPValue], replicas: Int) = ([], 0)
-        _ = try await routed(first, keylessSlot: nil) { pool, asking in
+        _ = try await routed(first, keylessSlot: slot) { pool, asking in
             try await pool.withConnection { connection in
                 result = try await connection.sendTransaction(asking ? [RedisCommand("ASKING")] : [], commands, replicas: replicas, timeout: timeout)
                 return RESPValue.null

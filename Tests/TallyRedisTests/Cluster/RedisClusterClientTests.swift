@@ -69,6 +69,11 @@ import TallyTesting
                                                             RedisCommand("INCR", "{tally}:b")], replicas: 0, timeout: .zero)
         #expect(transaction.replies.count == 3 && transaction.replicas == 0, "\(transaction)")
         #expect(transaction.replies.first?.int == 13 && transaction.replies[1].string == "13" && transaction.replies.last?.int == 4, "\(transaction)")
+        // A transaction over keys of two slots is refused before anything is sent.
+        await #expect(throws: RedisError.crossSlot(command: "MULTI", keys: ["tx-a", "tx-b"])) {
+            _ = try await client.sendTransaction([RedisCommand("SET", "tx-a", "1"), RedisCommand("SET", "tx-b", "1")], replicas: 0, timeout: .zero)
+        }
+        #expect(try await client.send(batch: [RedisCommand("EXISTS", "tx-a"), RedisCommand("EXISTS", "tx-b")]).map(\.int) == [0, 0])
         // Keys of different slots in one command are refused before anything is sent.
         await #expect(throws: RedisError.crossSlot(command: "EVALSHA", keys: ["a", "b"])) {
             _ = try await client.evalScript(script, keys: ["a", "b"], arguments: [.integer(1)])
