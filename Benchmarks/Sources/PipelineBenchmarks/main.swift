@@ -71,8 +71,16 @@ func waitUntilDrained(_ log: any EventLog, total: Int) async throws {
     }
 }
 
-/// Appends in batches while `workers` workers consume; returns events/s from the first append to the drained log.
-func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name: String, value: String)]]) async throws -> Double {
+/// One run of Tally: events/s from the first append to the drained log, and the share of that time
+/// the appends took (close to 1: the one appender, waiting its turn on the server, sets the pace;
+/// well below: the workers do).
+struct TallyRun {
+    var eventsPerSecond: Double
+    var appendShare: Double
+}
+
+/// Appends in batches while `workers` workers consume.
+func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name: String, value: String)]]) async throws -> TallyRun {
     try await log.prepare()
     var configuration = WorkerConfiguration()
     configuration.batchSize = readBatch
@@ -83,11 +91,12 @@ func runTally(log: any EventLog, committer: any BatchCommitter, records: [[(name
     for i in stride(from: 0, to: records.count, by: appendBatch) {
         try await log.append(entries: Array(records[i..<min(i + appendBatch, records.count)]))
     }
+    let appended = ContinuousClock.now - start
     try await waitUntilDrained(log, total: records.count)
     let elapsed = ContinuousClock.now - start
     pool.stop()
     await running.value
-    return Double(records.count) / seconds(elapsed)
+    return TallyRun(eventsPerSecond: Double(records.count) / seconds(elapsed), appendShare: seconds(appended) / seconds(elapsed))
 }
 
 /// The ceiling: pipelined XADD batches, and `workers` consumers doing XREADGROUP COUNT `readBatch` + XACK.
@@ -229,6 +238,7 @@ if !memoryOnly { try await withRedisServer { server in
     var roundRatios: [Double] = []
     // CPU microseconds per event of redis-server and of this process, for the raw run and Tally's.
     var rawCPU = (redis: 0.0, client: 0.0), tallyCPU = (redis: 0.0, client: 0.0)
+    var appendShares: [Double] = []
     for round in 0..<rounds {
         var redisBefore = try await redisCPUSeconds(pool), clientBefore = processCPUSeconds()
         let rawRound = try await runRaw(pool: pool, key: "{raw\(round)}:events", records: records)
@@ -240,7 +250,9 @@ if !memoryOnly { try await withRedisServer { server in
         clientBefore = processCPUSeconds()
         if scriptTimes { try await startScriptTimes(pool) }
         let log = RedisEventLog(client: pool, keys: RedisKeys(prefix: "tally\(round)"))
-        let tallyRound = try await runTally(log: log, committer: log.committer, records: records)
+        let run = try await runTally(log: log, committer: log.committer, records: records)
+        let tallyRound = run.eventsPerSecond
+        appendShares.append(run.appendShare)
         tally = max(tally, tallyRound)
         roundRatios.append(tallyRound / rawRound)
         if scriptTimes { try await printScriptTimes(pool, events: eventCount) }
@@ -261,6 +273,8 @@ if !memoryOnly { try await withRedisServer { server in
     print(String(format: "Tally on Redis (append → applied):   %9.0f events/s  (%.1f %% of the ceiling; target ≥ 50 %%)", tally, 100 * tally / raw))
     print("ratio per round (raw then Tally, back to back): " + roundRatios.map { String(format: "%.1f %%", 100 * $0) }.joined(separator: ", ")
           + String(format: "; median %.1f %%", 100 * roundRatios.sorted()[roundRatios.count / 2]))
+    print("appends' share of Tally's time per round (near 100 %: the appender, waiting its turn behind the apply steps, sets the pace): "
+          + appendShares.map { String(format: "%.0f %%", 100 * $0) }.joined(separator: ", "))
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
     print(String(format: "CPU per event (last round): raw redis-server %.2f µs + client %.2f µs; Tally redis-server %.2f µs + node %.2f µs",
                  rawCPU.redis, rawCPU.client, tallyCPU.redis, tallyCPU.client))
@@ -276,6 +290,6 @@ if !memoryOnly { try await withRedisServer { server in
 var memory = 0.0
 for _ in 0..<rounds {
     let memoryLog = MemoryEventLog(store: MemoryStateStore())
-    memory = max(memory, try await runTally(log: memoryLog, committer: memoryLog.committer, records: records))
+    memory = max(memory, try await runTally(log: memoryLog, committer: memoryLog.committer, records: records).eventsPerSecond)
 }
 print(String(format: "Tally in memory (append → applied):  %9.0f events/s  (target ≥ 500,000)", memory))

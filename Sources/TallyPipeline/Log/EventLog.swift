@@ -37,6 +37,8 @@ public protocol EventLog: EventLogFront {
     /// Reads up to `count` entries for `consumer`; with `.new`, waits up to `block` for entries to arrive.
     /// Every entry returned counts as one more delivery.
     func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry]
+    /// Reads new entries as `read(consumer:from: .new, …)` does, with the fence their first commit may carry.
+    func readNew(consumer: String, count: Int, block: Duration?) async throws -> LogRead
     /// Claims entries idle for at least `minIdle` for `consumer` (up to `count`, iterating the cursor);
     /// ids of deleted entries are acknowledged and counted.
     func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult
@@ -50,6 +52,11 @@ public protocol EventLog: EventLogFront {
 }
 
 extension EventLog {
+    /// No fence: every commit checks ownership entry by entry.
+    public func readNew(consumer: String, count: Int, block: Duration?) async throws -> LogRead {
+        LogRead(entries: try await read(consumer: consumer, from: .new, count: count, block: block), fence: nil)
+    }
+
     public func appendAges(ofEntries ids: [String]) async throws -> [String: Double] { [:] }
 }
 

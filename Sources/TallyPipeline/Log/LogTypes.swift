@@ -45,6 +45,23 @@ public enum ReadPosition: Sendable, Hashable {
     case new
 }
 
+/// New entries (`>`) and the log's delivery fence as it was before they were delivered.
+///
+/// The first commit of exactly these entries may carry the fence (``BatchCommit/fence``): while it
+/// is unchanged, no other commit can have applied any of them, so the committer skips checking
+/// ownership entry by entry. Every commit without a fence that acknowledges entries (a retry, a
+/// claimed batch, entries re-read after a restart) changes it, and so does creating the group.
+public struct LogRead: Sendable {
+    public var entries: [LogEntry]
+    /// Nil when the log keeps no fence (the memory log checks ownership in one step anyway).
+    public var fence: String?
+
+    public init(entries: [LogEntry], fence: String?) {
+        self.entries = entries
+        self.fence = fence
+    }
+}
+
 /// An entry to move to the dead-letter stream, with the reason and its delivery count.
 public struct DeadLetterRequest: Sendable, Hashable {
     public var id: String
@@ -65,11 +82,16 @@ public struct BatchCommit: Sendable {
     public var acknowledged: [String]
     public var delta: StateDelta
     public var deadLetters: [DeadLetterRequest]
+    /// The fence of the read that delivered every one of these entries (``LogRead/fence``), given
+    /// only on the first commit of that read's batch; nil makes the committer check ownership
+    /// entry by entry (and, when it acknowledges anything, change the fence).
+    public var fence: String?
 
-    public init(acknowledged: [String], delta: StateDelta, deadLetters: [DeadLetterRequest] = []) {
+    public init(acknowledged: [String], delta: StateDelta, deadLetters: [DeadLetterRequest] = [], fence: String? = nil) {
         self.acknowledged = acknowledged
         self.delta = delta
         self.deadLetters = deadLetters
+        self.fence = fence
     }
 
     public var isEmpty: Bool { acknowledged.isEmpty && deadLetters.isEmpty }

@@ -8,20 +8,25 @@ struct ApplyPayload {
     /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket.
     let keys: [String]
 
-    /// The keys every call declares first, in this order (the script's `KEYS[1]`…`KEYS[11]`).
+    /// The keys every call declares first, in this order (the script's `KEYS[1]`…`KEYS[12]`).
     static func fixedKeys(_ keys: RedisKeys) -> [String] {
         [keys.events, keys.deadLetters, keys.knownTools, keys.knownCodes, keys.toolSuccesses, keys.toolFailures,
-         keys.codeTotals, keys.activeSessions, keys.sessionFirstSeen, keys.sessionToolCalls, keys.endedSessions]
+         keys.codeTotals, keys.activeSessions, keys.sessionFirstSeen, keys.sessionToolCalls, keys.endedSessions,
+         keys.deliveryFence]
     }
 
     /// - Parameter now: the time the step runs at; nil (always, outside tests): Redis's `TIME`, read
     ///   inside the script, so that no node's clock decides which buckets are still in the window.
-    init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], group: String, consumer: String,
-         now: Double?, keys: RedisKeys, configuration: StateConfiguration) {
+    /// - Parameter fence: the ``LogRead/fence`` of the read that delivered every entry (first commit only).
+    init(delta: StateDelta, acknowledged: [String], deadLetters: [DeadLetterRequest], fence: String? = nil, group: String,
+         consumer: String, now: Double?, keys: RedisKeys, configuration: StateConfiguration) {
         var w = JSONWriter()
         w.begin()
         w.key("group"); w.string(group)
         w.key("consumer"); w.string(consumer)
+        if let fence {
+            w.key("fence"); w.string(fence)
+        }
         if let now {
             w.key("now"); w.number(now)
         }

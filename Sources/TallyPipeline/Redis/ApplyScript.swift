@@ -11,9 +11,13 @@ import TallyRedis
 /// first write.** Redis keeps whatever a script wrote before an error, so a
 /// failure after a write would apply half a batch. Part 1 reads and checks
 /// only: the server's version; the payload's shape, numbers (finite, within
-/// ``ApplyLimits``) and stream ids; the type of every key; ownership
-/// (`XPENDING`, one range query for the batch — if an entry is no longer
-/// pending for this consumer it returns the lost ids and changes nothing);
+/// ``ApplyLimits``) and stream ids; the type of every key; ownership — the
+/// first commit of a read's batch carries the read's fence (``LogRead``), and
+/// while `{tally}:events:fence` still holds it no other commit can have
+/// applied any of its entries, so one `XPENDING` summary suffices; any other
+/// commit checks entry by entry (`XPENDING`, one range query for the batch —
+/// if an entry is no longer pending for this consumer it returns the lost ids
+/// and changes nothing) and, when it acknowledges, changes the fence;
 /// admission of new tools and codes up to their caps; every stored value the
 /// batch adds to (a finite number, and still finite after the addition); the
 /// quiet sessions to forget; the dead letters' original entries (at most
@@ -35,7 +39,7 @@ import TallyRedis
 ///
 /// KEYS: every key the script touches, all under one hash tag: the event
 /// stream, the dead-letter stream, the tool and code sets and totals, the
-/// session sets (``ApplyPayload/fixedKeys(_:)``), then the batch's window
+/// session sets, the delivery fence (``ApplyPayload/fixedKeys(_:)``), then the batch's window
 /// buckets, which the payload names by index.
 enum ApplyScript {
     static let script = RedisScript(#"""
@@ -63,6 +67,7 @@ if not decoded or type(p) ~= 'table' then return redis.error_reply('TALLYINPUT t
 local stream, dlq = KEYS[1], KEYS[2]
 local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local codeTotals, activeSessions, sessionFirstSeen, sessionToolCalls, endedSessions = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local fence = KEYS[12]
 
 local function chunked(command, key, option, args, step)
   for i = 1, #args, step do
@@ -147,8 +152,8 @@ local function prepare()
   local maxTools = number(p.maxTools, 0, MAX_AMOUNT, 'maxTools')
   local maxCodes = number(p.maxCodes, 0, MAX_AMOUNT, 'maxCodes')
   local ack, dead = array(p.ack, 'ack'), array(p.dead, 'dead')
-  -- The acknowledged ids need no check of their own: the ownership check below refuses any id that
-  -- is not pending for this consumer, before anything is written.
+  -- The acknowledged ids are checked by the ownership check below: entry by entry, any id that is
+  -- not pending for this consumer is refused; fenced, each id's form.
   for i = 1, #dead do
     local d = array(dead[i], 'dead letter', i)
     streamID(d[1], 'dead letter id', i)
@@ -179,7 +184,7 @@ local function prepare()
   end
   for i = 1, #buckets do
     local b = buckets[i]
-    whole(b.key, 12, #KEYS, 'bucket key index', i)
+    whole(b.key, 13, #KEYS, 'bucket key index', i)
     number(b.n, 0, MAX_AMOUNT, 'bucket n', i)
     number(b.a, 0, MAX_AMOUNT, 'bucket a', i)
     number(b.sum, 0, MAX_AMOUNT, 'bucket sum', i)
@@ -213,10 +218,36 @@ local function prepare()
   expect(activeSessions, 'zset')
   expect(sessionFirstSeen, 'zset')
   expect(endedSessions, 'zset')
+  expect(fence, 'string')
   for i = 1, #buckets do expect(KEYS[buckets[i].key], 'hash') end
 
-  -- Ownership: one range query for the batch, this consumer's pending entries between the lowest and highest id.
-  if #ack + #dead > 0 then
+  -- The delivery fence: a counter, or missing until the first commit or start-up sets it.
+  local fenceHeld = redis.call('GET', fence)
+  if fenceHeld and not (#fenceHeld <= 18 and string.find(fenceHeld, '^%d+$')) then
+    refuse('TALLYSTATE', fence .. ' holds ' .. describe(fenceHeld) .. ', not a fence counter')
+  end
+  local fenceGiven = p.fence
+  if fenceGiven ~= nil then text(fenceGiven, 'fence') end
+  -- Ownership. Fenced: the first commit of a read's batch, the fence unchanged since that read. Every
+  -- other commit that acknowledges entries changes the fence, so none can have applied any of these
+  -- entries; the summary confirms the group exists and this consumer holds at least that many, and
+  -- the ids are checked for form (XACK below must not fail). Otherwise one range query for the batch:
+  -- this consumer's pending entries between the lowest and highest id.
+  local fenced = false
+  if #ack + #dead > 0 and fenceGiven ~= nil and fenceGiven == fenceHeld then
+    local holding = 0
+    for _, c in ipairs(redis.call('XPENDING', stream, group)[4] or {}) do
+      if c[1] == consumer then holding = tonumber(c[2]) end
+    end
+    fenced = holding >= #ack + #dead
+    if fenced then
+      for i = 1, #ack do
+        local id = ack[i]
+        if type(id) ~= 'string' or #id > 20 or not string.find(id, '^%d+%-%d+$') then streamID(id, 'acknowledged id', i) end
+      end
+    end
+  end
+  if #ack + #dead > 0 and not fenced then
     local owned = {}
     local limit = 4 * (#ack + #dead) + 1000
     local range = redis.call('XPENDING', stream, group, p.lo, p.hi, limit, consumer)
@@ -237,6 +268,9 @@ local function prepare()
       plan.lost = lost
       return
     end
+    -- Not a read's first commit (a retry, a claimed batch, entries read again): a first commit
+    -- fenced before now must find the fence changed.
+    plan.bumpFence = fenceGiven == nil
   end
   plan.group, plan.ack, plan.dead, plan.nowText = group, ack, dead, format('%.6f', now)
 
@@ -498,6 +532,7 @@ end
 if plan.lost then return {0, plan.lost} end
 
 -- ==================================================== Part 2: writes. Nothing below can fail.
+if plan.bumpFence then redis.call('INCR', fence) end
 chunked('SADD', knownTools, nil, plan.toolsAdded, 500)
 chunked('SADD', knownCodes, nil, plan.codesAdded, 500)
 for _, h in ipairs(plan.hashes) do chunked('HSET', h[1], nil, h[2], 1000) end

@@ -81,6 +81,9 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         if let stored = try await client.get(keys.settings), stored != settings {
             throw RedisPreflight.Refusal.settingsDiffer(key: keys.settings, stored: stored, configured: settings)
         }
+        // The fence first: a group created again (after the server lost it) delivers old entries
+        // anew, and a commit fenced before that must not count them a second time.
+        _ = try await client.incrby(keys.deliveryFence, by: 1)
         try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
     }
 
@@ -211,6 +214,12 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
             reads = try await client.xreadgroup(group: keys.group, consumer: consumer, streams: [(keys.events, ">")], count: count, block: block)
         }
         return reads.flatMap(\.entries).map(Self.entry)
+    }
+
+    /// `GET` of the fence, then `XREADGROUP … >`: the fence is read before the entries are delivered.
+    public func readNew(consumer: String, count: Int, block: Duration?) async throws -> LogRead {
+        let fence = try await client.get(keys.deliveryFence)
+        return LogRead(entries: try await read(consumer: consumer, from: .new, count: count, block: block), fence: fence)
     }
 
     static func entry(_ entry: RedisStreamEntry) -> LogEntry {

@@ -15,6 +15,9 @@ public struct RedisKeys: Sendable, Hashable {
 
     /// The event stream.
     public var events: String { tag + ":events" }
+    /// Counter that fences the first commit of a batch of new entries (``LogRead/fence``): bumped by
+    /// ``RedisEventLog/prepare()`` and by every commit that acknowledges entries without a fence.
+    public var deliveryFence: String { tag + ":events:fence" }
     /// The dead-letter stream.
     public var deadLetters: String { tag + ":dlq" }
     /// Hash idempotency key → "fingerprint accepted-count", for keys within their window.

@@ -68,7 +68,7 @@ public struct PipelineWorker: Sendable {
     /// Processes batches until the task is cancelled or the pool asks to stop (after the current batch).
     public func run() async {
         var pendingCursor: String? = "0"
-        var prefetched: [LogEntry]? = nil
+        var prepared: PreparedBatch? = nil  // the next batch, read and prepared while the last one committed
         var lastClaim: ContinuousClock.Instant? = nil
         var lastTrim = ContinuousClock.now
         var consecutiveErrors = 0
@@ -95,35 +95,40 @@ public struct PipelineWorker: Sendable {
                     if !entries.isEmpty { try await process(entries) }
                     consecutiveErrors = 0
                 } else {
-                    let entries: [LogEntry]
-                    if let ready = prefetched {
-                        entries = ready
-                        prefetched = nil
+                    let batch: PreparedBatch
+                    if let ready = prepared {
+                        batch = ready
+                        prepared = nil
                     } else {
-                        entries = try await log.read(consumer: consumer, from: .new, count: configuration.batchSize, block: configuration.block)
+                        let read = try await log.readNew(consumer: consumer, count: configuration.batchSize, block: configuration.block)
+                        if read.entries.isEmpty {
+                            consecutiveErrors = 0
+                            continue
+                        }
+                        batch = try await prepare(read.entries, fence: read.fence)
                     }
-                    if entries.count < configuration.batchSize || stopRequested.isSet {
-                        if !entries.isEmpty { try await process(entries) }
+                    if batch.entryCount < configuration.batchSize || stopRequested.isSet {
+                        try await commit(batch)
                         consecutiveErrors = 0
                         continue
                     }
-                    // A full batch: more are probably waiting. Read the next while this one commits, so
-                    // that the log works on one while this worker decodes and calculates the other.
-                    async let next = log.read(consumer: consumer, from: .new, count: configuration.batchSize, block: nil)
+                    // A full batch: more are probably waiting. Read and prepare the next while this one
+                    // commits, so that the log applies one while this worker decodes and calculates the other.
+                    async let next = readAndPrepareNext()
                     do {
-                        try await process(entries)
+                        try await commit(batch)
                     } catch {
                         _ = try? await next
                         throw error
                     }
-                    prefetched = try await next
+                    prepared = try await next
                     consecutiveErrors = 0
                 }
             } catch is CancellationError {
                 return
             } catch {
                 // Whatever was read and not committed stays pending for this consumer: read it again first.
-                prefetched = nil
+                prepared = nil
                 pendingCursor = "0"
                 if Task.isCancelled { return }
                 if let redisError = error as? RedisError, redisError.serverErrorCode == "NOGROUP" {
@@ -142,8 +147,41 @@ public struct PipelineWorker: Sendable {
     }
 
     /// Decodes, calculates and commits one batch (see the type's documentation). Returns early,
-    /// leaving what it did not commit pending, when the pool asks the workers to stop.
-    package func process(_ entries: [LogEntry]) async throws {
+    /// leaving what it did not commit pending, when the pool asks the workers to stop. `fence`: the
+    /// ``LogRead/fence`` of the read that delivered `entries` as new entries (nil for claimed or
+    /// re-read ones); only the batch's first commit carries it.
+    package func process(_ entries: [LogEntry], fence: String? = nil) async throws {
+        try await commit(try await prepare(entries, fence: fence))
+    }
+
+    /// A batch decoded and ready to commit.
+    struct PreparedBatch: Sendable {
+        let items: [BatchItem]
+        /// The delta of every record among `items`.
+        let delta: StateDelta
+        let context: CommitContext
+        /// The entries read (decoded, dead-lettered, or left pending for a later delivery).
+        let entryCount: Int
+        /// How long decoding and calculating took (the batch duration without waiting its turn).
+        let preparation: Duration
+    }
+
+    /// New entries read and prepared (nil when none were waiting).
+    func readAndPrepareNext() async throws -> PreparedBatch? {
+        let read = try await log.readNew(consumer: consumer, count: configuration.batchSize, block: nil)
+        return read.entries.isEmpty ? nil : try await prepare(read.entries, fence: read.fence)
+    }
+
+    /// Commits a prepared batch and records how long it took.
+    func commit(_ batch: PreparedBatch) async throws {
+        let started = ContinuousClock.now
+        if try await commit(batch.items, batch.context, delta: batch.delta) {
+            metrics?.batchDuration.observe((batch.preparation + (ContinuousClock.now - started)).secondsValue)
+        }
+    }
+
+    /// Decodes a batch: its events, the entries to dead-letter, and how long each entry waited.
+    func prepare(_ entries: [LogEntry], fence: String?) async throws -> PreparedBatch {
         let started = ContinuousClock.now
         var items: [BatchItem] = []
         var failures: [(id: String, error: String)] = []
@@ -172,10 +210,9 @@ public struct PipelineWorker: Sendable {
         }
         // How long each entry waited, on the log's clock, for the queue's wait histogram.
         let waited = metrics == nil ? [:] : ((try? await log.appendAges(ofEntries: items.compactMap { $0.record?.id })) ?? [:])
-        let context = CommitContext(waited: waited)
-        if try await commit(items, context) {
-            metrics?.batchDuration.observe((ContinuousClock.now - started).secondsValue)
-        }
+        let context = CommitContext(waited: waited, fence: fence)
+        let delta = DeltaCalculator.delta(for: items.compactMap { $0.record?.record }, bucketSeconds: bucketSeconds)
+        return PreparedBatch(items: items, delta: delta, context: context, entryCount: entries.count, preparation: ContinuousClock.now - started)
     }
 
     // MARK: - Committing
@@ -205,6 +242,8 @@ public struct PipelineWorker: Sendable {
     struct CommitContext: Sendable {
         /// Seconds each entry waited in the log before it was read (the log's clock).
         let waited: [String: Double]
+        /// The fence of the read that delivered the batch, for its first commit only.
+        let fence: String?
     }
 
     /// The outcome of one commit of some items (entries claimed away meanwhile are left out and the
@@ -217,16 +256,22 @@ public struct PipelineWorker: Sendable {
     }
 
     /// Commits `batch`: retries, isolates poison entries and waits out systemic failures. Returns
-    /// false when the pool asked to stop first (whatever is not committed stays pending).
-    func commit(_ batch: [BatchItem], _ context: CommitContext) async throws -> Bool {
+    /// false when the pool asked to stop first (whatever is not committed stays pending). `delta`:
+    /// the batch's, when already calculated.
+    func commit(_ batch: [BatchItem], _ context: CommitContext, delta: StateDelta? = nil) async throws -> Bool {
         var items = batch
         var failedCommits = 0  // consecutive failed commits of `items`
         var untraced = 0  // failed commits not counted yet: poison if they lead to a dead letter, else systemic
         var sharedByEveryEntry = false  // isolation found that every entry fails alone
         defer { count(untraced, .systemic) }
+        var fence = context.fence  // the first commit's only: any later one may follow another commit of these entries
+        var delta = delta
         while !items.isEmpty {
             if stopRequested.isSet { return false }
-            guard case .failed(let error, let remaining) = try await commitOnce(items, context) else { return true }
+            let attempt = try await commitOnce(items, context, fence: fence, delta: delta)
+            fence = nil
+            delta = nil
+            guard case .failed(let error, let remaining) = attempt else { return true }
             items = remaining
             failedCommits += 1
             let errorClass = CommitErrorClass(error)
@@ -364,9 +409,12 @@ public struct PipelineWorker: Sendable {
     }
 
     /// Commits `batch` once, leaving out entries another consumer claimed meanwhile; records what
-    /// was processed and logs every dead letter once.
-    func commitOnce(_ batch: [BatchItem], _ context: CommitContext) async throws -> Attempt {
+    /// was processed and logs every dead letter once. `fence` goes with the first try only, and so
+    /// does `delta` (the delta of `batch`, when already calculated).
+    func commitOnce(_ batch: [BatchItem], _ context: CommitContext, fence: String? = nil, delta calculated: StateDelta? = nil) async throws -> Attempt {
         var items = batch
+        var fence = fence
+        var calculated = calculated
         for _ in 0..<8 {
             var acknowledged: [String] = []
             var records: [EventRecord] = []
@@ -382,8 +430,10 @@ public struct PipelineWorker: Sendable {
                     letters.append(letter)
                 }
             }
-            let delta = DeltaCalculator.delta(for: records, bucketSeconds: bucketSeconds)
-            let commit = BatchCommit(acknowledged: acknowledged, delta: delta, deadLetters: letters)
+            let delta = calculated ?? DeltaCalculator.delta(for: records, bucketSeconds: bucketSeconds)
+            calculated = nil
+            let commit = BatchCommit(acknowledged: acknowledged, delta: delta, deadLetters: letters, fence: fence)
+            fence = nil
             if commit.isEmpty { return .committed(0) }
             let outcome: CommitOutcome
             do {

@@ -127,8 +127,9 @@ import Testing
             // The last 40 s of a 3,000 s span (30 s timeout plus the test's own time), 5 events a session.
             let recentSessions = Int((Double(total) * 40 / span / 5).rounded(.up)) + 1
             let keys = try await pool.send(RedisCommand("DBSIZE")).int ?? 0
-            // Stream, tool and code sets and totals, the session sets, and the window's buckets (plus one being written).
-            #expect(keys <= 11 + configuration.bucketCount + 1, "\(keys) keys")
+            // Stream, tool and code sets and totals, the session sets, the settings, the delivery fence, and
+            // the window's buckets (plus one being written).
+            #expect(keys <= 12 + configuration.bucketCount + 1, "\(keys) keys")
             let redisKeys = RedisKeys()
             for (command, key) in [("ZCARD", redisKeys.activeSessions), ("ZCARD", redisKeys.sessionFirstSeen), ("HLEN", redisKeys.sessionToolCalls)] {
                 let held = try await pool.send(RedisCommand(command, .string(key))).int ?? -1

@@ -51,6 +51,9 @@ final class FaultyLog: EventLog, BatchCommitter {
     func read(consumer: String, from position: ReadPosition, count: Int, block: Duration?) async throws -> [LogEntry] {
         try await inner.read(consumer: consumer, from: position, count: count, block: block)
     }
+    func readNew(consumer: String, count: Int, block: Duration?) async throws -> LogRead {
+        try await inner.readNew(consumer: consumer, count: count, block: block)
+    }
     func claimIdle(consumer: String, minIdle: Duration, count: Int) async throws -> ClaimResult {
         try await inner.claimIdle(consumer: consumer, minIdle: minIdle, count: count)
     }
