@@ -1,10 +1,20 @@
+import Foundation
+import TallyRedis
+
 /// The arguments of ``ApplyScript``: every key the batch touches (declared as
-/// `KEYS`, as Redis Cluster requires) and a delta flattened into arrays that
-/// refer to those keys by index.
+/// `KEYS`, as Redis Cluster requires), a delta flattened into JSON arrays that
+/// refer to those keys by index, and the values the script passes to Redis as
+/// they are — the ids to acknowledge and the sessions' first and last seen
+/// times as `ZADD` pairs — as plain `ARGV` strings, which the script neither
+/// decodes nor formats again.
 ///
 /// Written by hand with ``JSONWriter`` (it is built once per batch on the hot path).
 struct ApplyPayload {
     let json: String
+    /// `ARGV`: ``json``, then the ids to acknowledge (`acks` in the JSON), then a score and an id
+    /// for every session's first seen time (`firsts`), then for the last seen time of every session
+    /// that does not end in this batch (`lasts`); times as ``scoreText(_:)``.
+    let arguments: [RedisArgument]
     /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket.
     let keys: [String]
 
@@ -36,10 +46,10 @@ struct ApplyPayload {
         w.key("maxTools"); w.number(Double(configuration.maxTools))
         w.key("maxCodes"); w.number(Double(configuration.maxErrorCodes))
         var declared = Self.fixedKeys(keys)
-        w.key("ack")
-        w.beginArray()
-        for id in acknowledged { w.string(id) }
-        w.endArray()
+        var arguments: [RedisArgument] = [.string("")]
+        arguments.reserveCapacity(1 + acknowledged.count + 4 * delta.sessions.count)
+        w.key("acks"); w.number(Double(acknowledged.count))
+        for id in acknowledged { arguments.append(.string(id)) }
         let ids = (acknowledged + deadLetters.map(\.id)).compactMap { StreamID($0) }
         w.key("lo"); w.string(ids.min()?.description ?? "")
         w.key("hi"); w.string(ids.max()?.description ?? "")
@@ -85,17 +95,49 @@ struct ApplyPayload {
             w.beginArray(); w.string(code); w.number(count); w.endArray()
         }
         w.endArray()
-        w.key("sessions")
+        // Sessions: first seen of every one and last seen of those that do not end here as ZADD pairs
+        // in ARGV; the few that end here as [id, last, end] triples and the tool calls as [id, calls]
+        // pairs in the JSON.
+        let sessions = delta.sessions.sorted(by: { $0.key < $1.key })
+        for (id, session) in sessions {
+            arguments.append(.string(Self.scoreText(session.firstSeen))); arguments.append(.string(id))
+        }
+        var lasts = 0
+        for (id, session) in sessions where session.endedAt == nil {
+            arguments.append(.string(Self.scoreText(session.lastSeen))); arguments.append(.string(id))
+            lasts += 1
+        }
+        w.key("firsts"); w.number(Double(sessions.count))
+        w.key("lasts"); w.number(Double(lasts))
+        w.key("ending")
         w.beginArray()
-        // Flat, five values a session: id, first and last seen,
-        // tool calls, end (-1 when not ended).
-        for (id, s) in delta.sessions.sorted(by: { $0.key < $1.key }) {
-            w.string(id); w.number(s.firstSeen); w.number(s.lastSeen); w.number(s.toolCalls); w.number(s.endedAt ?? -1)
+        for (id, session) in sessions {
+            if let end = session.endedAt { w.string(id); w.number(session.lastSeen); w.number(end) }
+        }
+        w.endArray()
+        w.key("calls")
+        w.beginArray()
+        for (id, session) in sessions where session.toolCalls != 0 {
+            w.string(id); w.number(session.toolCalls)
         }
         w.endArray()
         w.end()
         self.json = w.text
+        arguments[0] = .string(json)
+        self.arguments = arguments
         self.keys = declared
+    }
+
+    /// A time as the apply step passes it to `ZADD`: plain decimal digits with at most one point and
+    /// no exponent (the script refuses anything else, so that its check and Redis's parser agree on
+    /// every string it lets through), reading back as exactly `value`. Times the step refuses anyway
+    /// (negative, not finite, from 10¹² on) keep Swift's form.
+    static func scoreText(_ value: Double) -> String {
+        let shortest = JSONWriter.decimal(value)
+        guard value > 0, value < ApplyLimits.maxTime, shortest.contains("e") else { return shortest }
+        // Below 10⁻⁴ Swift writes an exponent: 17 significant digits after the point instead.
+        let digits = 17 - Int(log10(value).rounded(.down))
+        return String(format: "%.\(digits)f", value)
     }
 
     /// `[[name, successes, failures], …]` in name order (the order tools are admitted in).

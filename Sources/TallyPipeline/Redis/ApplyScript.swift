@@ -69,12 +69,14 @@ local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KE
 local codeTotals, activeSessions, sessionFirstSeen, sessionToolCalls, endedSessions = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local fence = KEYS[12]
 
-local function chunked(command, key, option, args, step)
-  for i = 1, #args, step do
+-- `args[from..to]` (all of `args` by default), `step` values a call.
+local function chunked(command, key, option, args, step, from, to)
+  from, to = from or 1, to or #args
+  for i = from, to, step do
     if option then
-      redis.call(command, key, option, unpack(args, i, math.min(i + step - 1, #args)))
+      redis.call(command, key, option, unpack(args, i, math.min(i + step - 1, to)))
     else
-      redis.call(command, key, unpack(args, i, math.min(i + step - 1, #args)))
+      redis.call(command, key, unpack(args, i, math.min(i + step - 1, to)))
     end
   end
 end
@@ -151,7 +153,18 @@ local function prepare()
   local timeout = number(p.sessionTimeout, 0, MAX_TIME, 'sessionTimeout')
   local maxTools = number(p.maxTools, 0, MAX_AMOUNT, 'maxTools')
   local maxCodes = number(p.maxCodes, 0, MAX_AMOUNT, 'maxCodes')
-  local ack, dead = array(p.ack, 'ack'), array(p.dead, 'dead')
+  -- ARGV: this JSON, the ids to acknowledge, then (score, id) pairs: every session's first seen,
+  -- then the last seen of those that do not end in this batch.
+  local acks = whole(p.acks, 0, #ARGV, 'acks')
+  local nFirst, nLast = whole(p.firsts, 0, #ARGV, 'firsts'), whole(p.lasts, 0, #ARGV, 'lasts')
+  if 1 + acks + 2 * (nFirst + nLast) ~= #ARGV then
+    refuse('TALLYINPUT', 'the arguments are not the payload, ' .. acks .. ' ids and ' .. (nFirst + nLast) .. ' session time pairs but ' .. #ARGV .. ' values')
+  end
+  local firstFrom = 2 + acks
+  local lastFrom = firstFrom + 2 * nFirst
+  local ack = {}
+  for i = 1, acks do ack[i] = ARGV[1 + i] end
+  local dead = array(p.dead, 'dead')
   -- The acknowledged ids are checked by the ownership check below: entry by entry, any id that is
   -- not pending for this consumer is refused; fenced, each id's form.
   for i = 1, #dead do
@@ -202,8 +215,10 @@ local function prepare()
     text(c[1], 'code name', j)
     number(c[2], 0, MAX_AMOUNT, 'code count', c[1])
   end
-  local sessions = array(p.sessions, 'sessions')
-  if #sessions % 5 ~= 0 then refuse('TALLYINPUT', 'sessions are not id, first, last, tool calls, end quintuples') end
+  local ending, calls = array(p.ending, 'ending'), array(p.calls, 'calls')
+  if #ending % 3 ~= 0 then refuse('TALLYINPUT', 'ending sessions are not id, last seen, end triples') end
+  if #calls % 2 ~= 0 then refuse('TALLYINPUT', 'session tool calls are not id, count pairs') end
+  if nFirst == 0 and (nLast + #ending + #calls) > 0 then refuse('TALLYINPUT', 'session values without sessions') end
   -- (each session is checked where it is used, below: these loops are the hot path)
 
   -- Every key has the type Tally keeps in it (or does not exist yet).
@@ -408,9 +423,9 @@ local function prepare()
   end
 
   -- Sessions: a few multi-member calls per batch, not a few calls per session.
-  local ns = #sessions / 5
-  if ns > 0 then
-    local s = {cutoff = '(' .. (now - timeout), gone = {{}, {}}}
+  if nFirst > 0 then
+    -- ARGV positions of the first seen pairs and of the last seen pairs.
+    local s = {cutoff = '(' .. (now - timeout), gone = {{}, {}}, firstFrom = firstFrom, lastFrom = lastFrom, lastTo = lastFrom + 2 * nLast - 1}
     -- Sessions quiet for longer than the timeout (live or ended) leave every session key before this
     -- batch's changes (so that a returning id starts afresh), up to 10 × 2,000 from each set.
     local forgotten, endedForgotten = {}, {}
@@ -426,63 +441,55 @@ local function prepare()
         if #found < 2000 then break end
       end
     end
-    -- The sessions' values are checked where they are used, with as few calls as can be: this is
-    -- the hot path. Ids: strings or numbers, or table.concat raises.
-    local ids = {}
-    for i = 1, ns do ids[i] = sessions[5 * i - 4] end
-    if not pcall(table.concat, ids) then refuse('TALLYINPUT', 'a session id is not a string') end
-    -- Which of them ended before (nil replies for the others). With no ended session at all (a
-    -- deployment that sends no session_end, or none within the timeout), none did: no call.
-    local wasEnded = {}
+    -- The first and last seen times go to ZADD as the text they came in: plain decimals (digits, at
+    -- most one point, no sign or exponent; at most 12 digits before the point, so below MAX_TIME),
+    -- which Lua and Redis's own parser read alike. Checked by pattern: this is the hot path.
+    for i = firstFrom, lastFrom + 2 * nLast - 1, 2 do
+      local v = ARGV[i]
+      if not (#v <= 400 and string.find(v, '^%d+%.?%d*$') and (#v <= 12 or (string.find(v, '.', 1, true) or 400) <= 13)) then
+        refuse('TALLYINPUT', 'session ' .. describe(ARGV[i + 1]) .. ' has the time ' .. describe(v) .. ', not a plain decimal in 0..' .. MAX_TIME .. ' (exclusive)')
+      end
+    end
+    -- Which of them ended before. With no ended session at all (a deployment that sends no
+    -- session_end, or none within the timeout), none did: no call.
+    local endedBefore, anyEndedBefore = {}, false
     if redis.call('ZCARD', endedSessions) > #s.gone[2] then
-      for i = 1, ns, 500 do
-        local j = math.min(i + 499, ns)
-        local ended = redis.call('ZMSCORE', endedSessions, unpack(ids, i, j))
-        for k = 1, j - i + 1 do wasEnded[i + k - 1] = ended[k] and not endedForgotten[ids[i + k - 1]] end
-      end
-    end
-    local firsts, lasts, ends, endedNow, toolCalls = {}, {}, {}, {}, {}
-    -- Where in `ends` the scores of the sessions that end in this batch are.
-    local endingAt = {}
-    -- First and last seen are numbers (cjson reads them exactly; Redis passes a Lua number to ZADD
-    -- as '%.17g', which reads back exactly), checked by comparisons alone. Tool calls: an amount;
-    -- end: -1 or a time. A value of another type makes a comparison raise, and the pcall turns
-    -- that into a refusal too.
-    local function build()
-      for i = 1, ns do
-        local o = 5 * i - 5
-        local id, first, last, calls, ended = sessions[o + 1], sessions[o + 2], sessions[o + 3], sessions[o + 4], sessions[o + 5]
-        if not (first >= 0 and first < MAX_TIME and last >= 0 and last < MAX_TIME and calls >= 0 and calls <= MAX_AMOUNT
-            and (ended == -1 or (ended >= 0 and ended < MAX_TIME))) then
-          return i
-        end
-        firsts[#firsts + 1] = first; firsts[#firsts + 1] = id
-        add(toolCalls, id, calls)
-        if ended >= 0 or wasEnded[i] then
-          ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
-          if not wasEnded[i] then
-            endedNow[#endedNow + 1] = id
-            endingAt[#endingAt + 1] = #ends - 1
+      for i = 1, nFirst, 500 do
+        local j = math.min(i + 499, nFirst)
+        local ids = {}
+        for k = i, j do ids[#ids + 1] = ARGV[firstFrom + 2 * k - 1] end
+        local held = redis.call('ZMSCORE', endedSessions, unpack(ids))
+        for k = 1, #ids do
+          if held[k] and not endedForgotten[ids[k]] then
+            endedBefore[ids[k]] = true
+            anyEndedBefore = true
           end
-        else
-          lasts[#lasts + 1] = last; lasts[#lasts + 1] = id
         end
       end
     end
-    local built, bad = pcall(build)
-    if not built or bad then
-      local what = 'a session has a value of the wrong kind (' .. describe(type(bad) == 'table' and bad.err or bad) .. ')'
-      if built then
-        local o = 5 * (bad - 1)
-        what = 'session ' .. describe(sessions[o + 1]) .. ' has ' .. describe(sessions[o + 2]) .. ', ' .. describe(sessions[o + 3]) .. ', '
-          .. describe(sessions[o + 4]) .. ', ' .. describe(sessions[o + 5])
+    -- Sessions that ended before stay ended: their last seen goes to the ended set, not the live one.
+    local ends, endedNow, endingAt = {}, {}, {}
+    if anyEndedBefore then
+      s.lasts = {}
+      for i = lastFrom, lastFrom + 2 * nLast - 1, 2 do
+        local list = endedBefore[ARGV[i + 1]] and ends or s.lasts
+        list[#list + 1] = ARGV[i]; list[#list + 1] = ARGV[i + 1]
       end
-      refuse('TALLYINPUT', what .. ': first and last seen must be numbers in 0..' .. MAX_TIME .. ' (exclusive), tool calls a number in 0..'
-        .. MAX_AMOUNT .. ', the end -1 or a number in 0..' .. MAX_TIME)
     end
-    -- A session that ends now is scored by its last event over every batch, not only this one's
-    -- (a late session_end must not make a live session look quiet): its stored last seen counts
-    -- too, unless it was quiet and is forgotten above.
+    -- Sessions that end in this batch: scored by their last event over every batch (a late
+    -- session_end must not make a live session look quiet), so their stored last seen counts too,
+    -- unless it was quiet and is forgotten above.
+    for i = 1, #ending, 3 do
+      local id, last, ended = text(ending[i], 'ending session', i), ending[i + 1], ending[i + 2]
+      number(last, 0, MAX_TIME, 'last seen of ending session', id)
+      number(ended, 0, MAX_TIME, 'end of session', id)
+      if last == MAX_TIME or ended == MAX_TIME then refuse('TALLYINPUT', 'session ' .. describe(id) .. ' has a time not below ' .. MAX_TIME) end
+      ends[#ends + 1] = math.max(last, ended); ends[#ends + 1] = id
+      if not endedBefore[id] then
+        endedNow[#endedNow + 1] = id
+        endingAt[#endingAt + 1] = #ends - 1
+      end
+    end
     for i = 1, #endedNow, 500 do
       local j = math.min(i + 499, #endedNow)
       local held = redis.call('ZMSCORE', activeSessions, unpack(endedNow, i, j))
@@ -492,8 +499,12 @@ local function prepare()
         if last and not forgotten[endedNow[k]] and last > ends[at] then ends[at] = last end
       end
     end
+    local toolCalls = {}
+    for i = 1, #calls, 2 do
+      add(toolCalls, text(calls[i], 'session', i), number(calls[i + 1], 0, MAX_AMOUNT, 'tool calls of session', calls[i]))
+    end
     s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)
-    s.firsts, s.lasts, s.ends, s.endedNow = firsts, lasts, ends, endedNow
+    s.ends, s.endedNow = ends, endedNow
     plan.sessions = s
   end
 
@@ -547,8 +558,12 @@ if s then
   forget(activeSessions, s.gone[1])
   forget(endedSessions, s.gone[2])
   chunked('HSET', sessionToolCalls, nil, s.toolCalls, 1000)
-  chunked('ZADD', sessionFirstSeen, 'LT', s.firsts, 1000)
-  chunked('ZADD', activeSessions, 'GT', s.lasts, 1000)
+  chunked('ZADD', sessionFirstSeen, 'LT', ARGV, 1000, s.firstFrom, s.lastFrom - 1)
+  if s.lasts then
+    chunked('ZADD', activeSessions, 'GT', s.lasts, 1000)
+  else
+    chunked('ZADD', activeSessions, 'GT', ARGV, 1000, s.lastFrom, s.lastTo)
+  end
   chunked('ZADD', endedSessions, 'GT', s.ends, 1000)
   chunked('ZREM', activeSessions, nil, s.endedNow, 500)
   -- Events older than the timeout (a backfill) leave nothing behind either. A read on a key of a
@@ -572,7 +587,7 @@ return {1, acked, #plan.letters}
     /// Runs the script; its refusals are thrown as ``ApplyError``.
     static func run(_ payload: ApplyPayload, on client: any RedisClient) async throws -> RESPValue {
         do {
-            return try await client.evalScript(script, keys: payload.keys, arguments: [.string(payload.json)])
+            return try await client.evalScript(script, keys: payload.keys, arguments: payload.arguments)
         } catch {
             throw ApplyError.mapping(error)
         }

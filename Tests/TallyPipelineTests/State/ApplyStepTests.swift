@@ -213,12 +213,23 @@ import Testing
             let payload = ApplyPayload(delta: commit.delta, acknowledged: commit.acknowledged, deadLetters: commit.deadLetters,
                                        group: RedisKeys().group, consumer: "a", now: now, keys: RedisKeys(), configuration: .default)
             let id = commit.acknowledged[0]
-            #expect(payload.json.contains(#""dead":[["#) && payload.json.contains(#""ack":["\#(id)""#))
+            #expect(payload.json.contains(#""dead":[["#) && payload.json.contains(#""ending":["#) && payload.json.contains(#""calls":["#))
+            // ARGV after the JSON: the acknowledged ids, then (score, id) pairs of first and last seen.
+            let acks = commit.acknowledged.count
+            let sessions = commit.delta.sessions.count
+            let lasts = commit.delta.sessions.values.filter { $0.endedAt == nil }.count
+            #expect(payload.arguments.count == 1 + acks + 2 * (sessions + lasts))
+            #expect(payload.arguments[1] == .string(id))
             let before = try await Self.redisState(pool)
+            func run(json: String = payload.json, replacing index: Int? = nil, with value: String = "") async throws -> RESPValue {
+                var arguments = payload.arguments
+                arguments[0] = .string(json)
+                if let index { arguments[index] = .string(value) }
+                return try await pool.evalScript(ApplyScript.script, keys: payload.keys, arguments: arguments)
+            }
             // An id that is not a pending entry of this consumer, however malformed, is reported lost.
             for wrong in ["\(id)x", "99999999999999999999999-0", "0-1"] {
-                let json = payload.json.replacingOccurrences(of: #""ack":["\#(id)""#, with: #""ack":["\#(wrong)""#)
-                let reply = try await pool.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(json)])
+                let reply = try await run(replacing: 1, with: wrong)
                 #expect(reply.array?.first?.int == 0 && reply.array?.last?.array?.compactMap(\.string) == [wrong], "\(reply)")
                 #expect(try await Self.redisState(pool) == before, "\(wrong): the refused payload changed something")
             }
@@ -227,13 +238,6 @@ import Testing
                 payload.json.replacingOccurrences(of: #""bucketSeconds":10"#, with: #""bucketSeconds":0"#),
                 payload.json.replacingOccurrences(of: #""wholeBuckets":30"#, with: #""wholeBuckets":"30""#),
                 payload.json.replacingOccurrences(of: #""start":"#, with: #""start":-"#),
-                // Sessions: text where a time belongs, times out of range, a wrong kind anywhere.
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x","1",2,0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,"0x10",0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",-1,2,0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,1e300,0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,-2,0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,true,0,-1,"#),
                 payload.json.replacingOccurrences(of: #""key":13"#, with: #""key":3"#),
                 payload.json.replacingOccurrences(of: #""key":13"#, with: #""key":13.5"#),
                 payload.json.replacingOccurrences(of: #""bins":["#, with: #""bins":["b1","#),
@@ -241,23 +245,66 @@ import Testing
                 payload.json.replacingOccurrences(of: #""group":"tally-workers""#, with: #""group":"""#),
                 payload.json.replacingOccurrences(of: #""dead":[["#, with: #""dead":[["1-2-3","e",1],["#),
                 payload.json.replacingOccurrences(of: #""lo":""#, with: #""lo":"x"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,0,-0.5,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,null,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,2,-1,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":[{},1,2,0,-1,"#),
-                payload.json.replacingOccurrences(of: #""sessions":["#, with: #""sessions":["x",1,\#(String(repeating: "1", count: 400)),0,-1,"#),
+                // Counts that do not match the values that follow the JSON.
+                payload.json.replacingOccurrences(of: #""acks":\#(acks)"#, with: #""acks":\#(acks - 1)"#),
+                payload.json.replacingOccurrences(of: #""firsts":\#(sessions)"#, with: #""firsts":\#(sessions + 1)"#),
+                payload.json.replacingOccurrences(of: #""lasts":\#(lasts)"#, with: #""lasts":-1"#),
+                // Sessions that end: text where a time belongs, times out of range, a wrong kind anywhere.
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x","1",2,"#),
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x",1,-0.5,"#),
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x",1,1e300,"#),
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x",1e12,2,"#),
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":[{},1,2,"#),
+                payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x",1,"#),
+                // Tool calls of sessions.
+                payload.json.replacingOccurrences(of: #""calls":["#, with: #""calls":["x",null,"#),
+                payload.json.replacingOccurrences(of: #""calls":["#, with: #""calls":["x",-1,"#),
+                payload.json.replacingOccurrences(of: #""calls":["#, with: #""calls":[true,1,"#),
+                payload.json.replacingOccurrences(of: #""calls":["#, with: #""calls":["x","#),
             ]
             #expect(Set(bad).count == bad.count, "every corruption must change the payload")
-            for json in bad {
+            // Session times as ZADD takes them: anything but a plain decimal below 10¹² (a first seen time,
+            // then a last seen time).
+            let badTimes = ["0x10", "-1", "1e5", " 1", "1 ", "", ".5", "1.2.3", "nan", "inf", "1000000000000", "1,5",
+                            String(repeating: "1", count: 401), "1." + String(repeating: "1", count: 400)]
+            var refusals: [(what: String, run: () async throws -> RESPValue)] = bad.map { json in (String(json.prefix(200)), { try await run(json: json) }) }
+            for (n, time) in badTimes.enumerated() {
+                let index = n % 2 == 0 ? 1 + acks : 1 + acks + 2 * sessions
+                refusals.append(("time '\(time.prefix(40))' at \(index)", { try await run(replacing: index, with: time) }))
+            }
+            for refusal in refusals {
                 do {
-                    _ = try await pool.evalScript(ApplyScript.script, keys: payload.keys, arguments: [.string(json)])
-                    Issue.record("accepted \(json.prefix(200))")
+                    _ = try await refusal.run()
+                    Issue.record("accepted \(refusal.what)")
                 } catch let error as RedisError {
-                    #expect(error.serverErrorCode == "TALLYINPUT", "\(error)")
+                    #expect(error.serverErrorCode == "TALLYINPUT", "\(refusal.what): \(error)")
                 }
-                #expect(try await Self.redisState(pool) == before, "\(json.prefix(200)): the refused payload changed something")
+                #expect(try await Self.redisState(pool) == before, "\(refusal.what): the refused payload changed something")
             }
             #expect(try await log.committer.commit(commit, consumer: "a", now: now) == .committed)
+        }
+    }
+
+    /// Session times reach `ZADD` as text and read back exactly, the extremes of the range included
+    /// (below 10⁻⁴ Swift's shortest form has an exponent, which the step would refuse).
+    @Test func sessionTimesReachRedisExactly() async throws {
+        try await Backend.redis.with { log, _, harness in
+            let pool = try #require(harness.pool)
+            func score(_ key: String, _ member: String) async throws -> Double? {
+                let reply = try await pool.send(RedisCommand("ZSCORE", .string(key), .string(member)))
+                if case .double(let value) = reply { return value }
+                return reply.string.flatMap(Double.init)
+            }
+            let times: [Double] = [0, Double.leastNonzeroMagnitude, 1e-5, 0.1, 1_733_112_345, 1_733_112_345.123456789, 999_999_999_999.9999, 1e12.nextDown]
+            for (n, time) in times.enumerated() {
+                let text = ApplyPayload.scoreText(time)
+                #expect(Double(text) == time && !text.contains("e"), "\(time) as \(text)")
+                var delta = StateDelta()
+                delta.sessions["s\(n)"] = SessionDelta(firstSeen: time, lastSeen: time)
+                try await log.committer.apply(delta, now: time)
+                #expect(try await score(RedisKeys().sessionFirstSeen, "s\(n)") == time, "\(time)")
+                #expect(try await score(RedisKeys().activeSessions, "s\(n)") == time, "\(time)")
+            }
         }
     }
 
