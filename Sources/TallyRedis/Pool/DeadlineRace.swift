@@ -20,7 +20,9 @@ enum DeadlineRace {
         let once = Once()
         return await withCheckedContinuation { (continuation: CheckedContinuation<Outcome<Success>, Never>) in
             let timer = Task {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                // Cancelled means the task finished first: a timer woken by its cancellation must not
+                // claim the race in the moment before the finished side does.
+                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
                 if once.claim() { continuation.resume(returning: .deadlinePassed) }
             }
             Task {
