@@ -81,10 +81,10 @@ local function chunked(command, key, option, args, step, from, to)
   end
 end
 local HUGE, format = math.huge, string.format
--- Integers as integers; other doubles with '%.17g', which reads back exactly. (Below 10^14 Lua's own
--- number-to-text conversion writes integers exactly, and costs less than a call of string.format.)
+-- Integers as integers ('%d' costs about half of Lua's own '%.14g' conversion); other doubles with
+-- '%.17g', which reads back exactly.
 local function decimal(v)
-  if v % 1 == 0 and v > -1e14 and v < 1e14 then return '' .. v end
+  if v % 1 == 0 and v > -1e14 and v < 1e14 then return format('%d', v) end
   return format('%.17g', v)
 end
 local function add(amounts, field, amount)
@@ -376,13 +376,16 @@ local function prepare()
   -- Each hash's new values from one HMGET per 500 fields: stored values must be finite numbers,
   -- and the sums must stay finite. `reset` fields count as 0 (they are removed before the HSET).
   local function planHash(key, amounts, reset)
-    local fields = {}
+    local fields, nf = {}, 0
     for field, amount in pairs(amounts) do
-      if amount ~= 0 then fields[#fields + 1] = field end
+      if amount ~= 0 then
+        nf = nf + 1
+        fields[nf] = field
+      end
     end
-    local args = {}
-    for i = 1, #fields, 500 do
-      local j = math.min(i + 499, #fields)
+    local args, na = {}, 0
+    for i = 1, nf, 500 do
+      local j = math.min(i + 499, nf)
       local current = redis.call('HMGET', key, unpack(fields, i, j))
       for k = i, j do
         local field, held, base = fields[k], current[k - i + 1], 0
@@ -394,8 +397,9 @@ local function prepare()
         end
         local v = base + amounts[field]
         if v ~= v or v == HUGE or v == -HUGE then refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' would become ' .. tostring(v)) end
-        args[#args + 1] = field
-        args[#args + 1] = decimal(v)
+        args[na + 1] = field
+        args[na + 2] = decimal(v)
+        na = na + 2
       end
     end
     return args
