@@ -134,7 +134,7 @@ struct ApplyPayload {
     /// (negative, not finite, from 10¹² on) keep Swift's form.
     static func scoreText(_ value: Double) -> String {
         let shortest = JSONWriter.decimal(value)
-        guard value > 0, value < ApplyLimits.maxTime, shortest.contains("e") else { return shortest }
+        guard value > 0, value < ApplyLimits.maxTime, shortest.utf8.contains(UInt8(ascii: "e")) else { return shortest }
         // Below 10⁻⁴ Swift writes an exponent: 17 significant digits after the point instead.
         let digits = 17 - Int(log10(value).rounded(.down))
         return String(format: "%.\(digits)f", value)
