@@ -448,10 +448,16 @@ local function prepare()
     -- The first and last seen times go to ZADD as the text they came in: plain decimals (digits, at
     -- most one point, no sign or exponent; at most 12 digits before the point, so below MAX_TIME),
     -- which Lua and Redis's own parser read alike. Checked by pattern: this is the hot path.
+    -- A text checked once is not checked again (a session seen once in the batch has its first seen
+    -- time as its last; Lua strings are interned, so the lookup is cheap).
+    local plain = {}
     for i = firstFrom, lastFrom + 2 * nLast - 1, 2 do
       local v = ARGV[i]
-      if not (#v <= 400 and string.find(v, '^%d+%.?%d*$') and (#v <= 12 or (string.find(v, '.', 1, true) or 400) <= 13)) then
-        refuse('TALLYINPUT', 'session ' .. describe(ARGV[i + 1]) .. ' has the time ' .. describe(v) .. ', not a plain decimal in 0..' .. MAX_TIME .. ' (exclusive)')
+      if not plain[v] then
+        if not (#v <= 400 and string.find(v, '^%d+%.?%d*$') and (#v <= 12 or (string.find(v, '.', 1, true) or 400) <= 13)) then
+          refuse('TALLYINPUT', 'session ' .. describe(ARGV[i + 1]) .. ' has the time ' .. describe(v) .. ', not a plain decimal in 0..' .. MAX_TIME .. ' (exclusive)')
+        end
+        plain[v] = true
       end
     end
     -- Which of them ended before. With no ended session at all (a deployment that sends no
@@ -505,7 +511,13 @@ local function prepare()
     end
     local toolCalls = {}
     for i = 1, #calls, 2 do
-      add(toolCalls, text(calls[i], 'session', i), number(calls[i + 1], 0, MAX_AMOUNT, 'tool calls of session', calls[i]))
+      local id, n = calls[i], calls[i + 1]
+      -- (the checks' messages are built only when they refuse: this loop runs once per session)
+      if type(id) ~= 'string' or type(n) ~= 'number' or not (n >= 0 and n <= MAX_AMOUNT) then
+        text(id, 'session', i)
+        number(n, 0, MAX_AMOUNT, 'tool calls of session', id)
+      end
+      add(toolCalls, id, n)
     end
     s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)
     s.ends, s.endedNow = ends, endedNow
