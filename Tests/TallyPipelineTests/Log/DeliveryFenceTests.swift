@@ -167,4 +167,24 @@ import Testing
             #expect(try await log.committer.commit(commit, consumer: "a") == .committed)
         }
     }
+
+    /// A fenced commit of thousands of entries (acknowledged in chunks of 500): one malformed id
+    /// among them is refused before anything is written.
+    @Test func aFencedCommitOfThousandsOfEntriesChecksEveryIdFirst() async throws {
+        try await Backend.redis.with { log, store, harness in
+            let pool = try #require(harness.pool)
+            var records: [EventRecord] = []
+            for part in 0..<3 { records += try await Self.append(2_500, to: log, tag: "big\(part)-") }
+            let read = try await log.readNew(consumer: "a", count: 10_000, block: nil)
+            #expect(read.entries.count == 7_500)
+            let commit = try Self.commit(read.entries, fence: read.fence)
+            var hostile = commit
+            hostile.acknowledged[7_200] = "7-x"
+            let before = try await ApplyStepTests.redisState(pool)
+            await #expect(throws: ApplyError.self) { try await log.committer.commit(hostile, consumer: "a") }
+            #expect(try await ApplyStepTests.redisState(pool) == before, "the refused commit changed something")
+            #expect(try await log.committer.commit(commit, consumer: "a") == .committed)
+            try await Self.expectCountedOnce(records, log, store)
+        }
+    }
 }
