@@ -11,7 +11,7 @@ import TallyTesting
 
 let quick = CommandLine.arguments.contains("--quick")
 let eventCount = quick ? 50_000 : 200_000
-let rounds = quick ? 1 : 3
+let rounds = quick ? 1 : 5
 let appendBatch = 500
 /// Entries per worker read and commit, and per raw `XREADGROUP` (`--batch N`, default 500).
 let readBatch = CommandLine.arguments.firstIndex(of: "--batch").flatMap { $0 + 1 < CommandLine.arguments.count ? Int(CommandLine.arguments[$0 + 1]) : nil }.map { max(1, $0) } ?? 500
