@@ -68,6 +68,7 @@ local stream, dlq = KEYS[1], KEYS[2]
 local knownTools, knownCodes, toolSuccesses, toolFailures = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local codeTotals, activeSessions, sessionFirstSeen, sessionToolCalls, endedSessions = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local fence = KEYS[12]
+\#(LogScripts.fenceLua)
 
 -- `args[from..to]` (all of `args` by default), `step` values a call.
 local function chunked(command, key, option, args, step, from, to)
@@ -238,9 +239,7 @@ local function prepare()
 
   -- The delivery fence: a counter, or missing until the first commit or start-up sets it.
   local fenceHeld = redis.call('GET', fence)
-  if fenceHeld and not (#fenceHeld <= 18 and string.find(fenceHeld, '^%d+$')) then
-    refuse('TALLYSTATE', fence .. ' holds ' .. describe(fenceHeld) .. ', not a fence counter')
-  end
+  local fenceOld = heldFence(fence, fenceHeld)
   local fenceGiven = p.fence
   if fenceGiven ~= nil then text(fenceGiven, 'fence') end
   -- Ownership. Fenced: the first commit of a read's batch, the fence unchanged since that read. Every
@@ -285,7 +284,7 @@ local function prepare()
     end
     -- Not a read's first commit (a retry, a claimed batch, entries read again): a first commit
     -- fenced before now must find the fence changed.
-    plan.bumpFence = fenceGiven == nil
+    if fenceGiven == nil then plan.nextFence = nextFence(fenceOld, now * 1000000) end
   end
   plan.group, plan.ack, plan.dead, plan.nowText = group, ack, dead, format('%.6f', now)
 
@@ -559,7 +558,7 @@ end
 if plan.lost then return {0, plan.lost} end
 
 -- ==================================================== Part 2: writes. Nothing below can fail.
-if plan.bumpFence then redis.call('INCR', fence) end
+if plan.nextFence then redis.call('SET', fence, plan.nextFence) end
 chunked('SADD', knownTools, nil, plan.toolsAdded, 500)
 chunked('SADD', knownCodes, nil, plan.codesAdded, 500)
 for _, h in ipairs(plan.hashes) do chunked('HSET', h[1], nil, h[2], 1000) end

@@ -25,6 +25,37 @@ enum LogScripts {
     end
     """
 
+    /// The Lua that reads and advances the delivery fence (``RedisKeys/deliveryFence``), shared by
+    /// ``advanceFence`` and ``ApplyScript``. `heldFence(key, held)` is the stored counter (0 when
+    /// missing) or raises `TALLYSTATE` for anything else; `nextFence(old, micros)` is its next value,
+    /// max(old + 1, now in µs), which never repeats, not even after the key was deleted or lost: a
+    /// fence that came back to a value a batch was read with could let that batch count twice.
+    static let fenceLua = """
+    local function heldFence(key, held)
+      if not held then return 0 end
+      if #held > 18 or not string.find(held, '^%d+$') then
+        error({err = 'TALLYSTATE ' .. key .. " holds '" .. string.sub(held, 1, 64) .. "', not a fence counter"})
+      end
+      return tonumber(held)
+    end
+    local function nextFence(old, micros)
+      return string.format('%.0f', math.max(old + 1, math.floor(micros)))
+    end
+    """
+
+    /// Advances the delivery fence on Redis's clock (``RedisEventLog/prepare()``, before it creates
+    /// the group). KEYS: the fence. Returns the new value.
+    static let advanceFence = RedisScript(#"""
+    \#(fenceLua)
+    local held, old = redis.call('GET', KEYS[1]), nil
+    local readable, failure = pcall(function() old = heldFence(KEYS[1], held) end)
+    if not readable then return redis.error_reply(failure.err) end
+    local t = redis.call('TIME')
+    local value = nextFence(old, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+    redis.call('SET', KEYS[1], value)
+    return value
+    """#)
+
     /// ARGV as the append scripts take entries (see ``entriesLua``).
     static func entryArguments(_ entries: [[(name: String, value: String)]]) -> [RedisArgument] {
         var arguments: [RedisArgument] = []

@@ -83,7 +83,7 @@ public struct RedisEventLog: EventLog, DeadLetterStore {
         }
         // The fence first: a group created again (after the server lost it) delivers old entries
         // anew, and a commit fenced before that must not count them a second time.
-        _ = try await client.incrby(keys.deliveryFence, by: 1)
+        _ = try await client.evalScript(LogScripts.advanceFence, keys: [keys.deliveryFence])
         try await client.xgroupCreate(keys.events, group: keys.group, startID: "0", makeStream: true)
     }
 

@@ -142,6 +142,26 @@ import Testing
         }
     }
 
+    /// The fence deleted (by an operator) between a read and the retry of its commit: set again, it
+    /// takes a value it never had (max(old + 1, now in µs)), so the first commit, arriving late,
+    /// still finds it changed.
+    @Test func aFenceDeletedAndSetAgainNeverComesBackToAValueABatchWasReadWith() async throws {
+        try await Backend.redis.with { log, store, harness in
+            let pool = try #require(harness.pool)
+            let records = try await Self.append(20, to: log, tag: "x")
+            let read = try await log.readNew(consumer: "a", count: 10, block: nil)
+            let ahead = try await log.readNew(consumer: "a", count: 10, block: nil)
+            _ = try await pool.send(RedisCommand("DEL", .string(RedisKeys().deliveryFence)))
+            #expect(try await log.committer.commit(try Self.commit(read.entries, fence: nil), consumer: "a") == .committed)
+            let now = try #require(try await Self.fence(harness))
+            #expect(now != read.fence && Int(now)! > Int(read.fence ?? "0")!)
+            let late = try await log.committer.commit(try Self.commit(read.entries, fence: read.fence), consumer: "a")
+            #expect(late == .notOwned(read.entries.map(\.id)))
+            #expect(try await log.committer.commit(try Self.commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
+            try await Self.expectCountedOnce(records, log, store)
+        }
+    }
+
     /// A fenced payload is checked as strictly as any: an acknowledged id that is not a stream id is
     /// refused before anything is written, and an id the consumer does not hold (it holds fewer
     /// entries than the payload acknowledges) sends the commit to the entry-by-entry check.
