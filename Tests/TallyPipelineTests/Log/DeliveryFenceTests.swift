@@ -188,18 +188,18 @@ import Testing
         }
     }
 
-    /// A fenced commit of thousands of entries (acknowledged in chunks of 500): one malformed id
-    /// among them is refused before anything is written.
+    /// A fenced commit of thousands of entries (acknowledged in chunks of 500), read in two reads
+    /// under the first one's fence: one malformed id among them is refused before any write.
     @Test func aFencedCommitOfThousandsOfEntriesChecksEveryIdFirst() async throws {
         try await Backend.redis.with { log, store, harness in
             let pool = try #require(harness.pool)
-            var records: [EventRecord] = []
-            for part in 0..<3 { records += try await Self.append(2_500, to: log, tag: "big\(part)-") }
-            let read = try await log.readNew(consumer: "a", count: 10_000, block: nil)
-            #expect(read.entries.count == 7_500)
-            let commit = try Self.commit(read.entries, fence: read.fence)
+            let records = try await Self.append(1_500, to: log, tag: "big0-") + Self.append(1_500, to: log, tag: "big1-")
+            let first = try await log.readNew(consumer: "a", count: 1_500, block: nil)
+            let second = try await log.readNew(consumer: "a", count: 1_500, block: nil)
+            #expect(first.entries.count + second.entries.count == 3_000 && first.fence == second.fence)
+            let commit = try Self.commit(first.entries + second.entries, fence: first.fence)
             var hostile = commit
-            hostile.acknowledged[7_200] = "7-x"
+            hostile.acknowledged[2_600] = "7-x"
             let before = try await ApplyStepTests.redisState(pool)
             await #expect(throws: ApplyError.self) { try await log.committer.commit(hostile, consumer: "a") }
             #expect(try await ApplyStepTests.redisState(pool) == before, "the refused commit changed something")
