@@ -11,7 +11,11 @@ import TallyRedis
 /// On start it first re-reads its own pending entries (from id `0`), then new
 /// ones (`>`); every ``WorkerConfiguration/claimInterval`` it claims entries
 /// idle past ``WorkerConfiguration/claimMinIdle``; every
-/// ``WorkerConfiguration/trimInterval`` it trims the log safely.
+/// ``WorkerConfiguration/trimInterval`` it trims the log safely. After a full
+/// batch it reads and decodes the next one while the current one commits.
+/// New entries come with the log's fence (``LogRead``), which only their first
+/// commit carries; every later commit of the same entries (a retry, a split)
+/// goes without it, so the log checks ownership entry by entry then.
 ///
 /// An entry that fails to decode stays pending (it is retried when claimed)
 /// until it has been delivered ``WorkerConfiguration/maxDeliveries`` times,
