@@ -41,6 +41,16 @@ import Testing
         #expect(try await log.figures().pending == 0)
     }
 
+    /// The fenced first commit of `read`, arriving late, applies nothing; consumer `a`'s batch read
+    /// ahead (`ahead`) then commits; and every one of `records` counts once.
+    static func expectLateFirstCommitAppliesNothing(_ read: LogRead, then ahead: LogRead, counting records: [EventRecord],
+                                                    _ log: any EventLog, _ store: any StateStore) async throws {
+        let late = try await log.committer.commit(try commit(read.entries, fence: read.fence), consumer: "a")
+        #expect(late == .notOwned(read.entries.map(\.id)))
+        #expect(try await log.committer.commit(try commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
+        try await expectCountedOnce(records, log, store)
+    }
+
     static func fence(_ harness: Harness) async throws -> String? {
         guard let pool = harness.pool else { return nil }
         return try await pool.get(RedisKeys().deliveryFence)
@@ -58,10 +68,7 @@ import Testing
             #expect(try await log.committer.commit(try Self.commit(read.entries, fence: nil), consumer: "a") == .committed)
             if backend == .redis { #expect(try await Self.fence(harness) != read.fence, "a commit without a fence changes it") }
             // ...and the first commit, still in flight, arrives after it.
-            let late = try await log.committer.commit(try Self.commit(read.entries, fence: read.fence), consumer: "a")
-            #expect(late == .notOwned(read.entries.map(\.id)))
-            #expect(try await log.committer.commit(try Self.commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
-            try await Self.expectCountedOnce(records, log, store)
+            try await Self.expectLateFirstCommitAppliesNothing(read, then: ahead, counting: records, log, store)
         }
     }
 
@@ -74,10 +81,7 @@ import Testing
             #expect(claimed.entries.map(\.id) == read.entries.map(\.id))
             let ahead = try await log.readNew(consumer: "a", count: 15, block: nil)
             #expect(try await log.committer.commit(try Self.commit(claimed.entries, fence: nil), consumer: "b") == .committed)
-            let late = try await log.committer.commit(try Self.commit(read.entries, fence: read.fence), consumer: "a")
-            #expect(late == .notOwned(read.entries.map(\.id)))
-            #expect(try await log.committer.commit(try Self.commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
-            try await Self.expectCountedOnce(records, log, store)
+            try await Self.expectLateFirstCommitAppliesNothing(read, then: ahead, counting: records, log, store)
         }
     }
 
@@ -135,10 +139,7 @@ import Testing
             let more = try await Self.append(15, to: log, tag: "h")
             let ahead = try await log.readNew(consumer: "a", count: 100, block: nil)
             #expect(try await log.committer.commit(try Self.commit(again.entries, fence: again.fence), consumer: "b") == .committed)
-            let late = try await log.committer.commit(try Self.commit(read.entries, fence: read.fence), consumer: "a")
-            #expect(late == .notOwned(read.entries.map(\.id)))
-            #expect(try await log.committer.commit(try Self.commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
-            try await Self.expectCountedOnce(records + more, log, store)
+            try await Self.expectLateFirstCommitAppliesNothing(read, then: ahead, counting: records + more, log, store)
         }
     }
 
@@ -155,10 +156,7 @@ import Testing
             #expect(try await log.committer.commit(try Self.commit(read.entries, fence: nil), consumer: "a") == .committed)
             let now = try #require(try await Self.fence(harness))
             #expect(now != read.fence && Int(now)! > Int(read.fence ?? "0")!)
-            let late = try await log.committer.commit(try Self.commit(read.entries, fence: read.fence), consumer: "a")
-            #expect(late == .notOwned(read.entries.map(\.id)))
-            #expect(try await log.committer.commit(try Self.commit(ahead.entries, fence: ahead.fence), consumer: "a") == .committed)
-            try await Self.expectCountedOnce(records, log, store)
+            try await Self.expectLateFirstCommitAppliesNothing(read, then: ahead, counting: records, log, store)
         }
     }
 
