@@ -47,9 +47,9 @@ enum LogScripts {
     /// the group). KEYS: the fence. Returns the new value.
     static let advanceFence = RedisScript(#"""
     \#(fenceLua)
-    local held, old = redis.call('GET', KEYS[1]), nil
-    local readable, failure = pcall(function() old = heldFence(KEYS[1], held) end)
-    if not readable then return redis.error_reply(failure.err) end
+    local readable, old = pcall(heldFence, KEYS[1], redis.call('GET', KEYS[1]))
+    -- (Redis 7.0 hands pcall an error table's text; later versions the table.)
+    if not readable then return redis.error_reply(type(old) == 'table' and old.err or tostring(old)) end
     local t = redis.call('TIME')
     local value = nextFence(old, tonumber(t[1]) * 1000000 + tonumber(t[2]))
     redis.call('SET', KEYS[1], value)

@@ -205,4 +205,24 @@ import Testing
             try await Self.expectCountedOnce(records, log, store)
         }
     }
+
+    /// A fence that is not a counter stops `prepare()` with an error naming the key, and changes
+    /// nothing; deleted, the fence is set again and the node starts.
+    @Test func prepareRefusesAFenceThatIsNotACounterUntilItIsDeleted() async throws {
+        try await Backend.redis.with { log, _, harness in
+            let pool = try #require(harness.pool)
+            let key = RedisKeys().deliveryFence
+            _ = try await pool.send(RedisCommand("SET", .string(key), "12abc"))
+            do {
+                try await log.prepare()
+                Issue.record("prepare accepted a fence holding '12abc'")
+            } catch let error as RedisError {
+                #expect(error.serverErrorCode == "TALLYSTATE" && "\(error)".contains(key), "\(error)")
+            }
+            #expect(try await pool.get(key) == "12abc")
+            _ = try await pool.send(RedisCommand("DEL", .string(key)))
+            try await log.prepare()
+            #expect(try await pool.get(key).flatMap(Int.init) ?? 0 > 0)
+        }
+    }
 }
