@@ -238,6 +238,9 @@ if !memoryOnly { try await withRedisServer { server in
     var roundRatios: [Double] = []
     // CPU microseconds per event of redis-server and of this process, for the raw run and Tally's.
     var rawCPU = (redis: 0.0, client: 0.0), tallyCPU = (redis: 0.0, client: 0.0)
+    // redis-server's CPU per event, Tally's over raw's, per round: the server's work per event,
+    // which the appender's pace follows; it moves less with the machine's drift than events/s.
+    var redisWorkRatios: [Double] = []
     var appendShares: [Double] = []
     for round in 0..<rounds {
         var redisBefore = try await redisCPUSeconds(pool), clientBefore = processCPUSeconds()
@@ -257,6 +260,7 @@ if !memoryOnly { try await withRedisServer { server in
         roundRatios.append(tallyRound / rawRound)
         if scriptTimes { try await printScriptTimes(pool, events: eventCount) }
         tallyCPU = ((try await redisCPUSeconds(pool) - redisBefore) * 1e6 / Double(eventCount), (processCPUSeconds() - clientBefore) * 1e6 / Double(eventCount))
+        redisWorkRatios.append(tallyCPU.redis / rawCPU.redis)
         ops = Double(try await commandCalls(pool) - before) / Double(eventCount)
         if CommandLine.arguments.contains("--commandstats") {
             // Where redis-server's time went (commands inside scripts included), cumulative over the rounds so far.
@@ -275,6 +279,8 @@ if !memoryOnly { try await withRedisServer { server in
           + String(format: "; median %.1f %%", 100 * roundRatios.sorted()[roundRatios.count / 2]))
     print("appends' share of Tally's time per round (near 100 %: the appender, waiting its turn behind the apply steps, sets the pace): "
           + appendShares.map { String(format: "%.0f %%", 100 * $0) }.joined(separator: ", "))
+    print("redis-server CPU per event, Tally over raw, per round: " + redisWorkRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+          + String(format: "; median %.2f", redisWorkRatios.sorted()[redisWorkRatios.count / 2]))
     print(String(format: "Redis commands per event (incl. inside scripts, figures polling): %.2f", ops))
     print(String(format: "CPU per event (last round): raw redis-server %.2f µs + client %.2f µs; Tally redis-server %.2f µs + node %.2f µs",
                  rawCPU.redis, rawCPU.client, tallyCPU.redis, tallyCPU.client))
