@@ -13,6 +13,14 @@ import TallyRedis
 /// cooperative thread: readiness and exit are awaited by polling with
 /// `Task.sleep`.
 public final class RedisServer: Sendable {
+    /// How long a test client waits for a connection to be made: long, because the whole suite
+    /// runs at once on 2 cores and a connect then can take seconds.
+    public static let connectTimeout: Duration = .seconds(30)
+    /// The lease timeout for test pools (`RedisPoolConfiguration.leaseTimeout`): as long as
+    /// ``connectTimeout``, so that a connect slowed by a loaded machine is not reported as "no
+    /// connection could be had". Tests of the lease deadline itself set their own.
+    public static let leaseTimeout: Duration = connectTimeout
+
     /// TCP port on 127.0.0.1.
     public let port: Int
     /// Path of the Unix socket.
@@ -64,7 +72,7 @@ public final class RedisServer: Sendable {
     public func configuration(commandTimeout: Duration = .seconds(10)) -> RedisConfiguration {
         RedisConfiguration(
             endpoint: .tcp(host: "127.0.0.1", port: port), password: password,
-            connectTimeout: .seconds(30), commandTimeout: commandTimeout, tls: clientTLS
+            connectTimeout: Self.connectTimeout, commandTimeout: commandTimeout, tls: clientTLS
         )
     }
 

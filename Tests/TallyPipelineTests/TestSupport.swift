@@ -27,7 +27,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return try await withRedisServer { server in
                 let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
                     connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 8,
-                    leaseTimeout: .seconds(10), reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
+                    leaseTimeout: RedisServer.leaseTimeout, reconnectInitialBackoff: .milliseconds(20), reconnectMaximumBackoff: .milliseconds(200)
                 ))
                 let log = RedisEventLog(client: pool, configuration: configuration, appendPolicy: appendPolicy)
                 let store = RedisStateStore(client: pool, configuration: configuration)

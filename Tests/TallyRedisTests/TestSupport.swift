@@ -30,7 +30,7 @@ func withPool<T>(
     maximumConnections: Int = 4,
     commandTimeout: Duration = .seconds(10),
     protocol preference: RedisConfiguration.ProtocolPreference = .resp3,
-    leaseTimeout: Duration = .seconds(10),
+    leaseTimeout: Duration = RedisServer.leaseTimeout,
     _ body: (RedisServer, RedisConnectionPool) async throws -> T
 ) async throws -> T {
     try await withRedisServer { server in

@@ -28,7 +28,7 @@ import TallyTesting
             #expect(try await RetryExactnessTests.post(base, batch, client: client).status == 202)
         }
 
-        let redis = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: .seconds(10)))
+        let redis = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: RedisServer.leaseTimeout))
         let log = RedisEventLog(client: redis)
         let drained = try await eventually(seconds: 60) {
             let figures = try await log.figures()

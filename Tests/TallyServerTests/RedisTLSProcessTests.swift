@@ -58,7 +58,7 @@ import TallyTesting
             return (json["completions"] as? Double) == expected.completions
         }
         #expect(applied)
-        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: redis.configuration(), leaseTimeout: .seconds(10)))
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: redis.configuration(), leaseTimeout: RedisServer.leaseTimeout))
         #expect(try await ExactTotals.read(from: RedisStateStore(client: pool), now: nil) == expected)
 
         // The operator's command too.

@@ -62,7 +62,7 @@ import TallyTesting
 
     /// Waits until the log is drained and returns what the store holds.
     static func settledTotals(_ redis: RedisServer) async throws -> ExactTotals {
-        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: RedisServer.leaseTimeout)
         defer { Task { await pool.close() } }
         let log = RedisEventLog(client: pool)
         // A read that fails while the server catches up (a resumed or busy Redis) is retried, not fatal.

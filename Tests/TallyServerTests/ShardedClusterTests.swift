@@ -19,7 +19,7 @@ import TallyTesting
         let store: any StateStore
 
         init(_ cluster: LocalRedisCluster, shards: Int) throws {
-            let client = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: .seconds(10)))
+            let client = RedisClusterClient(configuration: .init(seeds: cluster.seeds, leaseTimeout: RedisServer.leaseTimeout))
             let backend = ShardedBackend.redis(client: client, layout: try ShardLayout(count: shards))
             self.client = client
             log = backend.log

@@ -20,7 +20,7 @@ import TallyTesting
 
     @Test func threeWorkerProcessesKilledAtRandomLoseAndDoubleCountNothing() async throws {
         let redis = try await RedisServer.start()
-        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: RedisServer.leaseTimeout)
         let log = RedisEventLog(client: pool)
         let store = RedisStateStore(client: pool)
         try await log.prepare()
@@ -94,7 +94,7 @@ import TallyTesting
         #expect(refused.stderr.contains("--max-deliveries must be at least 1, got 0"), "\(refused.stderr)")
 
         let redis = try await RedisServer.start()
-        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: RedisServer.leaseTimeout)
         let log = RedisEventLog(client: pool)
         try await log.prepare()
         // With the default of 3 and a 30 s claim idle, a poison entry would wait a minute; with 1 it
@@ -123,7 +123,7 @@ import TallyTesting
     /// workers and its Redis pool, in valid exposition.
     @Test func aWorkerProcessServesItsOwnMetrics() async throws {
         let redis = try await RedisServer.start()
-        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: .seconds(10))
+        let pool = try RedisConnectionPool(url: redis.url, leaseTimeout: RedisServer.leaseTimeout)
         let log = RedisEventLog(client: pool)
         try await log.prepare()
         var generator = SessionEventGenerator(sessions: 20, seed: 11)

@@ -10,7 +10,7 @@ import Testing
         let server = try await RedisServer.start(extraArguments: ["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"])
         // A generous lease: the suite runs beside dozens of servers on two cores.
         let client = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(commandTimeout: .seconds(5)), maximumConnections: 2,
-                                                                               leaseTimeout: .seconds(10)))
+                                                                               leaseTimeout: RedisServer.leaseTimeout))
         let registry = MetricsRegistry()
         let metrics = try RedisInfoMetrics(registry: registry)
         // Before any read: down, and no figures.

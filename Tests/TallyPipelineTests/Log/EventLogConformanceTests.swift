@@ -207,7 +207,7 @@ import TallyTesting
     /// eviction is allowed, and then it creates the stream and group as usual.
     @Test func prepareRefusesAnEvictingServerUnlessEvictionIsAllowed() async throws {
         try await withRedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"]) { server in
-            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), leaseTimeout: .seconds(10)))
+            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), leaseTimeout: RedisServer.leaseTimeout))
             let refusing = RedisEventLog(client: pool)
             await #expect(throws: RedisPreflight.Refusal.evictionPolicy("allkeys-lru")) { try await refusing.prepare() }
             #expect(try await pool.send(RedisCommand("EXISTS", .string(RedisKeys().events))).int == 0, "a refused prepare creates nothing")

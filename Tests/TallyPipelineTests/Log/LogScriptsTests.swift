@@ -8,7 +8,7 @@ import TallyTesting
 @Suite struct LogScriptsTests {
     @Test func anAppendWhoseEntriesDoNotFitTheirCountsWritesNothing() async throws {
         try await withRedisServer { server in
-            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: .seconds(10)))
+            let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: RedisServer.leaseTimeout))
             defer { Task { await pool.close() } }
             let keys = ["{t}:events", "{t}:idempotency", "{t}:idempotency:expiry", "{t}:idempotency:evicted", "{t}:dedupe:slices"]
             // No idempotency key, no dedupe: an append and nothing else.

@@ -15,7 +15,7 @@ import Testing
     @Test func anAppendIsAcknowledgedOnlyOnceTheReplicaHasIt() async throws {
         try await withRedisServer { primary in
             try await withRedisServer(extraArguments: ["--replicaof", "127.0.0.1", String(primary.port)]) { replica in
-                let pool = try RedisConnectionPool(url: primary.url, leaseTimeout: .seconds(10))
+                let pool = try RedisConnectionPool(url: primary.url, leaseTimeout: RedisServer.leaseTimeout)
                 let log = RedisEventLog(client: pool, durability: .replicated(replicas: 1, timeout: .seconds(10)))
                 // The replica has finished its first sync once it says so.
                 let follower = try await RedisConnection.connect(replica.configuration())
@@ -49,7 +49,7 @@ import Testing
 
     @Test func withoutAReplicaTheAppendIsReportedAsUnconfirmed() async throws {
         try await withRedisServer { primary in
-            let pool = try RedisConnectionPool(url: primary.url, leaseTimeout: .seconds(10))
+            let pool = try RedisConnectionPool(url: primary.url, leaseTimeout: RedisServer.leaseTimeout)
             let log = RedisEventLog(client: pool, durability: .replicated(replicas: 1, timeout: .milliseconds(100)))
             try await log.prepare()
             let failure = await #expect(throws: ReplicationTimeout.self) { try await log.append(Self.records(10)) }

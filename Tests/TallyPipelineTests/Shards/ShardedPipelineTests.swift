@@ -21,7 +21,7 @@ extension Backend {
         case .redis:
             return try await withRedisServer { server in
                 let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
-                    connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 3 * count + 2, leaseTimeout: .seconds(10)))
+                    connection: server.configuration(), maximumConnections: 4, maximumBlockingConnections: 3 * count + 2, leaseTimeout: RedisServer.leaseTimeout))
                 let backend = ShardedBackend.redis(client: pool, layout: layout, configuration: configuration, appendPolicy: appendPolicy)
                 do {
                     try await backend.log.prepare()

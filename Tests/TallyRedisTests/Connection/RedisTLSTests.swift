@@ -10,7 +10,7 @@ import TallyTesting
         let server = try await RedisServer.start(tls: .required(requireClientCertificate: false))
         let certificates = try #require(server.certificates)
         let configuration = try RedisConfiguration(url: server.url, tls: RedisTLSConfiguration(caFile: certificates.caFile, serverName: "localhost"))
-        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: configuration, maximumConnections: 2, leaseTimeout: .seconds(10)))
+        let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(connection: configuration, maximumConnections: 2, leaseTimeout: RedisServer.leaseTimeout))
         #expect(try await pool.set("greeting", to: "hello over tls"))
         #expect(try await pool.get("greeting") == "hello over tls")
         let replies = try await pool.send(batch: (0..<100).map { _ in RedisCommand("INCR", "counter") })

@@ -214,7 +214,7 @@ import Testing
 @Test func connectionsKilledByTheServerAreReplacedTransparently() async throws {
     try await withRedisServer { (server: RedisServer) async throws in
         let pool = RedisConnectionPool(configuration: try RedisPoolConfiguration(
-            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero, leaseTimeout: .seconds(10)
+            connection: server.configuration(), maximumConnections: 2, healthCheckInterval: .zero, leaseTimeout: RedisServer.leaseTimeout
         ))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 { group.addTask { _ = try await pool.ping() } }

@@ -20,7 +20,7 @@ final class RecordingObserver: RedisPoolObserver {
     try await withRedisServer { server in
         let observer = RecordingObserver()
         let pool = RedisConnectionPool(
-            configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: .seconds(10)),
+            configuration: try RedisPoolConfiguration(connection: server.configuration(), maximumConnections: 2, leaseTimeout: RedisServer.leaseTimeout),
             observer: observer
         )
         _ = try await pool.set("k", to: "v")
