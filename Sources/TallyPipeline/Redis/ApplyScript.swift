@@ -10,7 +10,8 @@ import TallyRedis
 /// **The rule: every check and every call that can fail comes before the
 /// first write.** Redis keeps whatever a script wrote before an error, so a
 /// failure after a write would apply half a batch. Part 1 reads and checks
-/// only: the server's version; the payload's shape, numbers (finite, within
+/// only, in six steps (`readPayload`, `checkKeyTypes`, `checkOwnership`,
+/// `planCounts`, `planSessions`, `planDeadLetters`) that fill one plan: the server's version; the payload's shape, numbers (finite, within
 /// ``ApplyLimits``) and stream ids; the type of every key; ownership — the
 /// first commit of a read's batch carries the read's fence (``LogRead``), and
 /// while `{tally}:events:fence` still holds it no other commit can have
@@ -136,9 +137,44 @@ local function expect(key, wanted)
   if t ~= 'none' and t ~= wanted then refuse('TALLYSTATE', key .. ' is a ' .. t .. ' where Tally keeps a ' .. wanted) end
 end
 
--- Everything part 2 does, decided here.
+-- Everything part 2 does, decided by the steps below and run in order by prepare().
 local plan = {hashes = {}, expiries = {}, letters = {}}
-local function prepare()
+
+-- Each hash's new values from one HMGET per 500 fields: stored values must be finite numbers,
+-- and the sums must stay finite. `reset` fields count as 0 (they are removed before the HSET).
+local function planHash(key, amounts, reset)
+  local fields, nf = {}, 0
+  for field, amount in pairs(amounts) do
+    if amount ~= 0 then
+      nf = nf + 1
+      fields[nf] = field
+    end
+  end
+  local args, na = {}, 0
+  for i = 1, nf, 500 do
+    local j = math.min(i + 499, nf)
+    local current = redis.call('HMGET', key, unpack(fields, i, j))
+    for k = i, j do
+      local field, held, base = fields[k], current[k - i + 1], 0
+      if held and not (reset and reset[field]) then
+        base = tonumber(held)
+        if base == nil or base ~= base or base == HUGE or base == -HUGE then
+          refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' holds ' .. describe(held) .. ', not a finite number')
+        end
+      end
+      local v = base + amounts[field]
+      if v ~= v or v == HUGE or v == -HUGE then refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' would become ' .. tostring(v)) end
+      args[na + 1] = field
+      args[na + 2] = decimal(v)
+      na = na + 2
+    end
+  end
+  return args
+end
+
+-- Step 1. The payload: its settings, its lists and the ARGV layout, every value checked (the
+-- sessions' values where step 5 uses them: those loops are the hot path). Returns the batch.
+local function readPayload()
   local group, consumer = text(p.group, 'group'), text(p.consumer, 'consumer')
   -- One clock: Redis's own decides which buckets are still in the window, which sessions are quiet
   -- and when a dead letter failed (a payload names a time only in tests that replay a moment).
@@ -220,9 +256,13 @@ local function prepare()
   if #ending % 3 ~= 0 then refuse('TALLYINPUT', 'ending sessions are not id, last seen, end triples') end
   if #calls % 2 ~= 0 then refuse('TALLYINPUT', 'session tool calls are not id, count pairs') end
   if nFirst == 0 and (nLast + #ending + #calls) > 0 then refuse('TALLYINPUT', 'session values without sessions') end
-  -- (each session is checked where it is used, below: these loops are the hot path)
+  return {group = group, consumer = consumer, now = now, timeout = timeout, maxTools = maxTools, maxCodes = maxCodes,
+          nFirst = nFirst, nLast = nLast, firstFrom = firstFrom, lastFrom = lastFrom, ack = ack, dead = dead,
+          buckets = buckets, tools = tools, codes = codes, ending = ending, calls = calls}
+end
 
-  -- Every key has the type Tally keeps in it (or does not exist yet).
+-- Step 2. Every key has the type Tally keeps in it (or does not exist yet).
+local function checkKeyTypes(buckets)
   expect(stream, 'stream')
   expect(dlq, 'stream')
   expect(knownTools, 'set')
@@ -236,7 +276,11 @@ local function prepare()
   expect(endedSessions, 'zset')
   expect(fence, 'string')
   for i = 1, #buckets do expect(KEYS[buckets[i].key], 'hash') end
+end
 
+-- Step 3. Ownership: false, with plan.lost, when an entry is no longer this consumer's.
+local function checkOwnership(b)
+  local group, consumer, now, ack, dead = b.group, b.consumer, b.now, b.ack, b.dead
   -- The delivery fence: a counter, or missing until the first commit or start-up sets it.
   local fenceHeld = redis.call('GET', fence)
   local fenceOld = heldFence(fence, fenceHeld)
@@ -280,14 +324,20 @@ local function prepare()
     for _, d in ipairs(dead) do check(d[1]) end
     if #lost > 0 then
       plan.lost = lost
-      return
+      return false
     end
     -- Not a read's first commit (a retry, a claimed batch, entries read again): a first commit
     -- fenced before now must find the fence changed.
     if fenceGiven == nil then plan.nextFence = nextFence(fenceOld, now * 1000000) end
   end
   plan.group, plan.ack, plan.dead, plan.nowText = group, ack, dead, format('%.6f', now)
+  return true
+end
 
+-- Step 4. The counts: admission of new tools and codes, the amounts to add, each hash's new
+-- values and each written bucket's version.
+local function planCounts(b)
+  local buckets, tools, codes, now = b.buckets, b.tools, b.codes, b.now
   -- Admission of new tools and codes up to their caps, in name order; the rest count as '__overflow__'.
   local function admit(set, names, cap)
     local effective, added = {}, {}
@@ -317,8 +367,8 @@ local function prepare()
   for j = 1, #tools do toolNames[j] = tools[j][1] end
   for j = 1, #codes do codeNames[j] = codes[j][1] end
   local toolName, codeName
-  toolName, plan.toolsAdded = admit(knownTools, toolNames, maxTools)
-  codeName, plan.codesAdded = admit(knownCodes, codeNames, maxCodes)
+  toolName, plan.toolsAdded = admit(knownTools, toolNames, b.maxTools)
+  codeName, plan.codesAdded = admit(knownCodes, codeNames, b.maxCodes)
   -- Tools of the buckets that are not among the batch's totals (never, from Tally's payload): looked up, not admitted.
   local unknown = {}
   for i = 1, #buckets do
@@ -372,37 +422,6 @@ local function prepare()
     add(failures, toolName[t[1]], t[3])
   end
   for _, c in ipairs(codes) do add(totals, codeName[c[1]], c[2]) end
-  -- Each hash's new values from one HMGET per 500 fields: stored values must be finite numbers,
-  -- and the sums must stay finite. `reset` fields count as 0 (they are removed before the HSET).
-  local function planHash(key, amounts, reset)
-    local fields, nf = {}, 0
-    for field, amount in pairs(amounts) do
-      if amount ~= 0 then
-        nf = nf + 1
-        fields[nf] = field
-      end
-    end
-    local args, na = {}, 0
-    for i = 1, nf, 500 do
-      local j = math.min(i + 499, nf)
-      local current = redis.call('HMGET', key, unpack(fields, i, j))
-      for k = i, j do
-        local field, held, base = fields[k], current[k - i + 1], 0
-        if held and not (reset and reset[field]) then
-          base = tonumber(held)
-          if base == nil or base ~= base or base == HUGE or base == -HUGE then
-            refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' holds ' .. describe(held) .. ', not a finite number')
-          end
-        end
-        local v = base + amounts[field]
-        if v ~= v or v == HUGE or v == -HUGE then refuse('TALLYSTATE', key .. ' field ' .. describe(field) .. ' would become ' .. tostring(v)) end
-        args[na + 1] = field
-        args[na + 2] = decimal(v)
-        na = na + 2
-      end
-    end
-    return args
-  end
   for _, key in ipairs(order) do
     plan.hashes[#plan.hashes + 1] = {key, planHash(key, changes[key])}
   end
@@ -425,10 +444,14 @@ local function prepare()
     end
   end
 
-  -- Sessions: a few multi-member calls per batch, not a few calls per session.
+end
+
+-- Step 5. Sessions: a few multi-member calls per batch, not a few calls per session.
+local function planSessions(b)
+  local now, nFirst, nLast, firstFrom, lastFrom, ending, calls = b.now, b.nFirst, b.nLast, b.firstFrom, b.lastFrom, b.ending, b.calls
   if nFirst > 0 then
     -- ARGV positions of the first seen pairs and of the last seen pairs.
-    local s = {cutoff = '(' .. (now - timeout), gone = {{}, {}}, firstFrom = firstFrom, lastFrom = lastFrom, lastTo = lastFrom + 2 * nLast - 1}
+    local s = {cutoff = '(' .. (now - b.timeout), gone = {{}, {}}, firstFrom = firstFrom, lastFrom = lastFrom, lastTo = lastFrom + 2 * nLast - 1}
     -- Sessions quiet for longer than the timeout (live or ended) leave every session key before this
     -- batch's changes (so that a returning id starts afresh), up to 10 × 2,000 from each set.
     local forgotten, endedForgotten = {}, {}
@@ -523,7 +546,10 @@ local function prepare()
     plan.sessions = s
   end
 
-  -- Dead letters: the original entries' fields, at most MAX_DEAD_FIELDS of them.
+end
+
+-- Step 6. Dead letters: the original entries' fields, at most MAX_DEAD_FIELDS of them.
+local function planDeadLetters(dead)
   if #dead > 0 then
     if redis.call('TYPE', dlq)['ok'] == 'stream' then
       local info = redis.call('XINFO', 'STREAM', dlq)
@@ -547,6 +573,15 @@ local function prepare()
       plan.letters[i] = fields
     end
   end
+end
+
+local function prepare()
+  local b = readPayload()
+  checkKeyTypes(b.buckets)
+  if not checkOwnership(b) then return end
+  planCounts(b)
+  planSessions(b)
+  planDeadLetters(b.dead)
 end
 local prepared, failure = pcall(prepare)
 if not prepared then
