@@ -11,9 +11,12 @@ import TallyRedis
 /// Written by hand with ``JSONWriter`` (it is built once per batch on the hot path).
 struct ApplyPayload {
     let json: String
-    /// `ARGV`: ``json``, then the ids to acknowledge (`acks` in the JSON), then a score and an id
-    /// for every session's first seen time (`firsts`), then for the last seen time of every session
-    /// that does not end in this batch (`lasts`); times as ``scoreText(_:)``.
+    /// `ARGV`: ``json``, then the ids to acknowledge (`acks` in the JSON), then `ZADD` pairs (a
+    /// score as ``scoreText(_:)`` and an id) in three runs: first seen times only, times that are
+    /// both a session's first and last seen (`shared`: a session seen at one time in the batch, the
+    /// common case, is sent once), last seen times only. The first two runs are every session's
+    /// first seen (`firsts` pairs), the last two the last seen of every session that does not end
+    /// in this batch (`lasts` pairs).
     let arguments: [RedisArgument]
     /// `KEYS`: the fixed keys in ``fixedKeys(_:)`` order, then one per window bucket.
     let keys: [String]
@@ -96,19 +99,27 @@ struct ApplyPayload {
         }
         w.endArray()
         // Sessions: first seen of every one and last seen of those that do not end here as ZADD pairs
-        // in ARGV; the few that end here as [id, last, end] triples and the tool calls as [id, calls]
-        // pairs in the JSON.
+        // in ARGV (first only, shared, last only); the few that end here as [id, last, end] triples
+        // and the tool calls as [id, calls] pairs in the JSON.
         let sessions = delta.sessions.sorted(by: { $0.key < $1.key })
+        var shared: [RedisArgument] = [], lastOnly: [RedisArgument] = []
         for (id, session) in sessions {
-            arguments.append(.string(Self.scoreText(session.firstSeen))); arguments.append(.string(id))
+            let first = RedisArgument.string(Self.scoreText(session.firstSeen))
+            if session.endedAt == nil && session.lastSeen == session.firstSeen {
+                shared.append(first); shared.append(.string(id))
+                continue
+            }
+            arguments.append(first); arguments.append(.string(id))
+            if session.endedAt == nil {
+                lastOnly.append(.string(Self.scoreText(session.lastSeen))); lastOnly.append(.string(id))
+            }
         }
-        var lasts = 0
-        for (id, session) in sessions where session.endedAt == nil {
-            arguments.append(.string(Self.scoreText(session.lastSeen))); arguments.append(.string(id))
-            lasts += 1
-        }
-        w.key("firsts"); w.number(Double(sessions.count))
+        let firsts = sessions.count, lasts = (shared.count + lastOnly.count) / 2
+        arguments.append(contentsOf: shared)
+        arguments.append(contentsOf: lastOnly)
+        w.key("firsts"); w.number(Double(firsts))
         w.key("lasts"); w.number(Double(lasts))
+        w.key("shared"); w.number(Double(shared.count / 2))
         w.key("ending")
         w.beginArray()
         for (id, session) in sessions {

@@ -190,15 +190,18 @@ local function readPayload()
   local timeout = number(p.sessionTimeout, 0, MAX_TIME, 'sessionTimeout')
   local maxTools = number(p.maxTools, 0, MAX_AMOUNT, 'maxTools')
   local maxCodes = number(p.maxCodes, 0, MAX_AMOUNT, 'maxCodes')
-  -- ARGV: this JSON, the ids to acknowledge, then (score, id) pairs: every session's first seen,
-  -- then the last seen of those that do not end in this batch.
+  -- ARGV: this JSON, the ids to acknowledge, then (score, id) pairs in three runs: first seen only,
+  -- shared (a first seen that is also the last seen), last seen only. `nFirst` pairs from
+  -- `firstFrom` are every session's first seen; `nLast` pairs from `lastFrom` the last seen of
+  -- those that do not end in this batch.
   local acks = whole(p.acks, 0, #ARGV, 'acks')
   local nFirst, nLast = whole(p.firsts, 0, #ARGV, 'firsts'), whole(p.lasts, 0, #ARGV, 'lasts')
-  if 1 + acks + 2 * (nFirst + nLast) ~= #ARGV then
-    refuse('TALLYINPUT', 'the arguments are not the payload, ' .. acks .. ' ids and ' .. (nFirst + nLast) .. ' session time pairs but ' .. #ARGV .. ' values')
+  local shared = whole(p.shared, 0, math.min(nFirst, nLast), 'shared')
+  if 1 + acks + 2 * (nFirst + nLast - shared) ~= #ARGV then
+    refuse('TALLYINPUT', 'the arguments are not the payload, ' .. acks .. ' ids and ' .. (nFirst + nLast - shared) .. ' session time pairs but ' .. #ARGV .. ' values')
   end
   local firstFrom = 2 + acks
-  local lastFrom = firstFrom + 2 * nFirst
+  local lastFrom = firstFrom + 2 * (nFirst - shared)
   local ack = {}
   for i = 1, acks do ack[i] = ARGV[1 + i] end
   local dead = array(p.dead, 'dead')
@@ -451,7 +454,8 @@ local function planSessions(b)
   local now, nFirst, nLast, firstFrom, lastFrom, ending, calls = b.now, b.nFirst, b.nLast, b.firstFrom, b.lastFrom, b.ending, b.calls
   if nFirst > 0 then
     -- ARGV positions of the first seen pairs and of the last seen pairs.
-    local s = {cutoff = '(' .. (now - b.timeout), gone = {{}, {}}, firstFrom = firstFrom, lastFrom = lastFrom, lastTo = lastFrom + 2 * nLast - 1}
+    local s = {cutoff = '(' .. (now - b.timeout), gone = {{}, {}}, firstFrom = firstFrom, firstTo = firstFrom + 2 * nFirst - 1,
+               lastFrom = lastFrom, lastTo = lastFrom + 2 * nLast - 1}
     -- Sessions quiet for longer than the timeout (live or ended) leave every session key before this
     -- batch's changes (so that a returning id starts afresh), up to 10 × 2,000 from each set.
     local forgotten, endedForgotten = {}, {}
@@ -608,7 +612,7 @@ if s then
   forget(activeSessions, s.gone[1])
   forget(endedSessions, s.gone[2])
   chunked('HSET', sessionToolCalls, nil, s.toolCalls, 1000)
-  chunked('ZADD', sessionFirstSeen, 'LT', ARGV, 1000, s.firstFrom, s.lastFrom - 1)
+  chunked('ZADD', sessionFirstSeen, 'LT', ARGV, 1000, s.firstFrom, s.firstTo)
   if s.lasts then
     chunked('ZADD', activeSessions, 'GT', s.lasts, 1000)
   else

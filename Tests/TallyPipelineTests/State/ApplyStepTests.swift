@@ -48,6 +48,8 @@ import Testing
             .clientError(id: "\(tag)6", session: "s-\(tag)", at: now - 6, code: "timeout"),
             .sessionStart(id: "\(tag)7", session: "t-\(tag)", at: now - 5),
             .sessionEnd(id: "\(tag)8", session: "t-\(tag)", at: now - 4),
+            // A session seen at one time only: its one time is both its first and its last seen.
+            .sessionStart(id: "\(tag)9", session: "u-\(tag)", at: now - 3),
         ]
         try await log.append(entries: events.map { EventRecord(event: $0).fields } + [[(name: "junk", value: tag)]])
         let entries = try await log.read(consumer: "a", from: .new, count: 100, block: nil)
@@ -97,7 +99,7 @@ import Testing
             #expect(window.completions == 4 && window.accepted == 2)
             #expect(try await store.toolCallTotals() == ["grep": OutcomeCounts(success: 2), "edit": OutcomeCounts(failure: 2)])
             #expect(try await store.errorCodeTotals() == ["timeout": 2])
-            #expect(try await store.activeSessions(now: now).map(\.id) == ["s-a", "s-b"])
+            #expect(try await store.activeSessions(now: now).map(\.id) == ["s-a", "s-b", "u-a", "u-b"])
             #expect(try await log.figures().pending == 0)
             #expect(try await log.deadLetters(count: 10).count == 2)
         }
@@ -214,11 +216,14 @@ import Testing
                                        group: RedisKeys().group, consumer: "a", now: now, keys: RedisKeys(), configuration: .default)
             let id = commit.acknowledged[0]
             #expect(payload.json.contains(#""dead":[["#) && payload.json.contains(#""ending":["#) && payload.json.contains(#""calls":["#))
-            // ARGV after the JSON: the acknowledged ids, then (score, id) pairs of first and last seen.
+            // ARGV after the JSON: the acknowledged ids, then (score, id) pairs of first and last seen,
+            // a session seen at one time only (and not ending) sent once for both.
             let acks = commit.acknowledged.count
             let sessions = commit.delta.sessions.count
             let lasts = commit.delta.sessions.values.filter { $0.endedAt == nil }.count
-            #expect(payload.arguments.count == 1 + acks + 2 * (sessions + lasts))
+            let shared = commit.delta.sessions.values.filter { $0.endedAt == nil && $0.firstSeen == $0.lastSeen }.count
+            #expect(shared > 0 && shared < lasts, "the batch has sessions seen once and sessions seen at several times")
+            #expect(payload.arguments.count == 1 + acks + 2 * (sessions + lasts - shared))
             #expect(payload.arguments[1] == .string(id))
             let before = try await Self.redisState(pool)
             func run(json: String = payload.json, replacing index: Int? = nil, with value: String = "") async throws -> RESPValue {
@@ -249,6 +254,8 @@ import Testing
                 payload.json.replacingOccurrences(of: #""acks":\#(acks)"#, with: #""acks":\#(acks - 1)"#),
                 payload.json.replacingOccurrences(of: #""firsts":\#(sessions)"#, with: #""firsts":\#(sessions + 1)"#),
                 payload.json.replacingOccurrences(of: #""lasts":\#(lasts)"#, with: #""lasts":-1"#),
+                payload.json.replacingOccurrences(of: #""shared":\#(shared)"#, with: #""shared":\#(shared - 1)"#),
+                payload.json.replacingOccurrences(of: #""shared":\#(shared)"#, with: #""shared":\#(sessions + 1)"#),
                 // Sessions that end: text where a time belongs, times out of range, a wrong kind anywhere.
                 payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x","1",2,"#),
                 payload.json.replacingOccurrences(of: #""ending":["#, with: #""ending":["x",1,-0.5,"#),
@@ -264,12 +271,12 @@ import Testing
             ]
             #expect(Set(bad).count == bad.count, "every corruption must change the payload")
             // Session times as ZADD takes them: anything but a plain decimal below 10¹² (a first seen time,
-            // then a last seen time).
+            // then a last seen time: the last pair is one).
             let badTimes = ["0x10", "-1", "1e5", " 1", "1 ", "", ".5", "1.2.3", "nan", "inf", "1000000000000", "1,5",
                             String(repeating: "1", count: 401), "1." + String(repeating: "1", count: 400)]
             var refusals: [(what: String, run: () async throws -> RESPValue)] = bad.map { json in (String(json.prefix(200)), { try await run(json: json) }) }
             for (n, time) in badTimes.enumerated() {
-                let index = n % 2 == 0 ? 1 + acks : 1 + acks + 2 * sessions
+                let index = n % 2 == 0 ? 1 + acks : payload.arguments.count - 2
                 refusals.append(("time '\(time.prefix(40))' at \(index)", { try await run(replacing: index, with: time) }))
             }
             for refusal in refusals {
