@@ -214,7 +214,10 @@ import TallyTesting
         let unknown = try await Self.post(base, batch, key: "hung-batch", client: client)
         #expect(unknown.status == 503 && unknown.retryAfter == "1", "\(unknown.body)")
         #expect(unknown.body.contains("\"outcome\":\"unknown\""), "\(unknown.body)")
-        #expect(unknown.seconds < 8, "answered after \(unknown.seconds) s: the 1 s deadline must answer, not the paused server")
+        // The 1 s append deadline answered (its DeadlineExceeded), not a command timeout nor the
+        // paused server; the message says so, where a wall-clock bound would not hold on a machine
+        // the whole suite loads (it took 8.9 s there once).
+        #expect(unknown.body.contains("no answer within 1.0 seconds"), "\(unknown.body)")
         redis.resume()
 
         // The client retries with the same key until it is answered: the batch is stored once,
