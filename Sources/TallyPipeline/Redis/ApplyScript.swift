@@ -137,6 +137,20 @@ local function expect(key, wanted)
   if t ~= 'none' and t ~= wanted then refuse('TALLYSTATE', key .. ' is a ' .. t .. ' where Tally keeps a ' .. wanted) end
 end
 
+-- Adds a flat [name, count, ...] list to `amounts`: every name a string, every count a number in
+-- 0..MAX_AMOUNT. The messages are built only when a check refuses: these loops run once per bin
+-- and once per session.
+local function addChecked(amounts, list, nameWhat, countWhat)
+  for j = 1, #list, 2 do
+    local name, count = list[j], list[j + 1]
+    if type(name) ~= 'string' or type(count) ~= 'number' or not (count >= 0 and count <= MAX_AMOUNT) then
+      text(name, nameWhat, j)
+      number(count, 0, MAX_AMOUNT, countWhat, name)
+    end
+    add(amounts, name, count)
+  end
+end
+
 -- Everything part 2 does, decided by the steps below and run in order by prepare().
 local plan = {hashes = {}, expiries = {}, letters = {}}
 
@@ -404,15 +418,7 @@ local function planCounts(b)
     add(amounts, B_A, b.a)
     add(amounts, B_SUM, b.sum)
     add(amounts, B_ZERO, b.zero)
-    local bins = b.bins
-    for j = 1, #bins, 2 do
-      local field, count = bins[j], bins[j + 1]
-      if type(field) ~= 'string' or type(count) ~= 'number' or not (count >= 0 and count <= MAX_AMOUNT) then
-        text(field, 'bin name', j)
-        number(count, 0, MAX_AMOUNT, 'bin', field)
-      end
-      add(amounts, field, count)
-    end
+    addChecked(amounts, b.bins, 'bin name', 'bin')
     for _, t in ipairs(b.tools) do
       add(amounts, B_SUCCESS .. toolName[t[1]], t[2])
       add(amounts, B_FAILURE .. toolName[t[1]], t[3])
@@ -536,15 +542,7 @@ local function planSessions(b)
       end
     end
     local toolCalls = {}
-    for i = 1, #calls, 2 do
-      local id, n = calls[i], calls[i + 1]
-      -- (the checks' messages are built only when they refuse: this loop runs once per session)
-      if type(id) ~= 'string' or type(n) ~= 'number' or not (n >= 0 and n <= MAX_AMOUNT) then
-        text(id, 'session', i)
-        number(n, 0, MAX_AMOUNT, 'tool calls of session', id)
-      end
-      add(toolCalls, id, n)
-    end
+    addChecked(toolCalls, calls, 'session', 'tool calls of session')
     s.toolCalls = planHash(sessionToolCalls, toolCalls, forgotten)
     s.ends, s.endedNow = ends, endedNow
     plan.sessions = s
